@@ -1,0 +1,96 @@
+"""Typed settings: defaults, sources, and loud failures on bad values."""
+
+import pytest
+
+from multicloud.conf import ConfigError, load
+
+
+def _load(tmp_path, **env):
+    return load({"MULTICLOUD_DATA_DIR": str(tmp_path), **env})
+
+
+def test_defaults_are_the_embedded_ones(tmp_path):
+    settings = _load(tmp_path)
+    assert settings.web_framework == "django"
+    assert settings.port == 9001
+    assert settings.workers >= 1
+    assert settings.database_url == f"sqlite:///{tmp_path / 'multicloud.sqlite3'}"
+    assert settings.log_level == "INFO"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("WEB_FRAMEWORK", "flask", "must be one of django, pecan"),
+        ("MULTICLOUD_PORT", "nine", "must be an integer"),
+        ("MULTICLOUD_PORT", "70000", "between 1 and 65535"),
+        ("MULTICLOUD_WORKERS", "0", "between 1 and 256"),
+        ("DATABASE_URL", "mysql://x/y", "sqlite:/// or postgresql://"),
+        ("MULTICLOUD_LOG_LEVEL", "LOUD", "must be one of"),
+        ("MULTICLOUD_ACCESS_LOG", "maybe", "true or false"),
+    ],
+)
+def test_a_bad_value_names_the_variable(tmp_path, name, value, fragment):
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, **{name: value})
+    assert name in str(caught.value)
+    assert fragment in str(caught.value)
+
+
+def test_values_are_normalised(tmp_path):
+    settings = _load(tmp_path, WEB_FRAMEWORK=" Pecan ", MULTICLOUD_LOG_LEVEL="debug")
+    assert settings.web_framework == "pecan"
+    assert settings.log_level == "DEBUG"
+
+
+def test_a_config_file_is_read_and_the_environment_wins(tmp_path):
+    config = tmp_path / "multicloud.toml"
+    config.write_text('multicloud_port = 9100\nWEB_FRAMEWORK = "pecan"\n')
+    settings = _load(tmp_path, MULTICLOUD_CONFIG_FILE=str(config), MULTICLOUD_PORT="9200")
+    assert settings.web_framework == "pecan"
+    assert settings.port == 9200
+
+
+def test_a_broken_config_file_is_refused(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("this is = = not toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        _load(tmp_path, MULTICLOUD_CONFIG_FILE=str(config))
+
+
+def test_a_secret_can_come_from_a_file(tmp_path):
+    secret = tmp_path / "key"
+    secret.write_text("s3cr3t\n")
+    assert _load(tmp_path, MULTICLOUD_SECRET_KEY_FILE=str(secret)).secret_key == "s3cr3t"
+
+
+def test_a_missing_secret_file_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="MULTICLOUD_SECRET_KEY_FILE"):
+        _load(tmp_path, MULTICLOUD_SECRET_KEY_FILE=str(tmp_path / "absent"))
+
+
+def test_a_generated_secret_key_is_kept_private_and_stable(tmp_path):
+    first = _load(tmp_path).secret_key
+    assert _load(tmp_path).secret_key == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_ipv6_hosts_are_bracketed_in_the_bind_address(tmp_path):
+    assert _load(tmp_path, MULTICLOUD_HOST="::1", MULTICLOUD_PORT="9005").bind == "[::1]:9005"
+
+
+def test_no_module_but_conf_reads_the_environment():
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    readers = []
+    for path in [
+        *root.glob("multicloud/**/*.py"),
+        *root.glob("pecan_app/**/*.py"),
+        *root.glob("listener/**/*.py"),
+    ]:
+        text = path.read_text()
+        if re.search(r"os\.environ(\.get|\[)|os\.getenv", text) and path.name != "conf.py":
+            readers.append(str(path.relative_to(root)))
+    assert readers == []
