@@ -1,0 +1,152 @@
+"""The Django/DRF adapter: one APIView class per route of the table.
+
+This module is the only place where Django or DRF meet the neutral handlers,
+and :func:`exception_handler` is the only place errors become Django responses.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from multicloud.api.http import (
+    JSON_TYPE,
+    Request,
+    Response,
+    base_url_from_environ,
+    headers_from_environ,
+    is_chunked,
+    render_json,
+)
+from multicloud.api.routing import Route
+from multicloud.exceptions import (
+    BadRequest,
+    MethodNotAllowed,
+    MulticloudError,
+    NotFound,
+    error_body,
+    internal_error,
+)
+
+log = logging.getLogger(__name__)
+
+
+class _NoNegotiation(BaseContentNegotiation):
+    """Every answer is JSON (or the handler's own stream); skip Accept parsing."""
+
+    def select_parser(self, request, parsers):
+        return None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class RouteView(APIView):
+    """Serves one :class:`Route`; subclasses are made by :func:`view_for`."""
+
+    route: Route
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+    parser_classes = ()
+    renderer_classes = (JSONRenderer,)
+    content_negotiation_class = _NoNegotiation
+
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        # NOTE: DRF would add Allow and Vary to every answer; the Pecan side
+        # does not, and both must send the same headers.
+        return {}
+
+    def serve(self, request, **params: str):
+        django_request = request._request
+        neutral = to_neutral(django_request, params)
+        return to_django(self.route.handler(neutral), django_request.method)
+
+
+def view_for(route: Route):
+    """A DRF view class for ``route``, answering only its methods."""
+    attrs = {m.lower(): RouteView.serve for m in route.allowed}
+    attrs.update(route=route, http_method_names=[m.lower() for m in route.allowed])
+    view = type(f"{route.name.title().replace('_', '')}View", (RouteView,), attrs)
+    return view.as_view()
+
+
+def to_neutral(request, params: dict[str, str]) -> Request:
+    meta = request.META
+    stream = meta["wsgi.input"] if is_chunked(meta) else request
+    return Request(
+        method=request.method,
+        path=request.path_info,
+        params=params,
+        query_string=meta.get("QUERY_STRING", ""),
+        headers=headers_from_environ(meta),
+        stream=stream,
+        base_url=base_url_from_environ(meta),
+    )
+
+
+def to_django(response: Response, method: str) -> HttpResponse:
+    if response.stream is not None and method != "HEAD":
+        answer = StreamingHttpResponse(response.stream, status=response.status)
+    else:
+        body = b"" if method == "HEAD" else response.rendered()
+        answer = HttpResponse(body, status=response.status)
+    del answer["Content-Type"]
+    for name, value in response.all_headers():
+        answer[name] = value
+    return answer
+
+
+def error_response(exc: MulticloudError, method: str = "GET") -> HttpResponse:
+    body = b"" if method == "HEAD" else render_json(error_body(exc))
+    answer = HttpResponse(body, status=exc.code, content_type=JSON_TYPE)
+    answer["Content-Length"] = str(len(render_json(error_body(exc))))
+    for name, value in exc.headers():
+        answer[name] = value
+    return answer
+
+
+def exception_handler(exc: Exception, context: dict) -> HttpResponse:
+    """DRF's EXCEPTION_HANDLER: every error raised in a view ends here."""
+    request = context.get("request")
+    method = request.method if request is not None else "GET"
+    return error_response(_as_multicloud_error(exc, context), method)
+
+
+def _as_multicloud_error(exc: Exception, context: dict) -> MulticloudError:
+    if isinstance(exc, MulticloudError):
+        if exc.code >= 500:
+            log.error("request failed: %s", exc.message)
+        return exc
+    if isinstance(exc, drf_exceptions.MethodNotAllowed):
+        view = context["view"]
+        return MethodNotAllowed(context["request"].method, list(view.route.allowed))
+    if isinstance(exc, Http404):
+        return NotFound()
+    if isinstance(exc, drf_exceptions.APIException):
+        error = MulticloudError(str(exc.detail))
+        error.code = exc.status_code
+        return error
+    log.exception("unexpected error while serving a request")
+    return internal_error()
+
+
+def not_found(request, exception=None) -> HttpResponse:
+    """handler404: unknown paths get the same JSON error as everywhere else."""
+    return error_response(NotFound(f"no such resource: {request.path_info}"), request.method)
+
+
+def bad_request(request, exception=None) -> HttpResponse:
+    """handler400 (e.g. a Host header not in MULTICLOUD_ALLOWED_HOSTS)."""
+    return error_response(BadRequest("bad request (check the Host header)"))
+
+
+def server_error(request) -> HttpResponse:
+    """handler500: an error outside any view."""
+    return error_response(internal_error())

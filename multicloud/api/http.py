@@ -1,0 +1,202 @@
+"""Framework-neutral request and response.
+
+Handlers receive a :class:`Request` and return a :class:`Response`; the Django
+and Pecan adapters build the one and serve the other. Nothing here imports a
+web framework.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+from urllib.parse import parse_qsl
+
+from multicloud.exceptions import BadRequest, PayloadTooLarge
+
+JSON_TYPE = "application/json"
+#: Largest JSON request body a handler parses (streams have their own caps).
+MAX_JSON_BYTES = 4 * 1024 * 1024
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only request headers."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()):
+        self._items = {name.lower(): value for name, value in items}
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._items.get(name.lower(), default)
+
+
+def headers_from_environ(environ: Mapping[str, Any]) -> Headers:
+    """Rebuild HTTP header names from a WSGI environ."""
+    items = [
+        (key[5:].replace("_", "-"), value)
+        for key, value in environ.items()
+        if key.startswith("HTTP_")
+    ]
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            items.append((key.replace("_", "-"), environ[key]))
+    return Headers(items)
+
+
+class Request:
+    """One HTTP request as handlers see it.
+
+    ``stream`` is the raw request body; read it with :meth:`read_body` or
+    :meth:`json` (both capped), or iterate it for uploads.
+    """
+
+    __slots__ = ("method", "path", "params", "query", "headers", "stream", "_json", "base_url")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str],
+        query_string: str,
+        headers: Headers,
+        stream: BinaryIO | None,
+        base_url: str = "",
+    ):
+        self.method = method
+        self.path = path
+        self.params = dict(params)
+        self.query = parse_qsl(query_string, keep_blank_values=True)
+        self.headers = headers
+        self.stream = stream
+        self.base_url = base_url
+        self._json: Any = _UNSET
+
+    @property
+    def content_length(self) -> int | None:
+        raw = self.headers.get("content-length")
+        if raw is None or raw == "":
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            raise BadRequest("Content-Length is not a number") from None
+
+    def query_one(self, name: str, default: str | None = None) -> str | None:
+        """The last value of query parameter ``name``."""
+        values = self.query_all(name)
+        return values[-1] if values else default
+
+    def query_all(self, name: str) -> list[str]:
+        return [value for key, value in self.query if key == name]
+
+    def read_body(self, limit: int = MAX_JSON_BYTES) -> bytes:
+        """The whole body, refusing more than ``limit`` bytes with 413."""
+        length = self.content_length
+        if length is not None and length > limit:
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes", limit=limit)
+        if self.stream is None:
+            return b""
+        data = self.stream.read(limit + 1 if length is None else length)
+        if len(data) > limit:
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes", limit=limit)
+        return data
+
+    def json(self, required: bool = True) -> Any:
+        """The body parsed as JSON; 400 when it is missing or malformed."""
+        if self._json is _UNSET:
+            self._json = _parse_json(self.read_body(), required)
+        return self._json
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object; 400 for any other JSON value."""
+        body = self.json()
+        if not isinstance(body, dict):
+            raise BadRequest("request body must be a JSON object")
+        return body
+
+
+_UNSET = object()
+
+
+def _parse_json(raw: bytes, required: bool) -> Any:
+    if not raw.strip():
+        if required:
+            raise BadRequest("request body is required (JSON)")
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+
+
+def render_json(data: Any) -> bytes:
+    """The one JSON encoding both frameworks send."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass
+class Response:
+    """A handler's answer: a JSON-able ``data`` or a byte iterator ``stream``."""
+
+    status: int = 200
+    data: Any = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    stream: Iterable[bytes] | None = None
+    content_type: str | None = JSON_TYPE
+    #: Pre-rendered body, for answers that never change (see :func:`constant`).
+    body: bytes | None = None
+
+    def rendered(self) -> bytes:
+        """The body bytes of a non-streaming response."""
+        if self.body is not None:
+            return self.body
+        if self.data is None:
+            return b""
+        return render_json(self.data)
+
+    def all_headers(self) -> list[tuple[str, str]]:
+        """Headers to send: Content-Type and (for fixed bodies) Content-Length first."""
+        headers = list(self.headers)
+        names = {name.lower() for name, _ in headers}
+        body_len = None if self.stream is not None else len(self.rendered())
+        if self.content_type and "content-type" not in names and (body_len or self.stream):
+            headers.insert(0, ("Content-Type", self.content_type))
+        if body_len is not None and "content-length" not in names:
+            headers.append(("Content-Length", str(body_len)))
+        return headers
+
+
+def json_response(data: Any, status: int = 200, headers: list | None = None) -> Response:
+    return Response(status=status, data=data, headers=list(headers or []))
+
+
+def constant(data: Any, status: int = 200) -> Response:
+    """A response whose JSON is rendered once; handlers may return it repeatedly."""
+    return Response(status=status, data=data, body=render_json(data))
+
+
+def base_url_from_environ(environ: Mapping[str, Any]) -> str:
+    """``scheme://host[:port]`` the client used to reach us (for self links)."""
+    scheme = environ.get("wsgi.url_scheme", "http")
+    host = environ.get("HTTP_HOST")
+    if not host:
+        host = f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+    return f"{scheme}://{host}"
+
+
+def is_chunked(environ: Mapping[str, Any]) -> bool:
+    return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()

@@ -1,0 +1,101 @@
+"""Route objects and the matcher both web frameworks share.
+
+A route pattern is a path with ``{name}`` placeholders. A placeholder matches
+one path segment, except ``{rest}`` which matches the remainder of the path
+(slashes included). Patterns accept an optional trailing slash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from multicloud.api.http import Request, Response
+from multicloud.exceptions import MethodNotAllowed, NotFound
+
+Handler = Callable[[Request], Response]
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+#: Characters a single path segment may hold (RFC 3986 unreserved + a few).
+SEGMENT = r"[0-9A-Za-z_.~:@%+-]+"
+REST = r".*"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One entry of the route table."""
+
+    name: str
+    methods: tuple[str, ...]
+    pattern: str
+    handler: Handler = field(compare=False)
+    summary: str = ""
+    status: int = 200
+
+    @cached_property
+    def regex(self) -> str:
+        """The anchored regular expression for the path, without the leading slash."""
+        parts = []
+        position = 0
+        for match in _PLACEHOLDER.finditer(self.pattern):
+            parts.append(re.escape(self.pattern[position : match.start()]))
+            name = match.group(1)
+            parts.append(f"(?P<{name}>{REST if name == 'rest' else SEGMENT})")
+            position = match.end()
+        parts.append(re.escape(self.pattern[position:]))
+        body = "".join(parts).lstrip("/")
+        return f"^{body}/?$" if not body.endswith(f"{REST})") else f"^{body}$"
+
+    @cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.regex)
+
+    @cached_property
+    def allowed(self) -> tuple[str, ...]:
+        """Methods served, HEAD implied by GET."""
+        extra = ("HEAD",) if "GET" in self.methods and "HEAD" not in self.methods else ()
+        return self.methods + extra
+
+    @cached_property
+    def params(self) -> tuple[str, ...]:
+        return tuple(_PLACEHOLDER.findall(self.pattern))
+
+
+class Router:
+    """First-match dispatch over a route table (the order is the precedence)."""
+
+    def __init__(self, routes: Sequence[Route]):
+        self.routes = tuple(routes)
+        # NOTE: a static path is looked up directly only when no earlier route
+        # would also match it, so the shortcut never changes precedence.
+        self._exact = {
+            r.pattern: r
+            for i, r in enumerate(self.routes)
+            if not r.params and self._first_match(r.pattern, self.routes[:i]) is None
+        }
+
+    def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        """The route and path params for a request; NotFound or MethodNotAllowed."""
+        route, params = self._find(path)
+        if method not in route.allowed:
+            raise MethodNotAllowed(method, list(route.allowed))
+        return route, params
+
+    def _find(self, path: str) -> tuple[Route, dict[str, str]]:
+        exact = self._exact.get(path)
+        if exact is not None:
+            return exact, {}
+        route = self._first_match(path, self.routes)
+        if route is None:
+            raise NotFound(f"no such resource: {path}")
+        return route, route.compiled.match(path.lstrip("/")).groupdict()
+
+    @staticmethod
+    def _first_match(path: str, routes: Sequence[Route]) -> Route | None:
+        stripped = path.lstrip("/")
+        for route in routes:
+            if route.compiled.match(stripped):
+                return route
+        return None

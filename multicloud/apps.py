@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MulticloudConfig(AppConfig):
+    name = "multicloud"
+    verbose_name = "Multicloud"

@@ -1,0 +1,49 @@
+"""The route table is pinned: any change to it shows up here as a reviewed diff."""
+
+import pytest
+
+from multicloud.api.routes import ROUTER, ROUTES
+from multicloud.exceptions import MethodNotAllowed, NotFound
+
+PINNED = [
+    ("swagger", ("GET",), "/api/multicloud/v0/swagger.json"),
+    ("vio_swagger", ("GET",), "/api/multicloud-vio/v0/swagger.json"),
+    ("vim_types_v0", ("GET",), "/api/multicloud/v0/vim_types"),
+    ("vim_types_v1", ("GET",), "/api/multicloud/v1/vim_types"),
+    ("healthcheck_v0", ("GET",), "/api/multicloud/v0/healthcheck"),
+    ("healthcheck_v1", ("GET",), "/api/multicloud/v1/healthcheck"),
+]
+
+
+def test_the_route_table_is_exactly_the_pinned_one():
+    assert [(r.name, r.methods, r.pattern) for r in ROUTES] == PINNED
+
+
+def test_route_names_are_unique():
+    names = [r.name for r in ROUTES]
+    assert len(names) == len(set(names))
+
+
+def test_every_route_has_a_summary_for_the_swagger_document():
+    assert all(r.summary for r in ROUTES)
+
+
+def test_get_routes_also_answer_head():
+    route, _ = ROUTER.match("HEAD", "/api/multicloud/v0/vim_types")
+    assert route.name == "vim_types_v0"
+
+
+def test_an_unlisted_method_is_refused_with_the_allowed_ones():
+    with pytest.raises(MethodNotAllowed) as caught:
+        ROUTER.match("PUT", "/api/multicloud/v1/vim_types")
+    assert caught.value.headers() == [("Allow", "GET, HEAD")]
+
+
+def test_an_unknown_path_is_not_found():
+    with pytest.raises(NotFound):
+        ROUTER.match("GET", "/api/multicloud/v0/no/such/thing")
+
+
+def test_a_trailing_slash_reaches_the_same_route():
+    route, _ = ROUTER.match("GET", "/api/multicloud/v0/vim_types/")
+    assert route.name == "vim_types_v0"

@@ -1,0 +1,53 @@
+"""First-match precedence and placeholders of the shared router."""
+
+import pytest
+
+from multicloud.api.http import constant
+from multicloud.api.routing import Route, Router
+from multicloud.exceptions import MethodNotAllowed
+
+
+def _handler(request):
+    return constant({})
+
+
+ROUTES = [
+    Route("file", ("POST",), "/v0/{vimid}/{tenant}/images/file", _handler),
+    Route("image", ("GET", "DELETE"), "/v0/{vimid}/{tenant}/images/{imageid}", _handler),
+    Route("types", ("GET",), "/v0/vim_types", _handler),
+    Route("region", ("DELETE",), "/v0/{vimid}", _handler),
+    Route("proxy", ("GET", "POST"), "/v0/{vimid}/compute/{rest}", _handler),
+]
+ROUTER = Router(ROUTES)
+
+
+def test_an_earlier_route_owns_its_path_for_every_method():
+    with pytest.raises(MethodNotAllowed):
+        ROUTER.match("GET", "/v0/owner_region/t1/images/file")
+
+
+def test_placeholders_capture_path_segments():
+    route, params = ROUTER.match("DELETE", "/v0/owner_region/t1/images/abc-123")
+    assert route.name == "image"
+    assert params == {"vimid": "owner_region", "tenant": "t1", "imageid": "abc-123"}
+
+
+def test_a_segment_may_hold_dots_for_host_names():
+    _, params = ROUTER.match("GET", "/v0/o_r/t/images/domain-c202.22bf")
+    assert params["imageid"] == "domain-c202.22bf"
+
+
+def test_rest_captures_the_remainder_with_slashes():
+    _, params = ROUTER.match("POST", "/v0/o_r/compute/v2.1/servers/x/action")
+    assert params["rest"] == "v2.1/servers/x/action"
+
+
+def test_a_static_path_wins_over_a_later_placeholder():
+    route, _ = ROUTER.match("GET", "/v0/vim_types")
+    assert route.name == "types"
+
+
+def test_a_static_path_after_a_matching_placeholder_is_shadowed():
+    router = Router([ROUTES[3], ROUTES[2]])
+    with pytest.raises(MethodNotAllowed):
+        router.match("GET", "/v0/vim_types")
