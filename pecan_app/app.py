@@ -1,0 +1,125 @@
+"""The Pecan app, built from :mod:`multicloud.api.routes`.
+
+Pecan keeps its request/response objects, hooks and error flow; only the two
+steps that locate and call a controller are replaced by the shared route
+table. (Pecan's own object dispatch rebuilds an argspec namedtuple class on
+every call, which cost most of a worker's CPU; see bench/REPORT.md.) The
+:class:`ErrorHook` is the one place errors become Pecan responses.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import django
+import webob
+from pecan.core import PecanBase
+from pecan.hooks import PecanHook
+
+from multicloud.api.http import (
+    JSON_TYPE,
+    Request,
+    Response,
+    base_url_from_environ,
+    headers_from_environ,
+    render_json,
+)
+from multicloud.exceptions import MulticloudError, error_body, internal_error
+
+log = logging.getLogger(__name__)
+
+
+class ErrorHook(PecanHook):
+    """Turns every exception raised while serving into our JSON error."""
+
+    priority = 1
+
+    def on_error(self, state, exc: Exception) -> webob.Response:
+        if isinstance(exc, MulticloudError):
+            if exc.code >= 500:
+                log.error("request failed: %s", exc.message)
+        else:
+            log.exception("unexpected error while serving a request")
+            exc = internal_error()
+        body = render_json(error_body(exc))
+        headers = [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))]
+        headers += exc.headers()
+        is_head = state.request.method == "HEAD"
+        return webob.Response(
+            status=exc.code, headerlist=headers, app_iter=[b""] if is_head else [body]
+        )
+
+
+class DatabaseHook(PecanHook):
+    """What Django's request signals do: drop stale database connections."""
+
+    priority = 2
+
+    def before(self, state) -> None:
+        django.db.close_old_connections()
+
+    def after(self, state) -> None:
+        django.db.close_old_connections()
+
+
+class MulticloudPecan(PecanBase):
+    """A Pecan application dispatching through the shared router.
+
+    Built on ``PecanBase``: handlers get the request explicitly, so Pecan's
+    thread-local ``pecan.request`` (and its per-request bookkeeping) is not needed.
+    """
+
+    def __init__(self, router, close_connections: bool = True):
+        # NOTE: tests run requests inside one database transaction, so (like
+        # Django's test client) they must not close connections per request.
+        hooks = [ErrorHook(), DatabaseHook()] if close_connections else [ErrorHook()]
+        super().__init__(root=object(), hooks=hooks, guess_content_type_from_ext=False)
+        self.router = router
+
+    def find_controller(self, state):
+        self.handle_hooks(self.hooks, "before", state)
+        req = state.request
+        route, params = self.router.match(req.method, req.path_info)
+        return route, (params,), {}
+
+    def invoke_controller(self, route, args, kwargs, state) -> None:
+        req = state.request
+        answer = route.handler(to_neutral(req.environ, args[0]))
+        state.response = to_webob(answer, req.method)
+
+    def _handle_empty_response_body(self, state) -> None:
+        # NOTE: handlers choose their status; Pecan would turn an empty 200 into 204.
+        return None
+
+
+def to_neutral(environ: dict, params: dict[str, str]) -> Request:
+    return Request(
+        method=environ["REQUEST_METHOD"],
+        path=environ.get("PATH_INFO", "/"),
+        params=params,
+        query_string=environ.get("QUERY_STRING", ""),
+        headers=headers_from_environ(environ),
+        stream=environ.get("wsgi.input"),
+        base_url=base_url_from_environ(environ),
+    )
+
+
+def to_webob(response: Response, method: str) -> webob.Response:
+    headers = response.all_headers()
+    if method == "HEAD":
+        app_iter = [b""]
+    elif response.stream is not None:
+        app_iter = response.stream
+    else:
+        app_iter = [response.rendered()]
+    return webob.Response(status=response.status, headerlist=headers, app_iter=app_iter)
+
+
+def make_app(close_connections: bool = True) -> MulticloudPecan:
+    """Configure Django (ORM, settings) and build the Pecan WSGI app."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "multicloud.settings")
+    django.setup()
+    from multicloud.api.routes import ROUTER
+
+    return MulticloudPecan(ROUTER, close_connections)

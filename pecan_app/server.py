@@ -1,0 +1,212 @@
+"""The pecan mode's server: a small prefork supervisor around eventlet.wsgi.
+
+``python -m pecan_app.server`` (run.sh calls it after the migrations):
+
+* the bootstrap process opens the listening socket (backlog from
+  MULTICLOUD_BACKLOG, capped by the kernel's somaxconn) and forks
+  MULTICLOUD_WORKERS workers that inherit and share it;
+* each worker monkey-patches with Eventlet, imports Django and the Pecan app,
+  and serves with ``eventlet.wsgi.server``;
+* a worker that dies is replaced (a worker that keeps dying at start-up makes
+  the supervisor give up with a non-zero exit instead of looping);
+* SIGTERM/SIGINT: workers stop accepting, finish in-flight requests within
+  MULTICLOUD_DRAIN_SECONDS, and the supervisor exits 0.
+
+This is the only module of the code base that imports Eventlet, and only in
+the worker processes (the supervisor itself stays a plain process).
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import os
+import signal
+import socket
+import sys
+import time
+import warnings
+
+from multicloud.conf import ConfigError, Settings, get_settings
+from multicloud.logs import logging_config
+
+log = logging.getLogger("multicloud.server")
+
+#: A worker dying sooner than this after its start counts as a crash at start-up.
+QUICK_DEATH_SECONDS = 2.0
+MAX_QUICK_DEATHS = 5
+DRAIN_SECONDS = 20.0
+
+
+def somaxconn() -> int:
+    try:
+        with open("/proc/sys/net/core/somaxconn") as handle:
+            return int(handle.read())
+    except (OSError, ValueError):
+        return 4096
+
+
+def open_socket(settings: Settings) -> socket.socket:
+    """Bind and listen once, before forking, so every worker shares the socket."""
+    info = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(info[0], socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(info[4])
+    sock.listen(min(settings.backlog, somaxconn()))
+    sock.set_inheritable(True)
+    return sock
+
+
+class Supervisor:
+    """Keeps ``settings.workers`` worker processes alive on one socket."""
+
+    def __init__(self, settings: Settings, sock: socket.socket):
+        self.settings = settings
+        self.sock = sock
+        self.children: dict[int, float] = {}
+        self.stopping = False
+        self.quick_deaths = 0
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        for _ in range(self.settings.workers):
+            self._spawn()
+        log.info(
+            "pecan mode: %d workers serving http://%s", self.settings.workers, self.settings.bind
+        )
+        return self._reap_forever()
+
+    def _spawn(self) -> None:
+        supervisor = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            # NOTE: until the worker installs its own handlers, a SIGTERM must
+            # end it, not run the supervisor's handler on the forked copy.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            code = 1
+            try:
+                code = run_worker(self.settings, self.sock, supervisor)
+            finally:
+                os._exit(code)
+        self.children[pid] = time.monotonic()
+
+    def _reap_forever(self) -> int:
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            started = self.children.pop(pid, time.monotonic())
+            if not self.stopping:
+                code = self._replace(pid, status, time.monotonic() - started)
+                if code is not None:
+                    return code
+        log.info("pecan mode: all workers stopped")
+        return 0
+
+    def _replace(self, pid: int, status: int, lived: float) -> int | None:
+        log.warning("worker %d exited (status %d) after %.1fs; replacing it", pid, status, lived)
+        self.quick_deaths = self.quick_deaths + 1 if lived < QUICK_DEATH_SECONDS else 0
+        if self.quick_deaths >= MAX_QUICK_DEATHS:
+            log.error("workers keep dying at start-up; giving up")
+            self._on_stop(signal.SIGTERM, None)
+            self._wait_children()
+            return 1
+        time.sleep(min(0.2 * self.quick_deaths, 2.0))
+        self._spawn()
+        return None
+
+    def _on_stop(self, signum, frame) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        log.info("pecan mode: signal %d, draining workers", signum)
+        for pid in list(self.children):
+            _kill(pid, signal.SIGTERM)
+
+    def _wait_children(self) -> None:
+        deadline = time.monotonic() + DRAIN_SECONDS + 5
+        while self.children and time.monotonic() < deadline:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+            if pid:
+                self.children.pop(pid, None)
+            else:
+                time.sleep(0.05)
+        for pid in self.children:
+            _kill(pid, signal.SIGKILL)
+
+
+def _kill(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def run_worker(settings: Settings, sock: socket.socket, supervisor: int) -> int:
+    """Body of a worker process: green, Django configured, serving until SIGTERM."""
+    warnings.filterwarnings("ignore", message="\nEventlet is deprecated")
+    import eventlet
+
+    eventlet.monkey_patch()
+    import eventlet.wsgi
+    from eventlet.greenio import GreenSocket
+
+    from pecan_app.app import make_app
+
+    app = make_app(close_connections=True)
+    server = eventlet.spawn(
+        eventlet.wsgi.server,
+        GreenSocket(sock),
+        app,
+        log=logging.getLogger("multicloud.access"),
+        log_output=settings.access_log,
+        max_size=1024,
+        keepalive=75,
+        socket_timeout=settings.request_timeout,
+        debug=False,
+    )
+
+    def stop(*_args) -> None:
+        # NOTE: raising SystemExit in the accept loop makes eventlet close idle
+        # keep-alive connections and wait for in-flight requests.
+        eventlet.hubs.get_hub().schedule_call_global(0, server.kill, SystemExit)
+        eventlet.hubs.get_hub().schedule_call_global(DRAIN_SECONDS, os._exit, 0)
+
+    signal.signal(signal.SIGTERM, stop)
+    eventlet.spawn(_watch_parent, supervisor, stop)
+    try:
+        server.wait()
+    except SystemExit:
+        pass
+    return 0
+
+
+def _watch_parent(parent: int, stop) -> None:
+    """Stop when the supervisor is gone (its workers must not linger)."""
+    import eventlet
+
+    while os.getppid() == parent:
+        eventlet.sleep(1.0)
+    stop()
+
+
+def main() -> int:
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"multicloud: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.config.dictConfig(logging_config(settings))
+    try:
+        sock = open_socket(settings)
+    except OSError as exc:
+        log.error("cannot listen on %s: %s", settings.bind, exc.strerror)
+        return 1
+    return Supervisor(settings, sock).run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
