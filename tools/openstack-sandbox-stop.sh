@@ -35,8 +35,11 @@ if [ ! -d "$STATE" ]; then
     exit 0
 fi
 
-# group_alive PGID: true while any process of that process group exists
-group_alive() { kill -0 -- "-$1" 2>/dev/null; }
+# group_alive PGID: true while a live (non-zombie) process of that process group exists.
+# Zombies are ignored: they hold no port and init reaps them, but kill -0 still sees them.
+group_alive() {
+    ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+}
 
 stop_groups() {
     local pidfiles=("$@") pgids=() f pid deadline

@@ -180,6 +180,10 @@ else
 fi
 "${RMQCTL[@]}" list_vhosts name 2>/dev/null | grep -qx "$MQ_VHOST" || "${RMQCTL[@]}" add_vhost "$MQ_VHOST" >/dev/null
 "${RMQCTL[@]}" set_permissions -p "$MQ_VHOST" guest '.*' '.*' '.*' >/dev/null
+# Nova's notifier declares notifications.info etc. itself; nobody consumes them in the
+# sandbox (tests use their own pool queues), so cap them instead of letting them grow.
+"${RMQCTL[@]}" set_policy -p "$MQ_VHOST" --apply-to queues osbox-notification-cap \
+    '^(versioned_)?notifications\.' '{"max-length":10000}' >/dev/null
 MQ_URL="rabbit://guest:guest@$HOST:$MQ_PORT/$MQ_VHOST"
 
 # ---------------------------------------------------------------- venv
