@@ -49,6 +49,9 @@ class Settings:
     debug: bool
     allowed_hosts: tuple[str, ...]
     request_timeout: int
+    encryption_keys: tuple[str, ...]
+    cloud_timeout: float
+    public_url: str
 
     @property
     def bind(self) -> str:
@@ -158,6 +161,39 @@ def _load_file(environ: Mapping[str, str]) -> dict[str, Any]:
     return {key.upper(): value for key, value in values.items()}
 
 
+def _url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _fernet_keys(raw: str) -> tuple[str, ...]:
+    import base64
+    import binascii
+
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    for key in keys:
+        try:
+            if len(base64.urlsafe_b64decode(key)) != 32:
+                raise ValueError
+        except (ValueError, binascii.Error):
+            raise ValueError("each key must be 32 url-safe base64-encoded bytes") from None
+    if not keys:
+        raise ValueError("must hold at least one key")
+    return keys
+
+
+def _encryption_keys(src: _Source, data_dir: Path) -> tuple[str, ...]:
+    """Keys for secrets at rest: configured (first one encrypts), or generated once."""
+    configured = src.get("MULTICLOUD_ENCRYPTION_KEY", _fernet_keys, None)
+    if configured:
+        return configured
+    import base64
+
+    return (_generated_secret(data_dir / "encryption_key", base64.urlsafe_b64encode),)
+
+
 def _secret_key(src: _Source, data_dir: Path) -> str:
     """The Django secret: configured, or generated once and kept in the data dir."""
     configured = src.get("MULTICLOUD_SECRET_KEY", _text, None)
@@ -166,13 +202,14 @@ def _secret_key(src: _Source, data_dir: Path) -> str:
     return _generated_secret(data_dir / "secret_key")
 
 
-def _generated_secret(path: Path) -> str:
+def _generated_secret(path: Path, encode: Callable[[bytes], Any] = bytes.hex) -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    secret = os.urandom(32).hex()
+    secret = encode(os.urandom(32))
+    secret = secret.decode() if isinstance(secret, bytes) else secret
     # NOTE: O_EXCL so two workers starting together agree on one key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -204,6 +241,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         debug=src.get("MULTICLOUD_DEBUG", _bool, False),
         allowed_hosts=src.get("MULTICLOUD_ALLOWED_HOSTS", _hosts, ("*",)),
         request_timeout=src.get("MULTICLOUD_REQUEST_TIMEOUT", _int_range(1, 3600), 120),
+        encryption_keys=_encryption_keys(src, data_dir),
+        cloud_timeout=float(src.get("MULTICLOUD_CLOUD_TIMEOUT", _int_range(1, 3600), 30)),
+        public_url=src.get("MULTICLOUD_PUBLIC_URL", _url, ""),
     )
 
 
@@ -224,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for field in dataclasses.fields(settings):
         value = getattr(settings, field.name)
-        shown = "<set>" if field.name == "secret_key" else value
+        shown = "<set>" if field.name in ("secret_key", "encryption_keys") else value
         print(f"{field.name} = {shown}")
     return 0
 
