@@ -16,6 +16,7 @@ ALLOWED_HOSTS = list(_conf.allowed_hosts)
 INSTALLED_APPS = [
     "rest_framework",
     "multicloud",
+    "multicloud.vims",
 ]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "multicloud.urls"

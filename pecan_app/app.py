@@ -85,7 +85,7 @@ class MulticloudPecan(PecanBase):
 
     def invoke_controller(self, route, args, kwargs, state) -> None:
         req = state.request
-        answer = route.handler(to_neutral(req.environ, args[0]))
+        answer = route.handler_for(req.method)(to_neutral(req.environ, args[0]))
         state.response = to_webob(answer, req.method)
 
     def _handle_empty_response_body(self, state) -> None:

@@ -66,7 +66,7 @@ class RouteView(APIView):
     def serve(self, request, **params: str):
         django_request = request._request
         neutral = to_neutral(django_request, params)
-        return to_django(self.route.handler(neutral), django_request.method)
+        return to_django(self.route.handler_for(neutral.method)(neutral), django_request.method)
 
 
 def view_for(route: Route):

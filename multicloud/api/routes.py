@@ -3,17 +3,45 @@
 Order is precedence: the first pattern that matches a path owns it, and a
 method it does not list gets 405 with ``Allow``. A test pins this table, so
 every change here is a reviewed diff.
+
+Per-region routes exist in four forms: the broker namespace ``/api/multicloud``
+and the VIO/OpenStack plugin namespace ``/api/multicloud-vio``, each with v0
+``{vimid}`` (``{cloud-owner}_{cloud-region-id}``) and v1 ``{owner}/{region}``.
+Both namespaces are served in-process by the same handlers.
 """
 
 from __future__ import annotations
 
-from multicloud.api.routing import Route, Router
+from multicloud.api.routing import Handler, Route, Router
 from multicloud.api.swagger import swagger_json
 from multicloud.broker import handlers as broker
 from multicloud.health import handlers as health
+from multicloud.vims import handlers as vims
 
 MC = "/api/multicloud"
 VIO = "/api/multicloud-vio"
+
+
+def per_region(
+    name: str,
+    methods: tuple[str, ...],
+    suffix: str,
+    handler: Handler,
+    summary: str,
+    status: int = 200,
+) -> tuple[Route, ...]:
+    """The four forms of a per-region route (``suffix`` may be empty)."""
+    forms = (
+        ("", MC, "v0/{vimid}"),
+        ("_v1", MC, "v1/{owner}/{region}"),
+        ("_vio", VIO, "v0/{vimid}"),
+        ("_vio_v1", VIO, "v1/{owner}/{region}"),
+    )
+    return tuple(
+        Route(f"{name}{tag}", methods, f"{base}/{region}{suffix}", handler, summary, status)
+        for tag, base, region in forms
+    )
+
 
 ROUTES: tuple[Route, ...] = (
     Route(
@@ -57,6 +85,17 @@ ROUTES: tuple[Route, ...] = (
         f"{MC}/v1/healthcheck",
         health.healthcheck,
         "Whether the service and its database are up",
+    ),
+    *per_region(
+        "registry",
+        ("GET", "POST"),
+        "/registry",
+        {"POST": vims.register, "GET": vims.registry_status},
+        "Register a cloud region (A&AI cloud-region JSON; 202) or read its discovery",
+    ),
+    *per_region("tenants", ("GET",), "/tenants", vims.list_tenants, "Projects of the cloud region"),
+    *per_region(
+        "region", ("DELETE",), "", vims.unregister, "Unregister the cloud region (204)", 204
     ),
 )
 

@@ -8,7 +8,7 @@ one path segment, except ``{rest}`` which matches the remainder of the path
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -16,6 +16,8 @@ from multicloud.api.http import Request, Response
 from multicloud.exceptions import MethodNotAllowed, NotFound
 
 Handler = Callable[[Request], Response]
+#: A route's handler: one for all its methods, or one per method.
+Handlers = Handler | Mapping[str, Handler]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 #: Characters a single path segment may hold (RFC 3986 unreserved + a few).
@@ -30,7 +32,7 @@ class Route:
     name: str
     methods: tuple[str, ...]
     pattern: str
-    handler: Handler = field(compare=False)
+    handler: Handlers = field(compare=False)
     summary: str = ""
     status: int = 200
 
@@ -57,6 +59,12 @@ class Route:
         """Methods served, HEAD implied by GET."""
         extra = ("HEAD",) if "GET" in self.methods and "HEAD" not in self.methods else ()
         return self.methods + extra
+
+    def handler_for(self, method: str) -> Handler:
+        """The handler of ``method`` (HEAD is served by GET's)."""
+        if not isinstance(self.handler, Mapping):
+            return self.handler
+        return self.handler["GET" if method == "HEAD" else method]
 
     @cached_property
     def params(self) -> tuple[str, ...]:

@@ -12,6 +12,18 @@ PINNED = [
     ("vim_types_v1", ("GET",), "/api/multicloud/v1/vim_types"),
     ("healthcheck_v0", ("GET",), "/api/multicloud/v0/healthcheck"),
     ("healthcheck_v1", ("GET",), "/api/multicloud/v1/healthcheck"),
+    ("registry", ("GET", "POST"), "/api/multicloud/v0/{vimid}/registry"),
+    ("registry_v1", ("GET", "POST"), "/api/multicloud/v1/{owner}/{region}/registry"),
+    ("registry_vio", ("GET", "POST"), "/api/multicloud-vio/v0/{vimid}/registry"),
+    ("registry_vio_v1", ("GET", "POST"), "/api/multicloud-vio/v1/{owner}/{region}/registry"),
+    ("tenants", ("GET",), "/api/multicloud/v0/{vimid}/tenants"),
+    ("tenants_v1", ("GET",), "/api/multicloud/v1/{owner}/{region}/tenants"),
+    ("tenants_vio", ("GET",), "/api/multicloud-vio/v0/{vimid}/tenants"),
+    ("tenants_vio_v1", ("GET",), "/api/multicloud-vio/v1/{owner}/{region}/tenants"),
+    ("region", ("DELETE",), "/api/multicloud/v0/{vimid}"),
+    ("region_v1", ("DELETE",), "/api/multicloud/v1/{owner}/{region}"),
+    ("region_vio", ("DELETE",), "/api/multicloud-vio/v0/{vimid}"),
+    ("region_vio_v1", ("DELETE",), "/api/multicloud-vio/v1/{owner}/{region}"),
 ]
 
 

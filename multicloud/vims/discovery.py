@@ -1,0 +1,138 @@
+"""Background discovery of a registered cloud: projects, flavors, images, AZs, hypervisors.
+
+Each category is fetched on its own; one that fails (e.g. hypervisors need the
+admin role) is reported under ``errors`` without failing the others. A run
+whose registration was superseded (re-registered meanwhile) writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+
+from multicloud.exceptions import MulticloudError
+from multicloud.openstack import client
+from multicloud.vims import service
+from multicloud.vims.models import CloudRegion
+
+log = logging.getLogger(__name__)
+
+Discovered = dict[str, Any]
+
+
+def start(pk: int, generation: int) -> threading.Thread:
+    """Discover in a daemon thread (green under the pecan mode's Eventlet)."""
+    thread = threading.Thread(
+        target=run, args=(pk, generation), name=f"discovery-{pk}", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def run(pk: int, generation: int) -> None:
+    """Discover one region; never raises (the outcome is recorded on the region)."""
+    try:
+        record = CloudRegion.objects.get(pk=pk, generation=generation)
+    except CloudRegion.DoesNotExist:
+        return
+    try:
+        service.mark_discovery(pk, generation, discovery_status=CloudRegion.Discovery.RUNNING)
+        found = discover(record)
+        ok = len(found["errors"]) < len(CATEGORIES)
+        status = CloudRegion.Discovery.DONE if ok else CloudRegion.Discovery.FAILED
+        error = "" if ok else "; ".join(f"{k}: {v}" for k, v in found["errors"].items())
+        service.mark_discovery(
+            pk, generation, discovery_status=status, discovery_error=error, discovered=found
+        )
+        log.info("discovery of %s: %s", record.vim_id, status)
+    except Exception as exc:  # noqa: BLE001 - recorded on the region, never lost
+        log.exception("discovery of %s failed", record.vim_id)
+        service.mark_discovery(
+            pk,
+            generation,
+            discovery_status=CloudRegion.Discovery.FAILED,
+            discovery_error=f"unexpected error: {exc}",
+        )
+    finally:
+        connections.close_all()
+
+
+def discover(record: CloudRegion) -> Discovered:
+    found: Discovered = {"errors": {}}
+    for name, fetch in CATEGORIES.items():
+        try:
+            with client.translate_errors(f"{record.vim_id} {name}"):
+                found[name] = fetch(record)
+        except MulticloudError as exc:
+            found[name] = []
+            found["errors"][name] = exc.message
+    return found
+
+
+def tenants(record: CloudRegion) -> list[dict[str, Any]]:
+    from multicloud.vims import tenants as tenant_service
+
+    return tenant_service.list_projects(record)
+
+
+def flavors(record: CloudRegion) -> list[dict[str, Any]]:
+    body = client.adapter(record, "compute").get("/flavors/detail", params={"is_public": "None"})
+    keys = (
+        "id",
+        "name",
+        "vcpus",
+        "ram",
+        "disk",
+        "OS-FLV-EXT-DATA:ephemeral",
+        "swap",
+        "os-flavor-access:is_public",
+    )
+    return [{k: f.get(k) for k in keys} for f in body.json()["flavors"]]
+
+
+def images(record: CloudRegion) -> list[dict[str, Any]]:
+    glance = client.adapter(record, "image")
+    keys = ("id", "name", "status", "disk_format", "container_format", "size", "visibility")
+    found, url = [], "/v2/images?limit=200"
+    while url:
+        page = glance.get(url).json()
+        found += [{k: image.get(k) for k in keys} for image in page["images"]]
+        url = page.get("next")
+    return found
+
+
+def availability_zones(record: CloudRegion) -> list[dict[str, Any]]:
+    body = client.adapter(record, "compute").get("/os-availability-zone").json()
+    return [
+        {"name": zone["zoneName"], "available": zone["zoneState"]["available"]}
+        for zone in body["availabilityZoneInfo"]
+    ]
+
+
+def hypervisors(record: CloudRegion) -> list[dict[str, Any]]:
+    body = client.adapter(record, "compute").get("/os-hypervisors/detail").json()
+    keys = (
+        "id",
+        "hypervisor_hostname",
+        "hypervisor_type",
+        "state",
+        "status",
+        "vcpus",
+        "memory_mb",
+        "local_gb",
+        "host_ip",
+    )
+    return [{k: h.get(k) for k in keys} for h in body["hypervisors"]]
+
+
+CATEGORIES: dict[str, Callable[[CloudRegion], list[dict[str, Any]]]] = {
+    "tenants": tenants,
+    "flavors": flavors,
+    "images": images,
+    "availability-zones": availability_zones,
+    "hypervisors": hypervisors,
+}
