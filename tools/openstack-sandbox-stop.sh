@@ -70,6 +70,8 @@ if [ -n "$ONLY" ]; then
     exit 0
 fi
 
+OWN_MQ=0
+[ -f "$RUN/own-rabbitmq" ] && OWN_MQ=1
 shopt -s nullglob
 pidfiles=("$RUN"/*.pid)
 if [ ${#pidfiles[@]} -gt 0 ]; then
@@ -77,21 +79,21 @@ if [ ${#pidfiles[@]} -gt 0 ]; then
     stop_groups "${pidfiles[@]}"
 fi
 
-# A private RabbitMQ (only when the start script had to start its own).
-if [ -f "$RUN/own-rabbitmq" ]; then
-    read -r node pidfile epmd_before < "$RUN/own-rabbitmq"
-    beam=$(cat "$pidfile" 2>/dev/null || true)
-    timeout 30 rabbitmqctl -q -n "$node" stop >/dev/null 2>&1 || true
-    for _ in $(seq 100); do
-        [ -n "$beam" ] && kill -0 "$beam" 2>/dev/null || break
-        sleep 0.2
-    done
-    [ -n "$beam" ] && kill -KILL "$beam" 2>/dev/null || true
-    if [ "${epmd_before:-1}" = 0 ]; then
-        # epmd was started by our node; end it only if no other Erlang node still uses it
-        if command -v epmd >/dev/null && ! epmd -names 2>/dev/null | grep -q 'at port'; then
-            epmd -kill >/dev/null 2>&1 || true
-        fi
+# A private RabbitMQ (only when the start script had to start its own). rabbitmq-server
+# drops privileges with su, which puts beam.smp in a session of its own, so the group
+# signal above does not reach it: stop the node, then wait for the pid it wrote.
+if [ "$OWN_MQ" = 1 ]; then
+    read -r node epmd_before < "$RUN/own-rabbitmq"
+    beam=$(cat "$STATE/rabbitmq/rabbit.pid" 2>/dev/null || true)
+    if [ -n "$beam" ] && kill -0 "$beam" 2>/dev/null; then
+        timeout 30 rabbitmqctl -q -n "$node" stop >/dev/null 2>&1 || true
+        deadline=$(( $(date +%s) + WAIT_SECS ))
+        while kill -0 "$beam" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done
+        kill -KILL "$beam" 2>/dev/null || true
+    fi
+    if [ "${epmd_before:-1}" = 0 ] && command -v epmd >/dev/null \
+            && ! epmd -names 2>/dev/null | grep -q 'at port'; then
+        epmd -kill >/dev/null 2>&1 || true  # our node started epmd and no node uses it now
     fi
     rm -f "$RUN/own-rabbitmq"
     say "stopped the private RabbitMQ $node"
@@ -113,7 +115,7 @@ if [ "$PURGE" = 1 ]; then
         done
         [ -n "$dbs" ] && say "dropped databases: $(echo $dbs)"
     fi
-    if [ ! -f "$RUN/own-rabbitmq" ] && rabbitmqctl -q status >/dev/null 2>&1; then
+    if [ "$OWN_MQ" = 0 ] && rabbitmqctl -q status >/dev/null 2>&1; then
         vhost=${OSBOX_RABBIT_VHOST:-osbox}
         if rabbitmqctl -q list_vhosts name 2>/dev/null | grep -qx "$vhost"; then
             rabbitmqctl -q delete_vhost "$vhost" >/dev/null && say "deleted RabbitMQ vhost $vhost"

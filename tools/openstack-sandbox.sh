@@ -134,9 +134,9 @@ else
             >"$LOG/pg-initdb.log" 2>&1 || die "initdb failed; see $LOG/pg-initdb.log"
     fi
     port_busy "$PG_PORT" && die "port $PG_PORT for the private PostgreSQL is in use"
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$LOG/postgresql.log" -w -t 60 \
+    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -l "$STATE/pg/postgresql.log" -w -t 60 \
         -o "-p $PG_PORT -c listen_addresses=$HOST -k $STATE/pg/sock -c fsync=off" start \
-        >/dev/null || die "private PostgreSQL did not start; see $LOG/postgresql.log"
+        >/dev/null || die "private PostgreSQL did not start; see $STATE/pg/postgresql.log"
     echo "$PGBIN $PGDATA" > "$RUN/own-postgres"
     say "started a private PostgreSQL on $HOST:$PG_PORT"
 fi
@@ -144,8 +144,19 @@ PSQL+=(-p "$PG_PORT")
 PG_URL="postgresql+psycopg2://postgres@$HOST:$PG_PORT"
 DBS="osbox_keystone osbox_glance osbox_placement osbox_nova_api osbox_nova_cell0 osbox_nova_cell1 osbox_neutron"
 have_dbs=$("${PSQL[@]}" -Atc "select datname from pg_database where datname like 'osbox\_%'")
+# The databases belong to one state dir (nova's compute node identity, keystone's fernet
+# keys and glance's image files live there). Databases left by another state dir are
+# dropped rather than reused: one sandbox per PostgreSQL server.
+owner=$("${PSQL[@]}" -Atc "select shobj_description(oid, 'pg_database') from pg_database
+                           where datname = 'osbox_keystone'")
+if [ -n "$have_dbs" ] && [ "$owner" != "$STATE" ]; then
+    say "dropping osbox_ databases left by ${owner:-an unknown state dir}"
+    for db in $have_dbs; do "${PSQL[@]}" -c "drop database if exists $db with (force)"; done
+    have_dbs=""
+fi
 for db in $DBS; do
     grep -qx "$db" <<<"$have_dbs" || "${PSQL[@]}" -c "create database $db"
+    "${PSQL[@]}" -c "comment on database $db is '$STATE'"
 done
 
 # ---------------------------------------------------------------- RabbitMQ
@@ -163,19 +174,26 @@ else
     MQ_NODE=osbox@localhost
     MQ_BASE="$STATE/rabbitmq"
     mkdir -p "$MQ_BASE/mnesia" "$MQ_BASE/log"
+    # our own config file: the machine's /etc/rabbitmq/rabbitmq.conf may pin other listeners
+    echo "listeners.tcp.local = $HOST:$MQ_PORT" > "$MQ_BASE/rabbitmq.conf"
     chown -R rabbitmq: "$MQ_BASE"
     epmd_before=0
     port_busy 4369 && epmd_before=1   # an epmd already runs: the stop script must leave it
-    env RABBITMQ_NODENAME=$MQ_NODE RABBITMQ_NODE_IP_ADDRESS=$HOST RABBITMQ_NODE_PORT=$MQ_PORT \
-        RABBITMQ_DIST_PORT=$((MQ_PORT + 20000)) ERL_EPMD_ADDRESS=$HOST \
+    # in the foreground under setsid like every service, so the stop script can signal it
+    start rabbitmq env RABBITMQ_NODENAME=$MQ_NODE RABBITMQ_NODE_IP_ADDRESS=$HOST \
+        RABBITMQ_NODE_PORT=$MQ_PORT RABBITMQ_DIST_PORT=$((MQ_PORT + 20000)) ERL_EPMD_ADDRESS=$HOST \
         RABBITMQ_MNESIA_BASE="$MQ_BASE/mnesia" RABBITMQ_LOG_BASE="$MQ_BASE/log" \
-        RABBITMQ_PID_FILE="$MQ_BASE/rabbit.pid" \
+        RABBITMQ_PID_FILE="$MQ_BASE/rabbit.pid" RABBITMQ_CONFIG_FILE="$MQ_BASE/rabbitmq.conf" \
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
-        rabbitmq-server -detached >"$LOG/rabbitmq.out" 2>&1
-    echo "$MQ_NODE $MQ_BASE/rabbit.pid $epmd_before" > "$RUN/own-rabbitmq"
+        rabbitmq-server
+    echo "$MQ_NODE $epmd_before" > "$RUN/own-rabbitmq"
     RMQCTL=(rabbitmqctl -q -n "$MQ_NODE")
-    timeout 60 "${RMQCTL[@]}" await_startup >/dev/null 2>&1 \
-        || die "private RabbitMQ did not start; see $MQ_BASE/log"
+    deadline=$(( $(date +%s) + 60 ))
+    until timeout 15 "${RMQCTL[@]}" await_startup >/dev/null 2>&1; do
+        alive rabbitmq || die "private RabbitMQ exited; see $LOG/rabbitmq.out and $MQ_BASE/log"
+        [ "$(date +%s)" -lt "$deadline" ] || die "private RabbitMQ not up after 60s; see $MQ_BASE/log"
+        sleep 1
+    done
     say "started a private RabbitMQ ($MQ_NODE) on $HOST:$MQ_PORT"
 fi
 "${RMQCTL[@]}" list_vhosts name 2>/dev/null | grep -qx "$MQ_VHOST" || "${RMQCTL[@]}" add_vhost "$MQ_VHOST" >/dev/null
