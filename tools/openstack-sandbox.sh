@@ -65,7 +65,7 @@ for spec in keystone:$KS_PORT glance:$GL_PORT placement:$PL_PORT nova:$NV_PORT n
     if port_busy "${spec#*:}"; then
         die "port ${spec#*:} (for ${spec%%:*}) on this machine is already in use by:
 $(ss -Hltnp "( sport = :${spec#*:} )")
-Free it or set OSBOX_${spec%%:*}_PORT (upper case) to another port."
+Free it or set OSBOX_$(tr a-z A-Z <<<"${spec%%:*}")_PORT to another port."
     fi
 done
 
@@ -150,6 +150,13 @@ have_dbs=$("${PSQL[@]}" -Atc "select datname from pg_database where datname like
 owner=$("${PSQL[@]}" -Atc "select shobj_description(oid, 'pg_database') from pg_database
                            where datname = 'osbox_keystone'")
 if [ -n "$have_dbs" ] && [ "$owner" != "$STATE" ]; then
+    if [ -n "$owner" ] && [ -d "$owner/run" ]; then
+        for f in "$owner"/run/*.pid; do
+            [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && die "the osbox_ databases on \
+$HOST:$PG_PORT belong to the sandbox running from $owner; stop it first \
+($SCRIPT_DIR/openstack-sandbox-stop.sh $owner) or use a private PostgreSQL (OSBOX_PG_PORT=<free port>)"
+        done
+    fi
     say "dropping osbox_ databases left by ${owner:-an unknown state dir}"
     for db in $have_dbs; do "${PSQL[@]}" -c "drop database if exists $db with (force)"; done
     have_dbs=""
