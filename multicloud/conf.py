@@ -32,6 +32,22 @@ class ConfigError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
+class Plugin:
+    """An external Multicloud plugin serving one cloud type (some or all versions).
+
+    ``url`` is the plugin's API root, e.g. ``http://vio:9004/api/multicloud-vio``;
+    a request to ``/api/multicloud/v1/...`` is forwarded to ``{url}/v1/...``.
+    """
+
+    cloud_type: str
+    url: str
+    versions: tuple[str, ...] = ()
+
+    def serves(self, cloud_type: str, version: str) -> bool:
+        return cloud_type == self.cloud_type and (not self.versions or version in self.versions)
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """The effective configuration; see README "Configuration" for each item."""
 
@@ -52,6 +68,9 @@ class Settings:
     encryption_keys: tuple[str, ...]
     cloud_timeout: float
     public_url: str
+    plugins: tuple[Plugin, ...]
+    events: EventsSettings
+    images: ImagesSettings
 
     @property
     def bind(self) -> str:
@@ -168,6 +187,28 @@ def _url(raw: str) -> str:
     return value
 
 
+def _plugins(raw: str) -> tuple[Plugin, ...]:
+    """``MULTICLOUD_PLUGINS``: a JSON list of {"cloud_type", "url", "versions"?}."""
+    import json
+
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        raise ValueError("must be a JSON list of plugins") from None
+    if not isinstance(items, list):
+        raise ValueError("must be a JSON list of plugins")
+    plugins = []
+    for item in items:
+        if not isinstance(item, dict) or not item.get("cloud_type") or not item.get("url"):
+            raise ValueError('each plugin needs "cloud_type" and "url"')
+        versions = item.get("versions", [])
+        if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
+            raise ValueError('"versions" must be a list of strings')
+        url = _url(str(item["url"]))
+        plugins.append(Plugin(str(item["cloud_type"]).lower(), url, tuple(versions)))
+    return tuple(plugins)
+
+
 def _fernet_keys(raw: str) -> tuple[str, ...]:
     import base64
     import binascii
@@ -220,6 +261,182 @@ def _generated_secret(path: Path, encode: Callable[[bytes], Any] = bytes.hex) ->
     return secret
 
 
+# --------------------------------------------------------------------------- event federation
+
+NOVA_FORMATS = ("unversioned", "versioned")
+EVENT_PHASES = ("START", "END", "ERROR", "NONE")
+EVENT_KINDS = (
+    "CREATE", "DELETE", "SOFT_DELETE", "SHUT_DOWN", "POWER_OFF", "POWER_ON", "PAUSE",
+    "UNPAUSE", "SUSPEND", "RESUME", "REBOOT", "REBUILD", "SHELVE", "UNSHELVE", "RESIZE",
+    "RESTORE", "UPDATE", "ERROR",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class EventsSettings:
+    """The listener (``run_listener``) and its DMaaP Message Router publisher."""
+
+    transport_url: str = dataclasses.field(repr=False)
+    topics: tuple[str, ...]
+    exchange: str
+    pool: str
+    cloud_owner: str
+    cloud_region_id: str
+    prefer_format: str
+    phases: tuple[str, ...]
+    default_states: tuple[str, ...]
+    default_topic: str
+    listener_threads: int
+    db_retry_max: float
+    mr_url: str
+    mr_username: str
+    mr_password: str = dataclasses.field(repr=False)
+    mr_ca_file: str
+    mr_timeout: float
+    mr_batch_size: int
+    mr_retry_min: float
+    mr_retry_max: float
+
+
+def _names(fold: Callable[[str], str] = str.strip):
+    def parse(raw: str) -> tuple[str, ...]:
+        return tuple(fold(v.strip()) for v in str(raw).split(",") if v.strip())
+
+    return parse
+
+
+def _seconds(low: float, high: float):
+    def parse(raw: str) -> float:
+        try:
+            value = float(str(raw).strip())
+        except ValueError:
+            raise ValueError("must be a number of seconds") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+def _transport_url(raw: str) -> str:
+    value = raw.strip()
+    if value and not value.startswith(("rabbit://", "amqp://", "kombu+")):
+        raise ValueError("must be a rabbit:// oslo.messaging transport URL")
+    return value
+
+
+def _events(src: _Source) -> EventsSettings:
+    owner = src.get("MULTICLOUD_EVENTS_CLOUD_OWNER", _text, "")
+    region = src.get("MULTICLOUD_EVENTS_CLOUD_REGION_ID", _text, "")
+    transport_url = src.get("MULTICLOUD_EVENTS_TRANSPORT_URL", _transport_url, "")
+    if transport_url and not (owner and region):
+        raise ConfigError(
+            "MULTICLOUD_EVENTS_TRANSPORT_URL needs MULTICLOUD_EVENTS_CLOUD_OWNER and "
+            "MULTICLOUD_EVENTS_CLOUD_REGION_ID (the region its events belong to)"
+        )
+    upper = _names(str.upper)
+    default_states = _checked(src, "MULTICLOUD_EVENTS_DEFAULT_STATES", upper, EVENT_KINDS, ())
+    default_topic = src.get("MULTICLOUD_EVENTS_DEFAULT_TOPIC", _text, "")
+    if bool(default_states) != bool(default_topic):
+        raise ConfigError(
+            "MULTICLOUD_EVENTS_DEFAULT_STATES and MULTICLOUD_EVENTS_DEFAULT_TOPIC go together "
+            "(the default subscription needs both)"
+        )
+    return EventsSettings(
+        transport_url=transport_url,
+        topics=src.get("MULTICLOUD_EVENTS_TOPICS", _names(),
+                       ("notifications", "versioned_notifications")) or ("notifications",),
+        exchange=src.get("MULTICLOUD_EVENTS_EXCHANGE", _text, "nova"),
+        pool=src.get("MULTICLOUD_EVENTS_POOL", _text, ""),
+        cloud_owner=owner,
+        cloud_region_id=region,
+        prefer_format=src.get("MULTICLOUD_EVENTS_PREFER_FORMAT", _choice(NOVA_FORMATS),
+                              "unversioned"),
+        phases=_checked(src, "MULTICLOUD_EVENTS_PHASES", upper, EVENT_PHASES, ("END", "ERROR")),
+        default_states=default_states,
+        default_topic=default_topic,
+        listener_threads=src.get("MULTICLOUD_EVENTS_LISTENER_THREADS", _int_range(1, 64), 4),
+        db_retry_max=src.get("MULTICLOUD_EVENTS_DB_RETRY_MAX", _seconds(0, 60), 5.0),
+        mr_url=src.get("MULTICLOUD_MR_URL", _url, ""),
+        mr_username=src.get("MULTICLOUD_MR_USERNAME", _text, ""),
+        mr_password=src.get("MULTICLOUD_MR_PASSWORD", _text, ""),
+        mr_ca_file=src.get("MULTICLOUD_MR_CA_FILE", _text, ""),
+        mr_timeout=src.get("MULTICLOUD_MR_TIMEOUT", _seconds(0.1, 300), 10.0),
+        mr_batch_size=src.get("MULTICLOUD_MR_BATCH_SIZE", _int_range(1, 10000), 100),
+        mr_retry_min=src.get("MULTICLOUD_MR_RETRY_MIN", _seconds(0.01, 600), 0.5),
+        mr_retry_max=src.get("MULTICLOUD_MR_RETRY_MAX", _seconds(0.01, 3600), 60.0),
+    )
+
+
+def _checked(src: _Source, name: str, parse, allowed: tuple[str, ...], default: tuple) -> tuple:
+    values = src.get(name, parse, default)
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ConfigError(f"{name}: unknown {', '.join(unknown)}; use {', '.join(allowed)}")
+    return values
+
+
+# --------------------------------------------------------------------------- image service
+
+
+@dataclasses.dataclass(frozen=True)
+class ImagesSettings:
+    """The image service: staging copies, limits, export and URL fetch."""
+
+    staging_dir: Path
+    max_size: int
+    retention: float
+    free_space_margin: int
+    export_dir: Path | None
+    url_allowlist: tuple[str, ...]
+    chunk_size: int
+
+
+def _size(low: int, high: int):
+    """Bytes, with an optional K/M/G/T suffix (powers of 1024)."""
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+    def parse(raw: str) -> int:
+        text = str(raw).strip().upper().removesuffix("IB").removesuffix("B")
+        unit = text[-1:] if text[-1:] in units and text[-1:] else ""
+        try:
+            value = int(float(text[: len(text) - len(unit)]) * units[unit])
+        except ValueError:
+            raise ValueError("must be a size in bytes (suffix K, M, G or T allowed)") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high} bytes")
+        return value
+
+    return parse
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    import ipaddress
+
+    values = tuple(v.strip() for v in str(raw).split(",") if v.strip())
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or CIDR network") from None
+    return values
+
+
+def _images(src: _Source, data_dir: Path) -> ImagesSettings:
+    export = src.get("MULTICLOUD_IMAGE_EXPORT_DIR", _text, "")
+    return ImagesSettings(
+        staging_dir=Path(
+            src.get("MULTICLOUD_IMAGE_STAGING_DIR", _text, str(data_dir / "images"))
+        ).resolve(),
+        max_size=src.get("MULTICLOUD_IMAGE_MAX_SIZE", _size(1, 1 << 50), 32 << 30),
+        retention=src.get("MULTICLOUD_IMAGE_STAGING_RETENTION", _seconds(0, 365 * 86400), 3600.0),
+        free_space_margin=src.get("MULTICLOUD_IMAGE_FREE_SPACE_MARGIN", _size(0, 1 << 50), 1 << 30),
+        export_dir=Path(export).resolve() if export else None,
+        url_allowlist=src.get("MULTICLOUD_IMAGE_URL_ALLOWLIST", _networks, ()),
+        chunk_size=src.get("MULTICLOUD_IMAGE_CHUNK_SIZE", _size(64 << 10, 1 << 20), 1 << 20),
+    )
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``environ`` (default: the process environment)."""
     environ = os.environ if environ is None else environ
@@ -244,6 +461,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         encryption_keys=_encryption_keys(src, data_dir),
         cloud_timeout=float(src.get("MULTICLOUD_CLOUD_TIMEOUT", _int_range(1, 3600), 30)),
         public_url=src.get("MULTICLOUD_PUBLIC_URL", _url, ""),
+        plugins=src.get("MULTICLOUD_PLUGINS", _plugins, ()),
+        events=_events(src),
+        images=_images(src, data_dir),
     )
 
 

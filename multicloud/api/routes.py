@@ -12,9 +12,11 @@ Both namespaces are served in-process by the same handlers.
 
 from __future__ import annotations
 
-from multicloud.api.routing import Handler, Route, Router
+from multicloud.api.routing import Handlers, Route, Router
 from multicloud.api.swagger import swagger_json
 from multicloud.broker import handlers as broker
+from multicloud.broker.dispatch import not_here, regional
+from multicloud.capacity import handlers as capacity
 from multicloud.health import handlers as health
 from multicloud.vims import handlers as vims
 
@@ -22,15 +24,26 @@ MC = "/api/multicloud"
 VIO = "/api/multicloud-vio"
 
 
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+
+
 def per_region(
     name: str,
     methods: tuple[str, ...],
     suffix: str,
-    handler: Handler,
+    handler: Handlers,
     summary: str,
     status: int = 200,
 ) -> tuple[Route, ...]:
-    """The four forms of a per-region route (``suffix`` may be empty)."""
+    """The four forms of a per-region route (``suffix`` may be empty).
+
+    Handlers are wrapped by the broker's dispatch, so a region served by an
+    external plugin is forwarded there instead.
+    """
+    if isinstance(handler, dict):
+        handler = {method: regional(h) for method, h in handler.items()}
+    else:
+        handler = regional(handler)
     forms = (
         ("", MC, "v0/{vimid}"),
         ("_v1", MC, "v1/{owner}/{region}"),
@@ -86,6 +99,20 @@ ROUTES: tuple[Route, ...] = (
         health.healthcheck,
         "Whether the service and its database are up",
     ),
+    Route(
+        "check_vim_capacity_v0",
+        ("POST",),
+        f"{MC}/v0/check_vim_capacity",
+        capacity.check_vim_capacity,
+        "Which of the listed regions can host the given vCPU/Memory(GB)/Storage(GB)",
+    ),
+    Route(
+        "check_vim_capacity_v1",
+        ("POST",),
+        f"{MC}/v1/check_vim_capacity",
+        capacity.check_vim_capacity,
+        "Which of the listed regions can host the given vCPU/Memory(GB)/Storage(GB), with AZs",
+    ),
     *per_region(
         "registry",
         ("GET", "POST"),
@@ -95,7 +122,23 @@ ROUTES: tuple[Route, ...] = (
     ),
     *per_region("tenants", ("GET",), "/tenants", vims.list_tenants, "Projects of the cloud region"),
     *per_region(
+        "capacity_check",
+        ("POST",),
+        "/capacity_check",
+        capacity.capacity_check,
+        "Whether vCPU/Memory(GB)/Storage(GB) fit in the region (quota and a hypervisor)",
+    ),
+    *per_region(
         "region", ("DELETE",), "", vims.unregister, "Unregister the cloud region (204)", 204
+    ),
+    # NOTE: keep this LAST: anything else under a region goes to the region's
+    # external plugin when it has one, and is a JSON 404 when served in-process.
+    *per_region(
+        "forward",
+        ALL_METHODS,
+        "/{rest}",
+        not_here,
+        "Forwarded to the region's external plugin (404 for in-process regions)",
     ),
 )
 

@@ -159,7 +159,7 @@ def parse_registration(owner: str, region: str, body: Any) -> Registration:
         fields=fields,
         password=_text(esr, "password", "esr-system-info"),
         transport_url=events["transport_url"],
-        attributes=_public_attributes(body),
+        attributes=public_attributes(body),
     )
 
 
@@ -241,7 +241,7 @@ def _events_config(value: Any) -> dict[str, Any]:
 _SECRET_KEYS = ("password", "transport-url")
 
 
-def _public_attributes(body: dict) -> dict:
+def public_attributes(body: dict) -> dict:
     """The registration body with every secret removed (deep)."""
 
     def clean(value: Any) -> Any:

@@ -5,6 +5,8 @@ import pytest
 from multicloud.api.routes import ROUTER, ROUTES
 from multicloud.exceptions import MethodNotAllowed, NotFound
 
+ALL = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+
 PINNED = [
     ("swagger", ("GET",), "/api/multicloud/v0/swagger.json"),
     ("vio_swagger", ("GET",), "/api/multicloud-vio/v0/swagger.json"),
@@ -12,6 +14,8 @@ PINNED = [
     ("vim_types_v1", ("GET",), "/api/multicloud/v1/vim_types"),
     ("healthcheck_v0", ("GET",), "/api/multicloud/v0/healthcheck"),
     ("healthcheck_v1", ("GET",), "/api/multicloud/v1/healthcheck"),
+    ("check_vim_capacity_v0", ("POST",), "/api/multicloud/v0/check_vim_capacity"),
+    ("check_vim_capacity_v1", ("POST",), "/api/multicloud/v1/check_vim_capacity"),
     ("registry", ("GET", "POST"), "/api/multicloud/v0/{vimid}/registry"),
     ("registry_v1", ("GET", "POST"), "/api/multicloud/v1/{owner}/{region}/registry"),
     ("registry_vio", ("GET", "POST"), "/api/multicloud-vio/v0/{vimid}/registry"),
@@ -20,10 +24,18 @@ PINNED = [
     ("tenants_v1", ("GET",), "/api/multicloud/v1/{owner}/{region}/tenants"),
     ("tenants_vio", ("GET",), "/api/multicloud-vio/v0/{vimid}/tenants"),
     ("tenants_vio_v1", ("GET",), "/api/multicloud-vio/v1/{owner}/{region}/tenants"),
+    ("capacity_check", ("POST",), "/api/multicloud/v0/{vimid}/capacity_check"),
+    ("capacity_check_v1", ("POST",), "/api/multicloud/v1/{owner}/{region}/capacity_check"),
+    ("capacity_check_vio", ("POST",), "/api/multicloud-vio/v0/{vimid}/capacity_check"),
+    ("capacity_check_vio_v1", ("POST",), "/api/multicloud-vio/v1/{owner}/{region}/capacity_check"),
     ("region", ("DELETE",), "/api/multicloud/v0/{vimid}"),
     ("region_v1", ("DELETE",), "/api/multicloud/v1/{owner}/{region}"),
     ("region_vio", ("DELETE",), "/api/multicloud-vio/v0/{vimid}"),
     ("region_vio_v1", ("DELETE",), "/api/multicloud-vio/v1/{owner}/{region}"),
+    ("forward", ALL, "/api/multicloud/v0/{vimid}/{rest}"),
+    ("forward_v1", ALL, "/api/multicloud/v1/{owner}/{region}/{rest}"),
+    ("forward_vio", ALL, "/api/multicloud-vio/v0/{vimid}/{rest}"),
+    ("forward_vio_v1", ALL, "/api/multicloud-vio/v1/{owner}/{region}/{rest}"),
 ]
 
 
@@ -53,7 +65,7 @@ def test_an_unlisted_method_is_refused_with_the_allowed_ones():
 
 def test_an_unknown_path_is_not_found():
     with pytest.raises(NotFound):
-        ROUTER.match("GET", "/api/multicloud/v0/no/such/thing")
+        ROUTER.match("GET", "/api/elsewhere/v0/no/such/thing")
 
 
 def test_a_trailing_slash_reaches_the_same_route():
