@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
+from tests.servers import Service
+
 pytestmark = pytest.mark.system
 
-ROOT = Path(__file__).resolve().parents[2]
 PATHS = [
     "/api/multicloud/v0/vim_types",
     "/api/multicloud/v1/vim_types",
@@ -24,72 +21,6 @@ PATHS = [
     "/api/multicloud/v0/healthcheck",
     "/api/multicloud/v0/unknown",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Service:
-    """One run.sh process; stopped with SIGTERM, killed if it will not stop."""
-
-    def __init__(self, tmp_path: Path, **env: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp_path / f"run-{self.port}.log"
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("MULTICLOUD_")}
-        environ.update(
-            {
-                "MULTICLOUD_HOST": "127.0.0.1",
-                "MULTICLOUD_PORT": str(self.port),
-                "MULTICLOUD_DATA_DIR": str(tmp_path / "data"),
-                "MULTICLOUD_WORKERS": "2",
-                "MULTICLOUD_PYTHON": sys.executable,
-                **env,
-            }
-        )
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [str(ROOT / "run.sh")], env=environ, stdout=out, stderr=subprocess.STDOUT
-            )
-
-    def wait_ready(self, timeout: float = 40.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"run.sh exited {self.proc.returncode}: {self.output()}")
-            try:
-                requests.get(self.url + PATHS[0], timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        raise AssertionError(f"run.sh did not answer within {timeout}s: {self.output()}")
-
-    def stop(self, timeout: float = 30.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("run.sh did not stop on SIGTERM") from None
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-    def workers(self) -> set[int]:
-        return set(_children(self.proc.pid))
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children = (task / "children").read_text().split()
-        found += [int(c) for c in children]
-    return found
 
 
 @pytest.fixture
