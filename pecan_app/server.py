@@ -2,12 +2,14 @@
 
 ``python -m pecan_app.server`` (run.sh calls it after the migrations):
 
-* the bootstrap process opens the listening socket (backlog from
-  MULTICLOUD_BACKLOG, capped by the kernel's somaxconn) and forks
-  MULTICLOUD_WORKERS workers that inherit and share it;
+* the bootstrap process opens the listening sockets (backlog from
+  MULTICLOUD_BACKLOG, capped by the kernel's somaxconn): one per worker, all
+  bound to the same address with SO_REUSEPORT, and forks MULTICLOUD_WORKERS
+  workers, worker *i* inheriting socket *i* (the kernel spreads new
+  connections over the sockets; see :func:`open_sockets`);
 * each worker monkey-patches with Eventlet, imports Django and the Pecan app,
   and serves with ``eventlet.wsgi.server``;
-* a worker that dies is replaced (a worker that keeps dying at start-up makes
+* a worker that dies is replaced on the same socket (a worker that keeps dying at start-up makes
   the supervisor give up with a non-zero exit instead of looping);
 * SIGTERM/SIGINT: workers stop accepting, finish in-flight requests within
   MULTICLOUD_DRAIN_SECONDS, and the supervisor exits 0.
@@ -46,39 +48,77 @@ def somaxconn() -> int:
         return 4096
 
 
-def open_socket(settings: Settings) -> socket.socket:
-    """Bind and listen once, before forking, so every worker shares the socket."""
+def open_sockets(settings: Settings) -> list[socket.socket]:
+    """Bind and listen before forking: one socket per worker slot.
+
+    NOTE: with one shared socket, the Eventlet worker that wakes first accepts
+    every connection waiting in the queue, so a burst of keep-alive clients
+    (wrk: 100 connections at once) often all landed on one worker (100/0 in
+    half of the fresh starts; bench/REPORT.md). With SO_REUSEPORT the kernel
+    assigns each new connection to one of the sockets by a hash of its
+    addresses, so workers get an even share and never compete in accept().
+    The sockets stay open in the supervisor, so a dead worker's connections
+    wait in its socket's queue until the replacement takes them over.
+    """
     info = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[0]
+    count = settings.workers if hasattr(socket, "SO_REUSEPORT") else 1
+    if count > 1:
+        # NOTE: SO_REUSEPORT would also let us bind next to another process of
+        # the same user already listening there; this plain bind refuses it.
+        _listen(info, reuse_port=False, backlog=0).close()
+    backlog = min(settings.backlog, somaxconn())
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            socks.append(_listen(info, reuse_port=count > 1, backlog=backlog))
+    except OSError:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
+def _listen(info, reuse_port: bool, backlog: int) -> socket.socket:
     sock = socket.socket(info[0], socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(info[4])
-    sock.listen(min(settings.backlog, somaxconn()))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(info[4])
+        if backlog:
+            sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
     sock.set_inheritable(True)
     return sock
 
 
 class Supervisor:
-    """Keeps ``settings.workers`` worker processes alive on one socket."""
+    """Keeps ``settings.workers`` worker processes alive, one per socket slot."""
 
-    def __init__(self, settings: Settings, sock: socket.socket):
+    def __init__(self, settings: Settings, socks: list[socket.socket]):
         self.settings = settings
-        self.sock = sock
-        self.children: dict[int, float] = {}
+        self.socks = socks
+        #: pid -> (slot, start time); slot i serves socks[i] (all share socks[0]
+        #: when SO_REUSEPORT is unavailable).
+        self.children: dict[int, tuple[int, float]] = {}
         self.stopping = False
         self.quick_deaths = 0
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
-        for _ in range(self.settings.workers):
-            self._spawn()
+        for slot in range(self.settings.workers):
+            self._spawn(slot)
         log.info(
             "pecan mode: %d workers serving http://%s", self.settings.workers, self.settings.bind
         )
         return self._reap_forever()
 
-    def _spawn(self) -> None:
+    def _spawn(self, slot: int) -> None:
         supervisor = os.getpid()
+        sock = self.socks[slot % len(self.socks)]
         pid = os.fork()
         if pid == 0:
             # NOTE: until the worker installs its own handlers, a SIGTERM must
@@ -87,10 +127,13 @@ class Supervisor:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             code = 1
             try:
-                code = run_worker(self.settings, self.sock, supervisor)
+                for other in self.socks:
+                    if other is not sock:
+                        other.close()
+                code = run_worker(self.settings, sock, supervisor)
             finally:
                 os._exit(code)
-        self.children[pid] = time.monotonic()
+        self.children[pid] = (slot, time.monotonic())
 
     def _reap_forever(self) -> int:
         while self.children:
@@ -98,15 +141,15 @@ class Supervisor:
                 pid, status = os.wait()
             except ChildProcessError:
                 break
-            started = self.children.pop(pid, time.monotonic())
+            slot, started = self.children.pop(pid, (0, time.monotonic()))
             if not self.stopping:
-                code = self._replace(pid, status, time.monotonic() - started)
+                code = self._replace(pid, slot, status, time.monotonic() - started)
                 if code is not None:
                     return code
         log.info("pecan mode: all workers stopped")
         return 0
 
-    def _replace(self, pid: int, status: int, lived: float) -> int | None:
+    def _replace(self, pid: int, slot: int, status: int, lived: float) -> int | None:
         log.warning("worker %d exited (status %d) after %.1fs; replacing it", pid, status, lived)
         self.quick_deaths = self.quick_deaths + 1 if lived < QUICK_DEATH_SECONDS else 0
         if self.quick_deaths >= MAX_QUICK_DEATHS:
@@ -115,7 +158,7 @@ class Supervisor:
             self._wait_children()
             return 1
         time.sleep(min(0.2 * self.quick_deaths, 2.0))
-        self._spawn()
+        self._spawn(slot)
         return None
 
     def _on_stop(self, signum, frame) -> None:
@@ -201,11 +244,11 @@ def main() -> int:
         return 2
     logging.config.dictConfig(logging_config(settings))
     try:
-        sock = open_socket(settings)
+        socks = open_sockets(settings)
     except OSError as exc:
         log.error("cannot listen on %s: %s", settings.bind, exc.strerror)
         return 1
-    return Supervisor(settings, sock).run()
+    return Supervisor(settings, socks).run()
 
 
 if __name__ == "__main__":
