@@ -17,6 +17,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "multicloud",
     "multicloud.vims",
+    "listener",
 ]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "multicloud.urls"

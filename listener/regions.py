@@ -1,0 +1,63 @@
+"""Which clouds to listen to: the single-cloud configuration plus the region registry.
+
+Framework-free. A region is listened to when it has a notification transport URL, from
+``MULTICLOUD_EVENTS_TRANSPORT_URL`` (with ``_CLOUD_OWNER``/``_CLOUD_REGION_ID``) or from
+its registration (``cloud-extra-info.multicloud-events``). When both name the same region,
+the configuration wins. Regions without a transport URL are served by polling
+(``check_vim_status``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from multicloud.conf import EventsSettings
+
+
+@dataclass(frozen=True)
+class ListenTarget:
+    """Where one region's Nova notifications come from."""
+
+    cloud_owner: str
+    cloud_region_id: str
+    transport_url: str = field(repr=False)
+    topics: tuple[str, ...]
+    pool: str
+    exchange: str = "nova"
+
+    @property
+    def vim_id(self) -> str:
+        return f"{self.cloud_owner}_{self.cloud_region_id}"
+
+
+def default_pool(vim_id: str) -> str:
+    return f"onap-multicloud-{vim_id}"
+
+
+def targets(settings: EventsSettings, registered: list | None = None) -> list[ListenTarget]:
+    """Listen targets, the configured single cloud first, then registered regions."""
+    found: dict[str, ListenTarget] = {}
+    if settings.transport_url:
+        vim_id = f"{settings.cloud_owner}_{settings.cloud_region_id}"
+        found[vim_id] = ListenTarget(
+            settings.cloud_owner, settings.cloud_region_id, settings.transport_url,
+            tuple(settings.topics), settings.pool or default_pool(vim_id), settings.exchange,
+        )
+    if registered is None:
+        registered = _registered_regions()
+    for region in registered:
+        url = region.notification_transport_url
+        if not url or region.vim_id in found:
+            continue
+        found[region.vim_id] = ListenTarget(
+            region.cloud_owner, region.cloud_region_id, url,
+            tuple(region.notification_topics or settings.topics),
+            region.notification_pool or default_pool(region.vim_id), settings.exchange,
+        )
+    return list(found.values())
+
+
+def _registered_regions() -> list:
+    from multicloud.vims.service import list_regions
+
+    return list_regions()

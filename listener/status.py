@@ -1,0 +1,108 @@
+"""``check_vim_status``: the region's VMs in the asked states, polled from Nova.
+
+Framework-free. For clouds that cannot be listened to. ``states`` may hold event kinds
+(what subscriptions use) or Nova vm_state names; each kind means the vm_state a VM is left
+in by that action (POWER_OFF/SHUT_DOWN -> stopped, PAUSE -> paused, ...; REBUILD matches a
+VM whose task_state is a rebuild step). Asking for DELETE also lists deleted servers that
+Nova still reports (``deleted=true``, admin only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from multicloud.exceptions import BadRequest
+from multicloud.openstack.client import adapter, translate_errors
+
+#: Kind -> Nova vm_states that a VM is in after that action.
+KIND_VM_STATES: dict[str, tuple[str, ...]] = {
+    "CREATE": ("building",),
+    "DELETE": ("deleted",),
+    "SOFT_DELETE": ("soft-delete",),
+    "SHUT_DOWN": ("stopped",),
+    "POWER_OFF": ("stopped",),
+    "POWER_ON": ("active",),
+    "PAUSE": ("paused",),
+    "UNPAUSE": ("active",),
+    "SUSPEND": ("suspended",),
+    "RESUME": ("active",),
+    "REBOOT": ("active",),
+    "REBUILD": (),  # matched on task_state, see _matches
+    "SHELVE": ("shelved", "shelved_offloaded"),
+    "UNSHELVE": ("active",),
+    "RESIZE": ("resized",),
+    "RESTORE": ("active",),
+    "UPDATE": (),
+    "ERROR": ("error",),
+}
+VM_STATES = ("active", "building", "paused", "suspended", "stopped", "rescued", "resized",
+             "soft-delete", "deleted", "error", "shelved", "shelved_offloaded")
+PAGE = 1000
+
+
+def parse_states(value: Any) -> tuple[set[str], bool]:
+    """The vm_states asked for, and whether rebuilding VMs are asked for too."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise BadRequest('states must be a non-empty list, e.g. {"states": ["PAUSE"]}')
+    wanted: set[str] = set()
+    rebuild = False
+    for item in value:
+        name = item.strip()
+        if name.upper() in KIND_VM_STATES:
+            wanted.update(KIND_VM_STATES[name.upper()])
+            rebuild = rebuild or name.upper() == "REBUILD"
+        elif name.lower() in VM_STATES:
+            wanted.add(name.lower())
+        else:
+            raise BadRequest(f"unknown state {item!r}", kinds=list(KIND_VM_STATES),
+                             vm_states=list(VM_STATES))
+    return wanted, rebuild
+
+
+def vm_status(region: Any, states: Any) -> list[dict[str, Any]]:
+    """VMs of every project of the region whose state was asked for."""
+    wanted, rebuild = parse_states(states)
+    nova = adapter(region, "compute")
+    with translate_errors(f"the compute service of {region.vim_id}"):
+        servers = _servers(nova, {"all_tenants": 1})
+        if "deleted" in wanted:
+            servers += _servers(nova, {"all_tenants": 1, "deleted": "true"})
+    seen: set[str] = set()
+    found = []
+    for server in servers:
+        if server["id"] in seen or not _matches(server, wanted, rebuild):
+            continue
+        seen.add(server["id"])
+        found.append(_describe(server))
+    return found
+
+
+def _servers(nova: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    marker = None
+    while True:
+        query = {**params, "limit": PAGE, **({"marker": marker} if marker else {})}
+        page = nova.get("/servers/detail", params=query).json().get("servers", [])
+        found += page
+        if len(page) < PAGE:
+            return found
+        marker = page[-1]["id"]
+
+
+def _matches(server: dict[str, Any], wanted: set[str], rebuild: bool) -> bool:
+    task = server.get("OS-EXT-STS:task_state") or ""
+    return server.get("OS-EXT-STS:vm_state") in wanted or (rebuild and task.startswith("rebuild"))
+
+
+def _describe(server: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": server["id"],
+        "name": server.get("name"),
+        "tenant_id": server.get("tenant_id"),
+        "state": server.get("OS-EXT-STS:vm_state"),
+        "state_description": server.get("OS-EXT-STS:task_state") or "",
+        "launched_at": server.get("OS-SRV-USG:launched_at") or "",
+        "status": server.get("status"),
+        "power_state": server.get("OS-EXT-STS:power_state"),
+        "host": server.get("OS-EXT-SRV-ATTR:host"),
+    }

@@ -1,0 +1,114 @@
+"""The notification endpoint: what is kept, what is acked, and requeue on database trouble."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+from django.db import OperationalError
+
+from listener import consumer
+from listener.consumer import HANDLED, REQUEUE, Endpoint, filters_from
+from listener.models import Event
+from listener.subscriptions import Router
+from tests.nova_corpus import args, first, replay
+
+pytestmark = pytest.mark.django_db
+ALL_KINDS = ("CREATE", "DELETE", "POWER_OFF", "POWER_ON", "PAUSE", "UNPAUSE", "SHUT_DOWN",
+             "UPDATE")
+
+
+def endpoint(prefer="unversioned", phases=("END", "ERROR"), kinds=ALL_KINDS, **kw) -> Endpoint:
+    router = Router(kinds, "vm-events")
+    return Endpoint("onap", "R1", router, filters_from(prefer, phases), sleep=lambda s: None,
+                    **kw)
+
+
+def test_a_wanted_event_is_stored_before_it_is_acknowledged():
+    ep = endpoint()
+    assert ep.handle(*args(first("compute.instance.pause.end"))) == HANDLED
+    row = Event.objects.get()
+    assert row.kind == "PAUSE" and row.topics == ["vm-events"]
+    assert ep.counters["stored"] == 1
+
+
+def test_a_redelivered_notification_is_acknowledged_and_not_stored_twice():
+    ep = endpoint()
+    item = first("compute.instance.pause.end")
+    assert ep.handle(*args(item)) == HANDLED
+    assert ep.handle(*args(item)) == HANDLED
+    assert Event.objects.count() == 1 and ep.counters["duplicate"] == 1
+
+
+@pytest.mark.parametrize(("prefer", "kept"), [("unversioned", "compute.instance."),
+                                              ("versioned", "instance.")])
+def test_one_vm_action_gives_one_event_when_nova_sends_both_formats(prefer, kept):
+    ep = endpoint(prefer=prefer)
+    for item in replay(66):
+        assert ep.handle(*args(item)) == HANDLED
+    types = list(Event.objects.values_list("event_type", flat=True))
+    assert types and all(t.startswith(kept) for t in types)
+    kinds = [t.rsplit(".", 2)[-2] for t in types]
+    assert sorted(kinds) == sorted(set(kinds))  # each action once
+    assert {"create", "delete", "pause", "unpause", "power_off", "power_on", "shutdown"} \
+        == set(kinds)
+
+
+def test_start_phases_are_only_kept_on_request():
+    assert endpoint().handle(*args(first("compute.instance.pause.start"))) == HANDLED
+    assert not Event.objects.exists()
+    endpoint(phases=("START",)).handle(*args(first("compute.instance.pause.start")))
+    assert Event.objects.get().phase == "START"
+
+
+def test_events_nobody_subscribed_to_are_acknowledged_and_counted_not_stored():
+    ep = endpoint(kinds=("DELETE",))
+    assert ep.handle(*args(first("compute.instance.pause.end"))) == HANDLED
+    assert ep.handle(*args(first("scheduler.select_destinations.end"))) == HANDLED
+    assert not Event.objects.exists()
+    assert ep.counters["unsubscribed"] == 1 and ep.counters["ignored"] == 1
+
+
+def test_a_malformed_notification_is_acknowledged_not_looped_forever():
+    item = first("compute.instance.pause.end")
+    item["metadata"] = {}
+    ep = endpoint()
+    assert ep.handle(*args(item)) == HANDLED
+    assert ep.counters["malformed"] == 1
+
+
+def test_it_requeues_after_a_bounded_backoff_when_the_outbox_is_down():
+    slept = []
+    ep = Endpoint("onap", "R1", Router(ALL_KINDS, "t"), filters_from("unversioned", ["END"]),
+                  db_retry_max=0.5, sleep=slept.append)
+    broken = mock.patch.object(consumer.outbox, "accept", autospec=True,
+                               side_effect=OperationalError("server closed the connection"))
+    with broken:
+        results = [ep.handle(*args(first("compute.instance.pause.end"))) for _ in range(8)]
+    assert results == [REQUEUE] * 8
+    assert slept[0] == pytest.approx(0.1) and max(slept) == 0.5
+    assert ep.counters["requeued"] == 8
+    assert ep.handle(*args(first("compute.instance.pause.end"))) == HANDLED
+
+
+def test_the_endpoint_never_reads_the_request_context():
+    class Untouchable:
+        def __getattr__(self, name):
+            raise AssertionError("ctxt was read")
+
+        def __getitem__(self, name):
+            raise AssertionError("ctxt was read")
+
+    item = first("compute.instance.pause.end")
+    assert endpoint().info(Untouchable(), *args(item)[1:]) == HANDLED
+
+
+def test_subscriptions_stored_for_the_region_route_events_to_their_topics():
+    from listener import subscriptions
+
+    subscriptions.subscribe("onap", "R1", {"states": ["PAUSE"], "topic": "pauses"})
+    ep = Endpoint("onap", "R1", Router(), filters_from("unversioned", ["END"]),
+                  sleep=lambda s: None)
+    ep.handle(*args(first("compute.instance.pause.end")))
+    ep.handle(*args(first("compute.instance.unpause.end")))
+    assert list(Event.objects.values_list("kind", "topics")) == [("PAUSE", ["pauses"])]
