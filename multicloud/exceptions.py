@@ -78,6 +78,30 @@ class UnsupportedMediaType(MulticloudError):
     message = "unsupported media type"
 
 
+class RangeNotSatisfiable(MulticloudError):
+    code = 416
+    message = "requested range not satisfiable"
+
+    def __init__(self, size: int, message: str | None = None):
+        super().__init__(message or f"the range is outside the {size} bytes of the content")
+        self.size = size
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [("Content-Range", f"bytes */{self.size}")]
+
+
+class InsufficientStorage(MulticloudError):
+    code = 507
+    message = "not enough free space to store the request"
+
+
+class UpstreamUnreachable(MulticloudError):
+    """A cloud service cannot be reached where the API contract says 500 (images)."""
+
+    code = 500
+    message = "the cloud service cannot be reached"
+
+
 class UpstreamError(MulticloudError):
     """The cloud (or another upstream) answered with an error we pass on."""
 

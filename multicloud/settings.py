@@ -17,7 +17,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "multicloud",
     "multicloud.vims",
-    "listener",
+    "multicloud.images",
 ]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "multicloud.urls"

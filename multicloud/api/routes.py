@@ -12,13 +12,13 @@ Both namespaces are served in-process by the same handlers.
 
 from __future__ import annotations
 
-from listener import handlers as events
 from multicloud.api.routing import Handlers, Route, Router
 from multicloud.api.swagger import swagger_json
 from multicloud.broker import handlers as broker
 from multicloud.broker.dispatch import not_here, regional
 from multicloud.capacity import handlers as capacity
 from multicloud.health import handlers as health
+from multicloud.images import handlers as images
 from multicloud.vims import handlers as vims
 
 MC = "/api/multicloud"
@@ -129,24 +129,38 @@ ROUTES: tuple[Route, ...] = (
         capacity.capacity_check,
         "Whether vCPU/Memory(GB)/Storage(GB) fit in the region (quota and a hypervisor)",
     ),
+    # NOTE: images/file before images/{imageid}, or "file" would be taken for an id.
+    *per_region(
+        "image_upload",
+        ("POST",),
+        "/{tenantid}/images/file",
+        images.upload,
+        "Upload an image file (multipart, raw stream or a staged source) to Glance (201)",
+        201,
+    ),
+    *per_region(
+        "image_file",
+        ("GET", "POST"),
+        "/{tenantid}/images/file/{imageid}",
+        {"GET": images.download, "POST": images.export},
+        "Download an image's bytes (Range supported), or write them into the export dir",
+    ),
+    *per_region(
+        "images",
+        ("GET", "POST"),
+        "/{tenantid}/images",
+        {"GET": images.list_images, "POST": images.create_from_url},
+        "List images (?name=&limit=&marker=) or create one from an allowed URL (202)",
+    ),
+    *per_region(
+        "image",
+        ("GET", "DELETE"),
+        "/{tenantid}/images/{imageid}",
+        {"GET": images.get_image, "DELETE": images.delete_image},
+        "One image, or delete it (204)",
+    ),
     *per_region(
         "region", ("DELETE",), "", vims.unregister, "Unregister the cloud region (204)", 204
-    ),
-    *per_region(
-        "event_subscriptions",
-        ("GET", "POST", "DELETE"),
-        "/event_subscriptions",
-        {"GET": events.list_subscriptions, "POST": events.subscribe,
-         "DELETE": events.unsubscribe},
-        "VM event subscriptions: which event kinds go to which Message Router topic",
-    ),
-    *per_region(
-        "events", ("GET",), "/events", events.list_events,
-        "Stored VM events of the region, for pollers (?states=&since=&limit=)",
-    ),
-    *per_region(
-        "check_vim_status", ("POST",), "/check_vim_status", events.check_vim_status,
-        "The region's VMs in the given states, polled from Nova",
     ),
     # NOTE: keep this LAST: anything else under a region goes to the region's
     # external plugin when it has one, and is a JSON 404 when served in-process.

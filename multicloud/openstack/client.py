@@ -35,6 +35,7 @@ from multicloud.exceptions import (
     PayloadTooLarge,
     ServiceUnavailable,
     UpstreamError,
+    UpstreamUnreachable,
 )
 
 if TYPE_CHECKING:
@@ -244,3 +245,85 @@ def translate_errors(what: str = "the cloud") -> Iterator[None]:
         raise ServiceUnavailable(f"cannot reach {what}: {exc}") from None
     except ks_exc.ClientException as exc:
         raise UpstreamError(f"{what}: {exc}") from None
+
+
+# --------------------------------------------------------------------------- image service
+
+
+def project_scope(tenant: str) -> dict[str, str]:
+    """``project_id`` for a Keystone id (32 hex digits), else ``project_name``."""
+    is_id = len(tenant) == 32 and all(c in "0123456789abcdef" for c in tenant.lower())
+    return {"project_id": tenant} if is_id else {"project_name": tenant}
+
+
+def glance_for(region: CloudRegion, tenant: str) -> Any:
+    """A python-glanceclient v2 client for ``tenant`` of ``region``, authenticated now.
+
+    Authenticating first turns an unknown project into 404 before any byte is read.
+    """
+    import glanceclient
+
+    session = session_for(region, **project_scope(tenant))
+    with translate_glance_errors(f"the identity service of {region.vim_id}"):
+        try:
+            session.get_token()
+        except ks_exc.Unauthorized:
+            _unknown_project_or_credentials(region, tenant)
+    return glanceclient.Client(
+        "2",
+        session=session,
+        region_name=region.openstack_region_id or None,
+        interface="public",
+    )
+
+
+def _unknown_project_or_credentials(region: CloudRegion, tenant: str) -> None:
+    """A scoped login failed: 404 if the default project works (so ``tenant`` is wrong)."""
+    try:
+        session_for(region).get_token()
+    except ks_exc.Unauthorized:
+        raise UpstreamError(
+            f"the identity service of {region.vim_id} rejected the registered credentials",
+            upstream_status=401,
+        ) from None
+    raise NotFound(f"project {tenant!r} not found in cloud region {region.vim_id}")
+
+
+@contextmanager
+def translate_glance_errors(what: str = "the image service") -> Iterator[None]:
+    """glanceclient and keystoneauth exceptions inside the block become ours.
+
+    The image API contract answers 500 when the image service cannot be
+    reached, so connection failures become :class:`UpstreamUnreachable`.
+    """
+    from glanceclient import exc as g_exc
+
+    try:
+        with translate_errors(what):
+            yield
+    except (ServiceUnavailable, GatewayTimeout) as exc:
+        raise UpstreamUnreachable(exc.message) from None
+    except g_exc.CommunicationError as exc:
+        raise UpstreamUnreachable(f"cannot reach {what}: {exc}") from None
+    except g_exc.InvalidEndpoint as exc:
+        raise UpstreamUnreachable(f"cannot reach {what}: {exc}") from None
+    except g_exc.HTTPException as exc:
+        status = _glance_status(exc)
+        # NOTE: Glance answers 415 when the data does not match the declared disk format.
+        error = BadRequest if status == 415 else _BY_STATUS.get(status)
+        detail = f"{what}: {exc.details or exc}"
+        if error is not None:
+            raise error(detail, upstream_status=status) from None
+        raise UpstreamError(detail, upstream_status=status) from None
+    except g_exc.BaseException as exc:
+        raise UpstreamError(f"{what}: {exc}") from None
+
+
+def _glance_status(exc: Exception) -> int | None:
+    """The HTTP status of a glanceclient error (unmapped codes only say it in the text)."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, int):
+        return code
+    details = str(getattr(exc, "details", "") or "")
+    head = details[:3]
+    return int(head) if head.isdigit() else None

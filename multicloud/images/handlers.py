@@ -1,0 +1,105 @@
+"""HTTP handlers of the image service (thin: parse, call the service, shape)."""
+
+from __future__ import annotations
+
+from multicloud.api.http import Request, Response, json_response
+from multicloud.exceptions import BadRequest
+from multicloud.images import fetch, service, staging
+from multicloud.images.metadata import parse_meta, shape
+from multicloud.vims.service import region_key
+
+META_KEYS = ("name", "imageType", "containerFormat", "visibility", "properties")
+OCTET_STREAM = "application/octet-stream"
+
+
+def _target(request: Request) -> service.Target:
+    return service.connect(*region_key(request.params), request.params["tenantid"])
+
+
+def upload(request: Request) -> Response:
+    """POST .../images/file: multipart, raw body (metadata in the query) or a staged source."""
+    target = _target(request)
+    content_type = request.headers.get("content-type", "")
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "application/json":
+        body = request.json_object()
+        staged, defaults = service.staged_source(body)
+        meta = parse_meta({**defaults, **{k: body[k] for k in META_KEYS if k in body}})
+        result = service.upload(target, staged, meta, new_copy=False)
+    elif kind == "multipart/form-data":
+        staged, meta = service.stage_form(request.stream, content_type, request.content_length)
+        result = service.upload(target, staged, meta, new_copy=True)
+    else:
+        values = {k: request.query_one(k) for k in META_KEYS}
+        meta = parse_meta(values, request.query_one("filename"))
+        staged = service.stage_raw(request.stream, request.content_length, meta)
+        result = service.upload(target, staged, meta, new_copy=True)
+    return json_response({**result, "returnCode": 1}, status=201)
+
+
+def download(request: Request) -> Response:
+    """GET .../images/file/{imageid}: the bytes (Range → 206)."""
+    answer = service.download(
+        _target(request),
+        request.params["imageid"],
+        request.headers.get("range"),
+        head=request.method == "HEAD",
+    )
+    return Response(
+        status=answer.status,
+        stream=answer.chunks,
+        content_type=OCTET_STREAM,
+        headers=[("Content-Type", OCTET_STREAM), *answer.headers],
+    )
+
+
+def export(request: Request) -> Response:
+    """POST .../images/file/{imageid} {"imagePath": dir}: write it inside the export dir."""
+    body = request.json_object()
+    path = body.get("imagePath", body.get("imagepath"))
+    staging_conf = staging.conf()
+    service.export_path(staging_conf.export_dir, path)  # 403 before touching the cloud
+    return json_response(service.export(_target(request), request.params["imageid"], path))
+
+
+def list_images(request: Request) -> Response:
+    """GET .../images[?name=&limit=&marker=]."""
+    limit = request.query_one("limit")
+    if limit is not None and not (limit.isdigit() and 1 <= int(limit) <= 1000):
+        raise BadRequest("limit must be an integer between 1 and 1000")
+    return json_response(
+        service.list_images(
+            _target(request),
+            request.query_one("name"),
+            int(limit) if limit else None,
+            request.query_one("marker"),
+        )
+    )
+
+
+def create_from_url(request: Request) -> Response:
+    """POST .../images {"name","imagePath": URL,...}: 200 if the name exists, else 202."""
+    body = request.json_object()
+    meta = parse_meta(body)
+    url, _ = fetch.check_url(body.get("imagePath"), staging.conf().url_allowlist)
+    target = _target(request)
+    existing = service.find_by_name(target, meta.name)
+    if existing is not None:
+        return json_response({**shape(existing, target.decoration()), "returnCode": 0})
+    with target.errors():
+        image = target.glance.images.create(**meta.create_kwargs())
+    fetch.start(target, image["id"], url, meta)
+    return json_response(
+        {**shape(image, target.decoration()), "returnCode": 1},
+        status=202,
+        headers=[("Location", f"{request.path.rstrip('/')}/{image['id']}")],
+    )
+
+
+def get_image(request: Request) -> Response:
+    return json_response(service.get_image(_target(request), request.params["imageid"]))
+
+
+def delete_image(request: Request) -> Response:
+    service.delete_image(_target(request), request.params["imageid"])
+    return Response(status=204, content_type=None)

@@ -1,0 +1,38 @@
+"""Staging records: the local copies of uploaded images, kept for a while for reuse."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class StagedImage(models.Model):
+    """One staged copy on local disk, with the digests computed while it was received."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    path = models.CharField(max_length=1024)
+    size = models.BigIntegerField()
+    sha512 = models.CharField(max_length=128, db_index=True)
+    sha256 = models.CharField(max_length=64)
+    md5 = models.CharField(max_length=32)
+    name = models.CharField(max_length=255, blank=True, default="")
+    disk_format = models.CharField(max_length=16, blank=True, default="")
+    container_format = models.CharField(max_length=16, blank=True, default="")
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "image_staging"
+
+
+class StagedUpload(models.Model):
+    """A Glance image made from a staged copy (so a later request can name it as the source)."""
+
+    staged = models.ForeignKey(StagedImage, on_delete=models.CASCADE, related_name="uploads")
+    vim_id = models.CharField(max_length=255)
+    image_id = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "image_staging_upload"
+        indexes = [models.Index(fields=["vim_id", "image_id"])]

@@ -1,0 +1,191 @@
+"""The staging store: local copies of uploaded images, hashed while they are written.
+
+A copy is written as ``<staging dir>/<uuid>.part`` while bytes arrive, then renamed
+to ``<uuid>.img`` and recorded (:class:`~multicloud.images.models.StagedImage`) with
+its size and digests. Records expire after the configured retention; expired copies
+are removed the next time anything is staged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
+
+from django.utils import timezone
+
+from multicloud.conf import ImagesSettings, get_settings
+from multicloud.exceptions import InsufficientStorage, PayloadTooLarge
+from multicloud.images.models import StagedImage
+
+log = logging.getLogger(__name__)
+
+#: Re-check the free space after this many bytes of a body of unknown length.
+SPACE_CHECK_EVERY = 64 << 20
+
+
+def conf() -> ImagesSettings:
+    return get_settings().images
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+def check_free_space(directory: Path, needed: int, margin: int) -> None:
+    """507 unless ``needed`` bytes fit in ``directory`` with ``margin`` to spare."""
+    free = shutil.disk_usage(directory).free
+    if free - needed < margin:
+        raise InsufficientStorage(
+            f"not enough free space in the image staging area: {_mib(free)} free, "
+            f"{_mib(needed)} needed plus a {_mib(margin)} margin"
+        )
+
+
+def check_declared_size(size: int | None) -> None:
+    """413 at once when a declared body size is over the cap (nothing is read)."""
+    limit = conf().max_size
+    if size is not None and size > limit:
+        raise PayloadTooLarge(f"the image is larger than the {limit}-byte limit", limit=limit)
+
+
+class StagingWriter:
+    """Writes one staged copy: size cap, free-space checks, sha512/sha256/md5 on the way."""
+
+    def __init__(self, expected_size: int | None = None):
+        self.conf = conf()
+        check_declared_size(expected_size)
+        self.conf.staging_dir.mkdir(parents=True, exist_ok=True)
+        check_free_space(self.conf.staging_dir, expected_size or 0, self.conf.free_space_margin)
+        self.expected_size = expected_size
+        self.id = uuid.uuid4()
+        self.path = self.conf.staging_dir / f"{self.id}.part"
+        self.file = open(self.path, "xb")  # noqa: SIM115  (closed by finish/abort)
+        self.size = 0
+        self._next_space_check = SPACE_CHECK_EVERY
+        self.hashes = {name: hashlib.new(name) for name in ("sha512", "sha256", "md5")}
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.conf.max_size:
+            raise PayloadTooLarge(
+                f"the image is larger than the {self.conf.max_size}-byte limit",
+                limit=self.conf.max_size,
+            )
+        if self.expected_size is None and self.size >= self._next_space_check:
+            self._next_space_check += SPACE_CHECK_EVERY
+            check_free_space(self.conf.staging_dir, 0, self.conf.free_space_margin)
+        for digest in self.hashes.values():
+            digest.update(chunk)
+        self.file.write(chunk)
+
+    def write_all(self, chunks: Iterable[bytes]) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+            # NOTE: lets other green threads run between chunks under Eventlet
+            # (a no-op-cost syscall elsewhere).
+            time.sleep(0)
+
+    def finish(
+        self, name: str = "", disk_format: str = "", container_format: str = ""
+    ) -> StagedImage:
+        """Close, rename to ``.img`` and record the copy; expires after the retention."""
+        self.file.close()
+        final = self.path.with_suffix(".img")
+        os.replace(self.path, final)
+        self.path = final
+        return StagedImage.objects.create(
+            id=self.id,
+            path=str(final),
+            size=self.size,
+            sha512=self.hashes["sha512"].hexdigest(),
+            sha256=self.hashes["sha256"].hexdigest(),
+            md5=self.hashes["md5"].hexdigest(),
+            name=name[:255],
+            disk_format=disk_format,
+            container_format=container_format,
+            expires=timezone.now() + timedelta(seconds=self.conf.retention),
+        )
+
+    def abort(self) -> None:
+        """Remove the partial copy (idempotent)."""
+        with contextlib.suppress(OSError):
+            self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
+@contextlib.contextmanager
+def staging(expected_size: int | None = None):
+    """A :class:`StagingWriter` that is removed if the block fails."""
+    writer = StagingWriter(expected_size)
+    try:
+        yield writer
+    except BaseException:
+        writer.abort()
+        raise
+
+
+def discard(staged: StagedImage) -> None:
+    """Forget a staged copy and remove its file."""
+    with contextlib.suppress(FileNotFoundError):
+        Path(staged.path).unlink()
+    StagedImage.objects.filter(pk=staged.pk).delete()
+
+
+def find(staging_id: str) -> StagedImage | None:
+    try:
+        uuid.UUID(str(staging_id))
+    except ValueError:
+        return None
+    staged = StagedImage.objects.filter(pk=staging_id, expires__gt=timezone.now()).first()
+    return staged if staged is not None and Path(staged.path).is_file() else None
+
+
+def find_by_source(vim_id: str, image_id: str) -> StagedImage | None:
+    """The live staged copy that became ``image_id`` in ``vim_id``, if any."""
+    for staged in StagedImage.objects.filter(
+        uploads__vim_id=vim_id, uploads__image_id=image_id, expires__gt=timezone.now()
+    ):
+        if Path(staged.path).is_file():
+            return staged
+    return None
+
+
+def purge_expired() -> int:
+    """Remove expired copies (records and files); the number removed."""
+    expired = list(StagedImage.objects.filter(expires__lte=timezone.now()))
+    for staged in expired:
+        discard(staged)
+    if expired:
+        log.info("removed %d expired staged image(s)", len(expired))
+    return len(expired)
+
+
+def body_chunks(stream, length: int | None, chunk_size: int) -> Iterable[bytes]:
+    """Read a request body in chunks: exactly ``length`` bytes, or to EOF if unknown."""
+    from multicloud.exceptions import BadRequest
+
+    if stream is None:
+        return
+    if length is not None:
+        remaining = length
+        while remaining > 0:
+            data = stream.read(min(chunk_size, remaining))
+            if not data:
+                raise BadRequest(f"the request body ended {remaining} bytes early")
+            remaining -= len(data)
+            yield data
+        return
+    while True:
+        data = stream.read(chunk_size)
+        if not data:
+            return
+        yield data
