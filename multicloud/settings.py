@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "multicloud",
     "multicloud.vims",
     "multicloud.images",
+    "listener",
 ]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "multicloud.urls"

@@ -12,6 +12,7 @@ Both namespaces are served in-process by the same handlers.
 
 from __future__ import annotations
 
+from listener import handlers as events
 from multicloud.api.routing import Handlers, Route, Router
 from multicloud.api.swagger import swagger_json
 from multicloud.broker import handlers as broker
@@ -161,6 +162,22 @@ ROUTES: tuple[Route, ...] = (
     ),
     *per_region(
         "region", ("DELETE",), "", vims.unregister, "Unregister the cloud region (204)", 204
+    ),
+    *per_region(
+        "event_subscriptions",
+        ("GET", "POST", "DELETE"),
+        "/event_subscriptions",
+        {"GET": events.list_subscriptions, "POST": events.subscribe,
+         "DELETE": events.unsubscribe},
+        "VM event subscriptions: which event kinds go to which Message Router topic",
+    ),
+    *per_region(
+        "events", ("GET",), "/events", events.list_events,
+        "Stored VM events of the region, for pollers (?states=&since=&limit=)",
+    ),
+    *per_region(
+        "check_vim_status", ("POST",), "/check_vim_status", events.check_vim_status,
+        "The region's VMs in the given states, polled from Nova",
     ),
     # NOTE: keep this LAST: anything else under a region goes to the region's
     # external plugin when it has one, and is a JSON 404 when served in-process.

@@ -6,6 +6,9 @@ from multicloud.api.routes import ROUTER, ROUTES
 from multicloud.exceptions import MethodNotAllowed, NotFound
 
 ALL = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+GPD = ("GET", "POST", "DELETE")
+MCV1 = "/api/multicloud/v1/{owner}/{region}"
+VIOV1 = "/api/multicloud-vio/v1/{owner}/{region}"
 
 PINNED = [
     ("swagger", ("GET",), "/api/multicloud/v0/swagger.json"),
@@ -72,6 +75,18 @@ PINNED = [
     ("region_v1", ("DELETE",), "/api/multicloud/v1/{owner}/{region}"),
     ("region_vio", ("DELETE",), "/api/multicloud-vio/v0/{vimid}"),
     ("region_vio_v1", ("DELETE",), "/api/multicloud-vio/v1/{owner}/{region}"),
+    ("event_subscriptions", GPD, "/api/multicloud/v0/{vimid}/event_subscriptions"),
+    ("event_subscriptions_v1", GPD, f"{MCV1}/event_subscriptions"),
+    ("event_subscriptions_vio", GPD, "/api/multicloud-vio/v0/{vimid}/event_subscriptions"),
+    ("event_subscriptions_vio_v1", GPD, f"{VIOV1}/event_subscriptions"),
+    ("events", ("GET",), "/api/multicloud/v0/{vimid}/events"),
+    ("events_v1", ("GET",), "/api/multicloud/v1/{owner}/{region}/events"),
+    ("events_vio", ("GET",), "/api/multicloud-vio/v0/{vimid}/events"),
+    ("events_vio_v1", ("GET",), "/api/multicloud-vio/v1/{owner}/{region}/events"),
+    ("check_vim_status", ("POST",), "/api/multicloud/v0/{vimid}/check_vim_status"),
+    ("check_vim_status_v1", ("POST",), "/api/multicloud/v1/{owner}/{region}/check_vim_status"),
+    ("check_vim_status_vio", ("POST",), "/api/multicloud-vio/v0/{vimid}/check_vim_status"),
+    ("check_vim_status_vio_v1", ("POST",), f"{VIOV1}/check_vim_status"),
     ("forward", ALL, "/api/multicloud/v0/{vimid}/{rest}"),
     ("forward_v1", ALL, "/api/multicloud/v1/{owner}/{region}/{rest}"),
     ("forward_vio", ALL, "/api/multicloud-vio/v0/{vimid}/{rest}"),
