@@ -50,9 +50,11 @@ if compgen -G "$RUN/*.pid" >/dev/null; then
 fi
 mkdir -p "$RUN" "$LOG"
 
+declare -A MIG=()  # background schema migrations: name -> pid (= process group)
 on_exit() {
-    local rc=$?
+    local rc=$? pid
     if [ "$rc" -ne 0 ]; then
+        for pid in "${MIG[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
         say "start failed (rc=$rc); stopping what was started. Logs: $LOG"
         "$SCRIPT_DIR/openstack-sandbox-stop.sh" "$STATE" || true
     fi
@@ -270,13 +272,15 @@ migrate_neutron() {
     "$B/python" "$SB/neutron_schema.py" "$PG_URL/osbox_neutron"
     "$B/neutron-db-manage" "${nconf[@]}" stamp heads
 }
-declare -A MIG
+# set -m: each migration job gets its own process group, so a failed start can end it
+set -m
 ( "$B/glance-manage" --config-dir "$STATE/glance" db_sync ) >"$LOG/dbsync-glance.log" 2>&1 & MIG[glance]=$!
 ( "$B/placement-manage" --config-dir "$STATE/placement" db sync ) >"$LOG/dbsync-placement.log" 2>&1 & MIG[placement]=$!
 migrate_nova >"$LOG/dbsync-nova.log" 2>&1 & MIG[nova]=$!
 if [ "$NEUTRON_MODE" != stub ]; then
     migrate_neutron >"$LOG/dbsync-neutron.log" 2>&1 & MIG[neutron]=$!
 fi
+set +m
 
 # ---------------------------------------------------------------- keystone
 KCONF=(--config-dir "$STATE/keystone")
