@@ -203,7 +203,7 @@ def run_worker(settings: Settings, sock: socket.socket, supervisor: int) -> int:
     server = eventlet.spawn(
         eventlet.wsgi.server,
         GreenSocket(sock),
-        app,
+        _take_turns(app),
         log=logging.getLogger("multicloud.access"),
         log_output=settings.access_log,
         max_size=1024,
@@ -225,6 +225,25 @@ def run_worker(settings: Settings, sock: socket.socket, supervisor: int) -> int:
     except SystemExit:
         pass
     return 0
+
+
+def _take_turns(app):
+    """The WSGI app, yielding to the other connections' green threads first.
+
+    NOTE: eventlet.wsgi serves a keep-alive connection in a loop and only
+    yields when a read would block. A client that sends its next request as
+    soon as it has the answer (wrk, connection pools under load) always has it
+    waiting, so one connection kept the worker while the others waited: with 5
+    connections per worker p50 was 0.24 ms but p90 50 ms and p99 134 ms.
+    Yielding once per request serves the ready connections in turn.
+    """
+    import eventlet
+
+    def app_taking_turns(environ, start_response):
+        eventlet.sleep(0)
+        return app(environ, start_response)
+
+    return app_taking_turns
 
 
 def _watch_parent(parent: int, stop) -> None:
