@@ -616,6 +616,11 @@ def write_report(results: list[dict], env: dict, extra: str) -> None:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--report"]:  # rewrite REPORT.md from the last results.json
+        saved = json.loads((RESULTS / "results.json").read_text())
+        notes = ROOT / "bench" / "NOTES.md"
+        write_report(saved["results"], saved["env"], notes.read_text() if notes.exists() else "")
+        return 0
     RESULTS.mkdir(parents=True, exist_ok=True)
     # Other work on the machine skews every number: wait (bounded) for a quiet start.
     quiet_by = time.monotonic() + float(os.environ.get("BENCH_WAIT_QUIET", "180"))
