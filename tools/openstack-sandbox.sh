@@ -216,8 +216,15 @@ MQ_URL="rabbit://guest:guest@$HOST:$MQ_PORT/$MQ_VHOST"
 # ---------------------------------------------------------------- venv
 if [ ! -f "$VENV_MARKER" ]; then
     say "installing the OpenStack services into $VENV (takes about a minute)"
-    rm -rf "$VENV"
+    if [ -e "$VENV" ]; then
+        # only ever delete a venv this script created (e.g. after an interrupted install)
+        [ -f "$VENV/.osbox-venv" ] || [ -z "$(ls -A "$VENV")" ] || die "$VENV exists but is not a sandbox venv; \
+remove it or set MULTICLOUD_OSBOX_VENV to another path"
+        rm -rf "$VENV"
+    fi
+    mkdir -p "$(dirname "$VENV")"
     "$PYTHON" -m venv "$VENV"
+    touch "$VENV/.osbox-venv"
     # shellcheck disable=SC2086
     "$VENV/bin/pip" install -q ${OSBOX_PIP_ARGS:-} -c "$CONSTRAINTS" $PACKAGES \
         >"$LOG/pip.log" 2>&1 || die "pip install failed; see $LOG/pip.log"
