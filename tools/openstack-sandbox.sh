@@ -44,7 +44,7 @@ say() { printf '[osbox %3ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
 # ---------------------------------------------------------------- restart / cleanup
-if compgen -G "$RUN/*.pid" >/dev/null; then
+if [ -n "$(ls -A "$RUN" 2>/dev/null)" ]; then  # pid files or private PostgreSQL/RabbitMQ
     say "stopping the sandbox already running from $STATE"
     "$SCRIPT_DIR/openstack-sandbox-stop.sh" "$STATE"
 fi
