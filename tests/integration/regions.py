@@ -31,7 +31,7 @@ def region_body(sandbox, creds=None, **esr_changes) -> dict:
     }
 
 
-def wait_discovered(api, path: str, timeout: float = 60.0) -> dict:
+def wait_discovered(api, path: str, timeout: float = 90.0) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         state = api.request("GET", path).json()
