@@ -20,6 +20,8 @@ from multicloud.broker.dispatch import not_here, regional
 from multicloud.capacity import handlers as capacity
 from multicloud.health import handlers as health
 from multicloud.images import handlers as images
+from multicloud.proxy import handlers as proxy
+from multicloud.proxy.catalog import SERVICES as PROXIED
 from multicloud.vims import handlers as vims
 
 MC = "/api/multicloud"
@@ -129,6 +131,30 @@ ROUTES: tuple[Route, ...] = (
         "/capacity_check",
         capacity.capacity_check,
         "Whether vCPU/Memory(GB)/Storage(GB) fit in the region (quota and a hypervisor)",
+    ),
+    # NOTE: the OpenStack passthrough comes before every typed {tenant} route
+    # (images, servers, networks, ...): its first segment is a fixed service name
+    # (identity, nova, glance, neutron, cinder*, heat, designate), never a project
+    # id, so ".../{vimid}/neutron/networks" reaches Neutron and is not taken for
+    # tenant "neutron" (defect 3), while a real tenant id cannot collide with it.
+    *per_region(
+        "proxy_token",
+        ("GET", "POST", "DELETE"),
+        "/identity/v3/auth/tokens",
+        {"POST": proxy.issue_token, "GET": proxy.token, "DELETE": proxy.token},
+        "Keystone v3 token (201, catalog pointing at this proxy); validate or revoke",
+    ),
+    *(
+        route
+        for name in PROXIED
+        for suffix in ("", "/{rest}")
+        for route in per_region(
+            f"proxy_{name}{'_rest' if suffix else ''}",
+            ALL_METHODS,
+            f"/{name}{suffix}",
+            proxy.proxy(name),
+            f"Passthrough to the region's {name} service (streamed, URLs rewritten)",
+        )
     ),
     # NOTE: images/file before images/{imageid}, or "file" would be taken for an id.
     *per_region(

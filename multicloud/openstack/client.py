@@ -188,6 +188,52 @@ def adapter(
     )
 
 
+_plain_lock = threading.Lock()
+_plain_sessions: dict[str, ks_session.Session] = {}
+
+
+def plain_session(verify: bool | str) -> ks_session.Session:
+    """An unauthenticated session (the caller brings its own token), one per TLS option."""
+    key = str(verify)
+    with _plain_lock:
+        found = _plain_sessions.get(key)
+        if found is None:
+            found = _plain_sessions[key] = ks_session.Session(
+                verify=verify, timeout=get_settings().cloud_timeout
+            )
+        return found
+
+
+def send(
+    session: ks_session.Session,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    data: Any = None,
+    stream: bool = True,
+    what: str = "the cloud",
+) -> Any:
+    """One raw HTTP exchange: no retries, no redirects followed, no logging (tokens ride along).
+
+    Returns the ``requests.Response`` whatever its status; connection failures and
+    timeouts become our errors. With ``stream`` the caller must close the response.
+    """
+    with translate_errors(what):
+        return session.request(
+            url,
+            method,
+            headers=headers,
+            data=data,
+            stream=stream,
+            authenticated=False,
+            raise_exc=False,
+            redirect=False,
+            log=False,
+            connect_retries=0,
+        )
+
+
 def check_credentials(creds: Credentials) -> dict[str, Any]:
     """Authenticate once; 400 with the reason when the cloud is unreachable or says no.
 

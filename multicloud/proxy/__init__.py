@@ -1,0 +1,1 @@
+"""OpenStack passthrough: Keystone tokens with a rewritten catalog, and every service proxied."""
