@@ -24,7 +24,7 @@ from typing import Any
 from django.db import DatabaseError, connection
 
 from listener import outbox
-from listener.notifications import FormatPolicy, NovaEvent, Phase, parse
+from listener.notifications import Format, FormatPolicy, NovaEvent, Phase, classify, parse
 from listener.publisher import Counters
 from listener.subscriptions import Router
 
@@ -75,6 +75,15 @@ class Endpoint:
                metadata: dict) -> str:
         """Process one notification; HANDLED (ack) or REQUEUE (redeliver later)."""
         self.counters.add("received")
+        classified = classify(event_type)
+        if classified is None:
+            self.counters.add("ignored")
+            return HANDLED
+        if classified[0] is not self.filters.policy.prefer:
+            # NOTE: decided on the event type alone, before the (costly) payload mapping.
+            self.counters.add("other_format")
+            self._warn_format_once(classified[0])
+            return HANDLED
         try:
             event = parse(priority, publisher_id, event_type, payload, metadata or {})
         except (ValueError, TypeError, AttributeError) as exc:
@@ -95,10 +104,6 @@ class Endpoint:
         return f"{self.owner}_{self.region}"
 
     def _keep(self, event: NovaEvent) -> str:
-        if not self.filters.policy.accepts(event):
-            self.counters.add("other_format")
-            self._warn_format_once(event)
-            return HANDLED
         self.counters.add("preferred_format")
         topics = self.router.topics(self.owner, self.region, event.kind.value)
         if event.phase not in self.filters.phases or not topics:
@@ -124,7 +129,7 @@ class Endpoint:
         self.sleep(delay)
         return REQUEUE
 
-    def _warn_format_once(self, event: NovaEvent) -> None:
+    def _warn_format_once(self, fmt: Format) -> None:
         if self._warned_format or self.counters["preferred_format"]:
             return
         self._warned_format = True
@@ -132,8 +137,8 @@ class Endpoint:
             "listener %s: receiving %s notifications but events come only from %s ones "
             "(MULTICLOUD_EVENTS_PREFER_FORMAT); if this cloud's Nova has "
             "notification_format=%s, no event will be published",
-            self.vim_id, event.format.value.lower(), self.filters.policy.prefer.value.lower(),
-            "versioned" if event.format.value == "VERSIONED" else "unversioned")
+            self.vim_id, fmt.value.lower(), self.filters.policy.prefer.value.lower(),
+            "versioned" if fmt is Format.VERSIONED else "unversioned")
 
 
 def filters_from(prefer_format: str, phases: Iterable[str]) -> Filters:

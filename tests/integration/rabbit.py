@@ -93,7 +93,7 @@ class Nova:
     def __init__(self, url: str):
         import oslo_messaging
 
-        from listener.runner import oslo_config
+        from listener.transport import oslo_config
 
         conf = oslo_config(prefetch=0)
         conf.set_override("control_exchange", "nova")
