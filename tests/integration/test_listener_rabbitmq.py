@@ -7,6 +7,7 @@ Notifier sending the captured notifications (both formats, 10,000 or fewer), run
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
@@ -139,3 +140,35 @@ def test_sigterm_stops_consuming_and_exits_cleanly(broker, listener, nova, mr): 
     assert "run_listener: stopping" in listener.log()
     queue = broker.queue(listener.env["MULTICLOUD_EVENTS_POOL"])
     assert queue == (0, 0)
+
+
+@pytest.mark.timeout(300)
+def test_two_replicas_in_one_pool_share_the_work_and_publish_each_event_once(
+        tmp_path, broker, listener, nova, mr):  # noqa: F811
+    second = ListenerProcess(dict(listener.env), tmp_path / "listener-2.log")
+    try:
+        listener.start(broker)
+        second.start(broker)
+        items = seq_corpus(4000)
+        expected = expected_seqs(items)
+        nova.send_all(items)
+        wait_until(arrived(mr, expected), 180, f"{len(expected)} events from two replicas")
+        assert listener.terminate() == 0 and second.terminate() == 0
+        assert_exactly_once(mr, expected, listener)
+        assert_no_errors_of_ours(second.log())
+        # both replicas took a share of the notifications
+        for log in (listener.log(), second.log()):
+            assert re.search(r"'stored': [1-9]", log), log[-2000:]
+    finally:
+        second.ensure_stopped()
+
+
+def test_no_secret_reaches_the_logs(broker, listener, nova, mr):  # noqa: F811
+    listener.start(broker)
+    nova.send_all(seq_corpus(100))
+    wait_until(lambda: len(mr.messages(TOPIC)) > 0, 60, "an event")
+    assert listener.terminate() == 0
+    log = listener.log()
+    assert broker.listener_password not in log
+    assert "gAAAAA-secret-token" not in log
+    assert "gAAAAA-secret-token" not in json.dumps(mr.messages(TOPIC))

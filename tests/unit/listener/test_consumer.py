@@ -112,3 +112,12 @@ def test_subscriptions_stored_for_the_region_route_events_to_their_topics():
     ep.handle(*args(first("compute.instance.pause.end")))
     ep.handle(*args(first("compute.instance.unpause.end")))
     assert list(Event.objects.values_list("kind", "topics")) == [("PAUSE", ["pauses"])]
+
+
+def test_it_warns_once_when_only_the_other_nova_format_arrives(caplog):
+    ep = endpoint(prefer="unversioned")
+    for _ in range(3):
+        ep.handle(*args(first("instance.pause.end")))
+    warnings = [r for r in caplog.records if "MULTICLOUD_EVENTS_PREFER_FORMAT" in r.message]
+    assert len(warnings) == 1 and ep.counters["other_format"] == 3
+    assert not Event.objects.exists()
