@@ -177,6 +177,14 @@ def events_since(owner: str, region: str, kinds: list[str] | None, since: dateti
     ]
 
 
+def prune(days: int) -> int:
+    """Delete published events created more than ``days`` ago; dead letters are kept."""
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = Event.objects.filter(status=Event.Status.PUBLISHED,
+                                      created_at__lt=cutoff).delete()
+    return deleted
+
+
 def counts() -> dict[str, int]:
     """Rows per status (for logs and tests)."""
     totals = {status.value: 0 for status in Event.Status}

@@ -34,6 +34,7 @@ from listener.mr import MessageRouter, Reply, Verdict
 
 log = logging.getLogger(__name__)
 IDLE_WAIT = 0.5
+PRUNE_EVERY = 600.0
 
 
 class Counters:
@@ -61,8 +62,11 @@ class Publisher:
     """Publishes outbox rows; one instance per thread (its HTTP session is not shared)."""
 
     def __init__(self, router: MessageRouter, batch_size: int = 100, retry_min: float = 0.5,
-                 retry_max: float = 60.0, worker: str | None = None):
+                 retry_max: float = 60.0, worker: str | None = None,
+                 retention_days: int = 0):
         self.router = router
+        self.retention_days = retention_days
+        self._next_prune = 0.0
         self.batch_size = batch_size
         self.retry_min = retry_min
         self.retry_max = retry_max
@@ -88,10 +92,24 @@ class Publisher:
                 busy = 0
                 self._stop.wait(1.0)
             if not busy:
+                self._prune_now_and_then()
                 self._wake.wait(IDLE_WAIT)
                 self._wake.clear()
         close_old_connections()
         log.info("publisher %s stopped: %s", self.worker, self.counters.snapshot())
+
+    def _prune_now_and_then(self) -> None:
+        if not self.retention_days or time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + PRUNE_EVERY
+        try:
+            removed = outbox.prune(self.retention_days)
+        except DatabaseError as exc:
+            log.warning("publisher: cannot prune the outbox: %s", exc)
+            return
+        if removed:
+            log.info("publisher: pruned %d published event(s) older than %d day(s)", removed,
+                     self.retention_days)
 
     def stop(self) -> None:
         self._stop.set()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from listener.consumer import Endpoint, filters_from
@@ -23,8 +24,19 @@ from multicloud.conf import EventsSettings
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Running:
+    target: ListenTarget
+    transport: Any
+    listener: Any
+
+
 class ListenerService:
-    """One oslo.messaging notification listener per region, one publisher thread."""
+    """One oslo.messaging notification listener per region, one publisher thread.
+
+    :meth:`sync` starts listeners for new regions, restarts those whose transport, topics or
+    pool changed and stops those that went away, so the registry can change at run time.
+    """
 
     def __init__(self, settings: EventsSettings, targets: list[ListenTarget],
                  publish: bool = True):
@@ -39,9 +51,10 @@ class ListenerService:
                 MessageRouter(settings.mr_url, settings.mr_username, settings.mr_password,
                               settings.mr_ca_file, settings.mr_timeout),
                 settings.mr_batch_size, settings.mr_retry_min, settings.mr_retry_max,
+                retention_days=settings.retention_days,
             )
-        self._listeners: list[Any] = []
-        self._transports: list[Any] = []
+        self._running: dict[str, _Running] = {}
+        self._conf: Any = None
         self._thread: threading.Thread | None = None
 
     def endpoint(self, target: ListenTarget) -> Endpoint:
@@ -50,25 +63,8 @@ class ListenerService:
                         self.counters, self.settings.db_retry_max, on_stored=wake)
 
     def start(self) -> None:
-        import oslo_messaging
-
-        threads = self.settings.listener_threads
-        conf = oslo_config(prefetch=threads * 8)
-        for target in self.targets:
-            transport = oslo_messaging.get_notification_transport(conf, url=target.transport_url)
-            self._transports.append(transport)
-            listener = oslo_messaging.get_notification_listener(
-                transport,
-                [oslo_messaging.Target(topic=t, exchange=target.exchange) for t in target.topics],
-                [self.endpoint(target)],
-                executor="threading",
-                allow_requeue=True,
-                pool=target.pool,
-            )
-            listener.start(override_pool_size=threads)
-            self._listeners.append(listener)
-            log.info("listening to %s: exchange %s, topics %s, pool %s", target.vim_id,
-                     target.exchange, ",".join(target.topics), target.pool)
+        self._conf = oslo_config(prefetch=self.settings.listener_threads * 8)
+        self.sync(self.targets)
         if self.publisher is not None:
             self._thread = threading.Thread(target=self.publisher.run, name="mr-publisher",
                                             daemon=True)
@@ -76,20 +72,60 @@ class ListenerService:
         else:
             log.warning("no MULTICLOUD_MR_URL: events are stored but not published")
 
+    def sync(self, targets: list[ListenTarget]) -> None:
+        """Listen to exactly ``targets`` (by vim id), touching only what changed."""
+        wanted = {target.vim_id: target for target in targets}
+        for vim_id in list(self._running):
+            if wanted.get(vim_id) != self._running[vim_id].target:
+                self._stop_one(self._running.pop(vim_id))
+        for vim_id, target in wanted.items():
+            if vim_id not in self._running:
+                self._running[vim_id] = self._start_one(target)
+        self.targets = targets
+
+    def _start_one(self, target: ListenTarget) -> _Running:
+        import oslo_messaging
+
+        transport = oslo_messaging.get_notification_transport(self._conf,
+                                                              url=target.transport_url)
+        listener = oslo_messaging.get_notification_listener(
+            transport,
+            [oslo_messaging.Target(topic=t, exchange=target.exchange) for t in target.topics],
+            [self.endpoint(target)],
+            executor="threading",
+            allow_requeue=True,
+            pool=target.pool,
+        )
+        listener.start(override_pool_size=self.settings.listener_threads)
+        log.info("listening to %s: exchange %s, topics %s, pool %s", target.vim_id,
+                 target.exchange, ",".join(target.topics), target.pool)
+        return _Running(target, transport, listener)
+
+    @staticmethod
+    def _stop_one(running: _Running) -> None:
+        running.listener.stop()
+        running.listener.wait()
+        running.transport.cleanup()
+        log.info("stopped listening to %s", running.target.vim_id)
+
     def stop(self, timeout: float = 30.0) -> None:
         """Stop consuming, let in-flight notifications finish (and be acked), then publish."""
-        for listener in self._listeners:
-            listener.stop()
-        for listener in self._listeners:
-            listener.wait()
-        for transport in self._transports:
-            transport.cleanup()
-        self._listeners, self._transports = [], []
+        running = list(self._running.values())
+        self._running.clear()
+        for item in running:
+            item.listener.stop()
+        for item in running:
+            item.listener.wait()
+            item.transport.cleanup()
         if self.publisher is not None and self._thread is not None:
             self.publisher.stop()
             self._thread.join(timeout)
             self.publisher.router.close()
         log.info("listener stopped: %s", self.stats())
+
+    @property
+    def listening(self) -> list[str]:
+        return sorted(self._running)
 
     def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = {"listener": self.counters.snapshot()}

@@ -288,6 +288,7 @@ class EventsSettings:
     default_topic: str
     listener_threads: int
     db_retry_max: float
+    retention_days: int
     mr_url: str
     mr_username: str
     mr_password: str = dataclasses.field(repr=False)
@@ -357,6 +358,7 @@ def _events(src: _Source) -> EventsSettings:
         default_topic=default_topic,
         listener_threads=src.get("MULTICLOUD_EVENTS_LISTENER_THREADS", _int_range(1, 64), 4),
         db_retry_max=src.get("MULTICLOUD_EVENTS_DB_RETRY_MAX", _seconds(0, 60), 5.0),
+        retention_days=src.get("MULTICLOUD_EVENTS_RETENTION_DAYS", _int_range(0, 3650), 7),
         mr_url=src.get("MULTICLOUD_MR_URL", _url, ""),
         mr_username=src.get("MULTICLOUD_MR_USERNAME", _text, ""),
         mr_password=src.get("MULTICLOUD_MR_PASSWORD", _text, ""),

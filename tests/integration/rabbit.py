@@ -187,15 +187,16 @@ class ListenerProcess:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO,
                        env=self.env, check=True, timeout=120)
 
-    def start(self, broker: Broker, timeout: float = 60) -> ListenerProcess:
+    def start(self, broker: Broker, timeout: float = 60, pool: str | None = None,
+              args: tuple[str, ...] = ()) -> ListenerProcess:
         self.starts += 1
         log = self.log_path.open("a")
         log.write(f"\n===== start {self.starts} =====\n")
         log.flush()
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "run_listener", "--stats-interval", "2"],
+            [sys.executable, "manage.py", "run_listener", "--stats-interval", "2", *args],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        pool = self.env["MULTICLOUD_EVENTS_POOL"]
+        pool = pool or self.env["MULTICLOUD_EVENTS_POOL"]
         deadline = time.monotonic() + timeout
         while True:
             found = broker.queue(pool)
@@ -206,6 +207,13 @@ class ListenerProcess:
             if time.monotonic() > deadline:
                 raise AssertionError(f"run_listener not consuming after {timeout}s:\n{self.log()}")
             time.sleep(0.3)
+
+    def django(self, code: str) -> str:
+        """Run Python in the listener's Django environment (its database and keys)."""
+        done = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=REPO,
+                              env=self.env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
 
     def terminate(self, timeout: float = 30) -> int:
         assert self.proc is not None

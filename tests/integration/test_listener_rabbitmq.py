@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections import Counter
 
@@ -172,3 +173,36 @@ def test_no_secret_reaches_the_logs(broker, listener, nova, mr):  # noqa: F811
     assert broker.listener_password not in log
     assert "gAAAAA-secret-token" not in log
     assert "gAAAAA-secret-token" not in json.dumps(mr.messages(TOPIC))
+
+
+REGISTER = """
+from multicloud.vims.models import CloudRegion
+r = CloudRegion(cloud_owner="owner2", cloud_region_id="Region2", cloud_type="openstack",
+                identity_url="http://127.0.0.1:1/v3", username="u", default_tenant="t",
+                notification_pool="{pool}")
+r.password = "p"
+r.notification_transport_url = "{url}"
+r.save()
+"""
+
+
+@pytest.mark.timeout(200)
+def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listener, nova, mr):  # noqa: F811
+    del listener.env["MULTICLOUD_EVENTS_TRANSPORT_URL"]
+    pool = f"registered-{broker.vhost}"
+    # NOTE: registered while run_listener already runs; start() waits for the pool's consumer.
+    register = threading.Timer(3, listener.django,
+                               [REGISTER.format(pool=pool, url=broker.listener_url)])
+    register.start()
+    listener.start(broker, pool=pool, args=("--refresh-interval", "1"))
+    register.join()
+    assert "no cloud region to listen to yet" in listener.log()
+    items = seq_corpus(300)
+    nova.send_all(items)
+    wait_until(arrived(mr, expected_seqs(items)), 60, "events of the registered region")
+    assert {m["vim_id"] for m in mr.messages(TOPIC)} == {"owner2_Region2"}
+    listener.django("from multicloud.vims.models import CloudRegion; "
+                    "CloudRegion.objects.all().delete()")
+    wait_until(lambda: broker.queue(pool) == (0, 0), 30, "the listener to stop consuming")
+    assert listener.terminate() == 0
+    assert "stopped listening to owner2_Region2" in listener.log()

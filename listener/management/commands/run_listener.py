@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError
 
 from listener import regions
 from listener.runner import ListenerService
@@ -26,24 +28,42 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--stats-interval", type=float, default=60.0,
                             help="seconds between counter log lines (0: never)")
+        parser.add_argument("--refresh-interval", type=float, default=30.0,
+                            help="seconds between re-reads of the region registry (0: never)")
 
     def handle(self, *args, **options):
         settings = get_settings().events
         targets = regions.targets(settings)
         if not targets:
-            raise CommandError(
-                "no cloud region to listen to: set MULTICLOUD_EVENTS_TRANSPORT_URL (with "
-                "MULTICLOUD_EVENTS_CLOUD_OWNER/_CLOUD_REGION_ID) or register a region with "
+            log.warning(
+                "run_listener: no cloud region to listen to yet: set "
+                "MULTICLOUD_EVENTS_TRANSPORT_URL (with MULTICLOUD_EVENTS_CLOUD_OWNER/"
+                "_CLOUD_REGION_ID) or register a region with "
                 "cloud-extra-info.multicloud-events.transport-url")
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         service = ListenerService(settings, targets)
         service.start()
-        log.info("run_listener: started for %s", ", ".join(t.vim_id for t in targets))
-        interval = options["stats_interval"]
-        while not stop.wait(interval if interval > 0 else 3600):
-            if interval > 0:
-                log.info("run_listener: %s", service.stats())
+        log.info("run_listener: started for %s", ", ".join(service.listening) or "no region")
+        self.loop(service, settings, stop, options["stats_interval"],
+                  options["refresh_interval"])
         log.info("run_listener: stopping")
         service.stop()
+
+    @staticmethod
+    def loop(service, settings, stop: threading.Event, stats_every: float,
+             refresh_every: float) -> None:
+        now = time.monotonic()
+        next_stats, next_refresh = now + stats_every, now + refresh_every
+        while not stop.wait(1.0):
+            now = time.monotonic()
+            if stats_every > 0 and now >= next_stats:
+                log.info("run_listener: %s", service.stats())
+                next_stats = now + stats_every
+            if refresh_every > 0 and now >= next_refresh:
+                next_refresh = now + refresh_every
+                try:
+                    service.sync(regions.targets(settings))
+                except DatabaseError as exc:
+                    log.warning("run_listener: cannot read the region registry: %s", exc)

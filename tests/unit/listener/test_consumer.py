@@ -77,6 +77,7 @@ def test_a_malformed_notification_is_acknowledged_not_looped_forever():
     assert ep.counters["malformed"] == 1
 
 
+@pytest.mark.django_db(transaction=True)  # the endpoint closes the broken connection
 def test_it_requeues_after_a_bounded_backoff_when_the_outbox_is_down():
     slept = []
     ep = Endpoint("onap", "R1", Router(ALL_KINDS, "t"), filters_from("unversioned", ["END"]),

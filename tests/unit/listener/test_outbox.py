@@ -124,3 +124,14 @@ def test_pollers_get_events_after_a_time_filtered_by_kind():
     only = outbox.events_since("onap", "R1", [kind], None, 100)
     assert only and all(e["kind"] == kind for e in only)
     assert everything[0]["delivery"] == {"status": "pending", "topics": ["t"], "dead_topics": []}
+
+
+def test_pruning_removes_old_published_events_and_keeps_dead_letters_and_pending():
+    events = legacy_events(3)
+    for event in events:
+        outbox.accept(event, "onap", "R1", ["t"])
+    Event.objects.filter(message_id=events[0].message_id).update(status="published")
+    Event.objects.filter(message_id=events[1].message_id).update(status="dead")
+    Event.objects.update(created_at=timezone.now() - timedelta(days=8))
+    assert outbox.prune(7) == 1
+    assert sorted(Event.objects.values_list("status", flat=True)) == ["dead", "pending"]
