@@ -55,6 +55,7 @@ class Settings:
     host: str
     port: int
     workers: int
+    threads: int
     backlog: int
     data_dir: Path
     database_url: str
@@ -450,6 +451,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         host=src.get("MULTICLOUD_HOST", _text, "0.0.0.0"),
         port=src.get("MULTICLOUD_PORT", _int_range(1, 65535), 9001),
         workers=src.get("MULTICLOUD_WORKERS", _int_range(1, 256), os.cpu_count() or 1),
+        threads=src.get("MULTICLOUD_THREADS", _int_range(1, 256), 8),
         backlog=src.get("MULTICLOUD_BACKLOG", _int_range(16, 65535), 4096),
         data_dir=data_dir,
         database_url=src.get("DATABASE_URL", _database_url, default_db),

@@ -43,8 +43,9 @@ def uwsgi_command(settings: Settings) -> list[str]:
         raise ConfigError("WEB_FRAMEWORK=django needs uWSGI; run `make venv` first")
     options = {
         "home": sys.prefix,
-        "http11-socket": settings.bind,
+        "http-socket": settings.bind,
         "processes": settings.workers,
+        "threads": settings.threads,
         "listen": min(settings.backlog, somaxconn()),
         "harakiri": settings.request_timeout,
         "socket-timeout": settings.request_timeout,
