@@ -79,7 +79,7 @@ def view_for(route: Route):
 
 def to_neutral(request, params: dict[str, str]) -> Request:
     meta = request.META
-    stream = meta["wsgi.input"] if is_chunked(meta) else request
+    stream = _chunked_input(meta) if is_chunked(meta) else request
     return Request(
         method=request.method,
         path=request.path_info,
@@ -89,6 +89,44 @@ def to_neutral(request, params: dict[str, str]) -> Request:
         stream=stream,
         base_url=base_url_from_environ(meta),
     )
+
+
+def _chunked_input(meta):
+    """The de-chunked body of a chunked request.
+
+    NOTE: uWSGI's ``http11-socket`` hands ``wsgi.input`` over without de-chunking
+    it (reads return nothing); its ``chunked_read`` API does the de-chunking.
+    """
+    try:
+        import uwsgi
+    except ImportError:
+        return meta["wsgi.input"]
+    return _UwsgiChunkedInput(uwsgi)
+
+
+class _UwsgiChunkedInput:
+    """A file-like ``read(size)`` over ``uwsgi.chunked_read()``."""
+
+    def __init__(self, uwsgi_module, timeout: int = 60):
+        self._uwsgi = uwsgi_module
+        self._timeout = timeout
+        self._pending = b""
+        self._done = False
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._done and (size < 0 or len(self._pending) < size):
+            chunk = self._uwsgi.chunked_read(self._timeout)
+            if not chunk:
+                self._done = True
+                break
+            self._pending += chunk
+            if size >= 0:
+                break
+        if size < 0 or size >= len(self._pending):
+            data, self._pending = self._pending, b""
+        else:
+            data, self._pending = self._pending[:size], self._pending[size:]
+        return data
 
 
 def to_django(response: Response, method: str) -> HttpResponse:

@@ -22,7 +22,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from multicloud.conf import ImagesSettings, get_settings
-from multicloud.exceptions import InsufficientStorage, PayloadTooLarge
+from multicloud.exceptions import BadRequest, InsufficientStorage, PayloadTooLarge
 from multicloud.images.models import StagedImage
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,8 @@ class StagingWriter:
     ) -> StagedImage:
         """Close, rename to ``.img`` and record the copy; expires after the retention."""
         self.file.close()
+        if self.size == 0:
+            raise BadRequest("the image is empty: no bytes were received")
         final = self.path.with_suffix(".img")
         os.replace(self.path, final)
         self.path = final
@@ -171,8 +173,6 @@ def purge_expired() -> int:
 
 def body_chunks(stream, length: int | None, chunk_size: int) -> Iterable[bytes]:
     """Read a request body in chunks: exactly ``length`` bytes, or to EOF if unknown."""
-    from multicloud.exceptions import BadRequest
-
     if stream is None:
         return
     if length is not None:

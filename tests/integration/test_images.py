@@ -9,13 +9,11 @@ import pytest
 
 from multicloud.images.models import StagedImage
 from tests.integration.images_helpers import (
-    MIB,
     V0,
     V1,
     glance,  # noqa: F401
     image_conf,  # noqa: F401
     register,
-    staging_files,
     unique_name,
 )
 
@@ -26,9 +24,8 @@ def multipart(fields: dict, data: bytes, filename: str = "disk.qcow2") -> tuple[
     boundary = "mcboundary1234"
     parts = []
     for key, value in fields.items():
-        parts.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
-        )
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'
+        parts.append(f"{head}{value}\r\n".encode())
     parts.append(
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
         "Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
