@@ -1,0 +1,158 @@
+"""Image service error codes and clean-up, against the sandbox, in both web frameworks."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import threading
+import time
+
+import glanceclient
+import pytest
+from glanceclient.v2 import images as glance_images
+
+from tests.integration.images_helpers import (
+    V1,
+    glance,  # noqa: F401
+    image_conf,  # noqa: F401
+    register,
+    staging_files,
+    unique_name,
+)
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
+RAW = "application/octet-stream"
+
+
+@pytest.fixture
+def base(api, sandbox, image_conf, glance):  # noqa: F811
+    register(api, sandbox)
+    return V1.format(region="RegionOne", tenant=sandbox.admin.project_name)
+
+
+def post_raw(api, base, glance, data: bytes, query: str = "imageType=raw"):  # noqa: F811
+    name = unique_name()
+    glance.track(name)
+    answer = api.request(
+        "POST", f"{base}/images/file?name={name}&{query}", data, content_type=RAW
+    )
+    return answer, name
+
+
+def glance_names(glance, name):  # noqa: F811
+    return list(glance.images.list(filters={"name": name}))
+
+
+def test_unknown_region_and_project_are_404(api, base, sandbox):
+    answer = api.request("GET", V1.format(region="Nowhere", tenant="admin") + "/images")
+    assert answer.status == 404 and "not registered" in answer.json()["error"]
+    answer = api.request("GET", V1.format(region="RegionOne", tenant="no-such-project") + "/images")
+    assert answer.status == 404 and "no-such-project" in answer.json()["error"]
+
+
+def test_bad_formats_and_metadata_are_400_and_nothing_is_staged(api, base, glance, image_conf):  # noqa: F811
+    for query in ("imageType=exe", "imageType=raw&containerFormat=zip",
+                  "imageType=raw&properties=notjson", "imageType=raw&visibility=everyone"):
+        answer, name = post_raw(api, base, glance, b"x" * 100, query)
+        assert answer.status == 400, (query, answer.body)
+        assert not glance_names(glance, name)
+    assert staging_files(image_conf.staging_dir) == []
+
+
+def test_data_that_is_not_the_declared_format_is_400_and_cleaned_up(api, base, glance, image_conf):  # noqa: F811
+    answer, name = post_raw(api, base, glance, b"not a qcow2" * 100, "imageType=qcow2")
+    assert answer.status == 400, answer.body
+    assert not glance_names(glance, name)
+    assert staging_files(image_conf.staging_dir) == []
+
+
+def test_an_image_over_the_cap_is_413_and_no_space_is_507(api, base, glance, image_conf):  # noqa: F811
+    image_conf(max_size=1000)
+    answer, _ = post_raw(api, base, glance, b"x" * 5000)
+    assert answer.status == 413
+    image_conf(max_size=1 << 30, free_space_margin=1 << 50)
+    answer, _ = post_raw(api, base, glance, b"x" * 5000)
+    assert answer.status == 507 and "free space" in answer.json()["error"]
+    assert staging_files(image_conf.staging_dir) == []
+
+
+def test_glance_failing_midway_leaves_no_staging_copy_and_no_image(
+    api, base, glance, image_conf, monkeypatch  # noqa: F811
+):
+    def failing_upload(self, image_id, data, image_size=None, **kwargs):
+        data.read(1000)
+        raise glanceclient.exc.CommunicationError("connection reset by peer")
+
+    monkeypatch.setattr(glance_images.Controller, "upload", failing_upload)
+    answer, name = post_raw(api, base, glance, b"y" * 100_000)
+    assert answer.status == 500, answer.body
+    assert "cannot reach the image service of osbox_RegionOne" in answer.json()["error"]
+    assert not glance_names(glance, name)
+    assert staging_files(image_conf.staging_dir) == []
+
+
+def test_an_unreachable_image_service_is_500_with_a_clear_message(api, base, monkeypatch):
+    real = glanceclient.Client
+    monkeypatch.setattr(
+        glanceclient, "Client",
+        functools.partial(real, endpoint_override="http://127.0.0.1:1"),
+    )
+    answer = api.request("GET", f"{base}/images")
+    assert answer.status == 500
+    assert "cannot reach the image service of osbox_RegionOne" in answer.json()["error"]
+
+
+def test_export_is_off_by_default_and_confined_to_the_export_dir(
+    api, base, glance, image_conf, tmp_path  # noqa: F811
+):
+    data = b"e" * 70_000
+    answer, name = post_raw(api, base, glance, data)
+    image_id = answer.json()["id"]
+    path = f"{base}/images/file/{image_id}"
+    off = api.request("POST", path, json.dumps({"imagePath": str(tmp_path)}).encode())
+    assert off.status == 403
+    image_conf(export_dir=tmp_path / "export")
+    (tmp_path / "export").mkdir()
+    outside = api.request("POST", path, json.dumps({"imagePath": "/etc"}).encode())
+    assert outside.status == 403
+    written = api.request("POST", path, json.dumps({"imagePath": "out"}).encode())
+    assert written.status == 200, written.body
+    target = tmp_path / "export" / "out" / f"{name}.raw"
+    assert written.json()["imagePath"] == str(target) and target.read_bytes() == data
+
+
+def test_create_by_url_is_refused_unless_allowed_then_fetched_in_the_background(
+    api, base, glance, image_conf, tmp_path  # noqa: F811
+):
+    data = hashlib.sha512(b"url").digest() * 4096
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "disk.raw").write_bytes(data)
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "www")
+    )
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        name = unique_name()
+        glance.track(name)
+        body = {"name": name, "imageType": "raw", "containerFormat": "bare",
+                "imagePath": f"http://127.0.0.1:{httpd.server_port}/disk.raw"}
+        refused = api.request("POST", f"{base}/images", json.dumps(body).encode())
+        assert refused.status == 403 and "MULTICLOUD_IMAGE_URL_ALLOWLIST" in refused.json()["error"]
+        local = {**body, "imagePath": "file:///etc/passwd"}
+        assert api.request("POST", f"{base}/images", json.dumps(local).encode()).status == 400
+        image_conf(url_allowlist=("127.0.0.1/32",))
+        accepted = api.request("POST", f"{base}/images", json.dumps(body).encode())
+        assert accepted.status == 202, accepted.body
+        image_id = accepted.json()["id"]
+        deadline = time.monotonic() + 60
+        while glance.images.get(image_id)["status"] != "active":
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        assert glance.images.get(image_id)["os_hash_value"] == hashlib.sha512(data).hexdigest()
+        again = api.request("POST", f"{base}/images", json.dumps(body).encode())
+        assert again.status == 200 and again.json()["returnCode"] == 0
+    finally:
+        httpd.shutdown()
