@@ -145,8 +145,26 @@ class Publisher:
             log.warning("publisher: %s: %s; retrying %d event(s) in %.1fs (attempt %d)",
                         vim_id, failure.detail, len(rows), (retry_at - timezone.now())
                         .total_seconds(), attempts)
-        outbox.settle(rows, outcomes, self.worker, retry_at)
+        self._settle(rows, outcomes, retry_at)
         return len(rows)
+
+    def _settle(self, rows: list[Event], outcomes: dict[int, outbox.Outcome],
+                retry_at) -> None:
+        """Record the round, retrying through a short database outage: MR already has the
+        messages, so giving up here would publish them again once the lease runs out."""
+        deadline = time.monotonic() + self.lease / 2
+        delay = 0.2
+        while True:
+            try:
+                outbox.settle(rows, outcomes, self.worker, retry_at)
+                return
+            except DatabaseError as exc:
+                if time.monotonic() > deadline or self._stop.is_set():
+                    raise
+                log.warning("publisher: cannot record a publish round yet (%s); retrying", exc)
+                _drop_connection()
+                self._stop.wait(delay)
+                delay = min(delay * 2, 5.0)
 
     def backoff(self, attempts: int) -> float:
         """Exponential, capped, with jitter so replicas do not retry in lockstep."""

@@ -144,6 +144,15 @@ class Database:
         subprocess.run(["psql", server, "-q", "-c", sql], check=True, capture_output=True,
                        timeout=60)
 
+    def go_down(self) -> None:
+        """PostgreSQL only: refuse new connections to this database and cut the open ones."""
+        self._psql(f'ALTER DATABASE "{self.pg_name}" ALLOW_CONNECTIONS false')
+        self._psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   f"WHERE datname = '{self.pg_name}'")
+
+    def come_back(self) -> None:
+        self._psql(f'ALTER DATABASE "{self.pg_name}" ALLOW_CONNECTIONS true')
+
     def drop(self) -> None:
         if self.pg_name:
             self._psql(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')

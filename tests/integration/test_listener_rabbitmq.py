@@ -43,6 +43,7 @@ def listener(tmp_path, broker, mr):  # noqa: F811
     process = ListenerProcess(
         ListenerProcess.environment(tmp_path, db, broker, mr.url), tmp_path / "listener.log")
     process.migrate()
+    process.db = db
     yield process
     process.ensure_stopped()
     db.drop()
@@ -111,6 +112,7 @@ def test_a_kill_9_of_the_listener_mid_stream_loses_nothing(broker, listener, nov
     assert listener.terminate() == 0
     got = published_seqs(mr.messages(TOPIC))
     assert set(got) == expected
+    print(f"\nkill -9: {len(expected)} events, {len(got) - len(set(got))} duplicated on MR")
     # NOTE: a publish in flight when the process died may be sent again (at-least-once
     # towards MR; consumers dedup on message_id) but never more than one batch.
     assert len(got) - len(set(got)) <= 100
@@ -206,3 +208,27 @@ def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listene
     wait_until(lambda: broker.queue(pool) == (0, 0), 30, "the listener to stop consuming")
     assert listener.terminate() == 0
     assert "stopped listening to owner2_Region2" in listener.log()
+
+
+@pytest.mark.timeout(300)
+def test_notifications_are_requeued_not_lost_while_the_database_is_down(
+        broker, listener, nova, mr):  # noqa: F811
+    if not listener.db.pg_name:
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgresql://...): SQLite "
+                    "cannot be taken down under a running process")
+    items = seq_corpus(3000)
+    expected = expected_seqs(items)
+    listener.start(broker)
+    sender = send_in_background(nova, items)
+    wait_until(lambda: len(mr.messages(TOPIC)) > 50, 60, "the first events")
+    listener.db.go_down()
+    time.sleep(8)
+    listener.db.come_back()
+    sender.join(120)
+    wait_until(arrived(mr, expected), 180, f"{len(expected)} events after the database came back")
+    assert listener.terminate() == 0
+    assert "requeueing it after" in listener.log()
+    got = published_seqs(mr.messages(TOPIC))
+    assert set(got) == expected
+    print(f"\n{len(expected)} events, {len(got) - len(set(got))} duplicated on MR")
+    assert len(got) == len(set(got))
