@@ -63,7 +63,9 @@ class ListenerService:
                         self.counters, self.settings.db_retry_max, on_stored=wake)
 
     def start(self) -> None:
-        self._conf = oslo_config(prefetch=self.settings.listener_threads * 8)
+        self._conf = oslo_config(prefetch=self.settings.listener_threads * 8,
+                                 durable=self.settings.rabbit_durable,
+                                 quorum=self.settings.rabbit_quorum)
         self.sync(self.targets)
         if self.publisher is not None:
             self._thread = threading.Thread(target=self.publisher.run, name="mr-publisher",

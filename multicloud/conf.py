@@ -290,6 +290,8 @@ class EventsSettings:
     listener_threads: int
     db_retry_max: float
     retention_days: int
+    rabbit_durable: bool
+    rabbit_quorum: bool
     mr_url: str
     mr_username: str
     mr_password: str = dataclasses.field(repr=False)
@@ -360,6 +362,8 @@ def _events(src: _Source) -> EventsSettings:
         listener_threads=src.get("MULTICLOUD_EVENTS_LISTENER_THREADS", _int_range(1, 64), 4),
         db_retry_max=src.get("MULTICLOUD_EVENTS_DB_RETRY_MAX", _seconds(0, 60), 5.0),
         retention_days=src.get("MULTICLOUD_EVENTS_RETENTION_DAYS", _int_range(0, 3650), 7),
+        rabbit_durable=src.get("MULTICLOUD_EVENTS_RABBIT_DURABLE", _bool, False),
+        rabbit_quorum=src.get("MULTICLOUD_EVENTS_RABBIT_QUORUM", _bool, False),
         mr_url=src.get("MULTICLOUD_MR_URL", _url, ""),
         mr_username=src.get("MULTICLOUD_MR_USERNAME", _text, ""),
         mr_password=src.get("MULTICLOUD_MR_PASSWORD", _text, ""),

@@ -90,12 +90,12 @@ def broker():
 class Nova:
     """Sends notifications the way Nova does (oslo.messaging Notifier, messagingv2)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, durable: bool = False, quorum: bool = False):
         import oslo_messaging
 
         from listener.transport import oslo_config
 
-        conf = oslo_config(prefetch=0)
+        conf = oslo_config(prefetch=0, durable=durable, quorum=quorum)
         conf.set_override("control_exchange", "nova")
         self.transport = oslo_messaging.get_notification_transport(conf, url=url)
         self.notifiers = {

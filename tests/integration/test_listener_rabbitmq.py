@@ -23,6 +23,7 @@ from tests.integration.rabbit import (
     broker,  # noqa: F401 (fixture)
     expected_seqs,
     published_seqs,
+    rabbitmqctl,
     send_in_background,
     seq_corpus,
     wait_until,
@@ -232,3 +233,22 @@ def test_notifications_are_requeued_not_lost_while_the_database_is_down(
     assert set(got) == expected
     print(f"\n{len(expected)} events, {len(got) - len(set(got))} duplicated on MR")
     assert len(got) == len(set(got))
+
+
+@pytest.mark.timeout(200)
+def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listener, mr):  # noqa: F811
+    listener.env.update(MULTICLOUD_EVENTS_RABBIT_DURABLE="true",
+                        MULTICLOUD_EVENTS_RABBIT_QUORUM="true")
+    listener.start(broker)
+    sender = Nova(broker.nova_url, durable=True, quorum=True)
+    try:
+        items = seq_corpus(500)
+        sender.send_all(items)
+        expected = expected_seqs(items)
+        wait_until(arrived(mr, expected), 90, "the events")
+    finally:
+        sender.close()
+    assert listener.terminate() == 0
+    assert_exactly_once(mr, expected, listener)
+    queues = rabbitmqctl("list_queues", "-p", broker.vhost, "name", "type", "durable")
+    assert f"{listener.env['MULTICLOUD_EVENTS_POOL']}\tquorum\ttrue" in queues
