@@ -1,24 +1,30 @@
 """Where a cloud's services live, and how their URLs map onto this proxy.
 
-Pure functions over Keystone token bodies; no I/O. The mapping follows the VIO
-convention (api-contract §2.14) so hand-built paths keep working, with the
-namespace and version the caller used:
+Pure functions over Keystone token bodies; no I/O. ``{proxy}`` is the region's
+URL as the caller used it (``{base}/api/multicloud|multicloud-vio/v0/{vimid}`` or
+``.../v1/{owner}/{region}``; VIO always wrote v0). Each service's catalog URL is
+split into a *root* and a *version* (``http://nova:8774`` + ``/v2.1``, the project
+id removed), and ``{proxy}/{name}`` stands for the root:
 
-==========================  ===========================================  =====================
-catalog service type        proxy URL written into the catalog            proxy prefix serves
-==========================  ===========================================  =====================
-identity                    ``{proxy}/identity`` + version (``/v3``)      Keystone root
-compute                     ``{proxy}/nova/{project_id}``                 the versioned endpoint
-volume / block-storage      ``{proxy}/cinder/{project_id}``               (catalog URL without
-volumev2, volumev3          ``{proxy}/cinderv2|cinderv3/{project_id}``    its project id)
-orchestration               ``{proxy}/heat/{project_id}``
-image, network, dns         ``{proxy}/glance|neutron|designate``          the catalog URL
-==========================  ===========================================  =====================
+=======================  ==================================  =========================
+catalog service type     catalog URL written (example)       served by
+=======================  ==================================  =========================
+identity                 ``{proxy}/identity/v3``             ``identity``
+compute                  ``{proxy}/nova/v2.1/{project_id}``  ``nova``
+volume, block-storage    ``{proxy}/cinder/v3/{project_id}``  ``cinder``
+volumev2 / volumev3      ``{proxy}/cinderv2|v3/...``         ``cinderv2`` / ``cinderv3``
+orchestration            ``{proxy}/heat/v1/{project_id}``    ``heat``
+image / network / dns    ``{proxy}/glance|neutron|designate``  (+ version, if any)
+=======================  ==================================  =========================
 
-So ``{proxy}/nova/{project}/servers`` reaches ``<nova>/v2.1/{project}/servers`` (Nova
-accepts the project in the path) and ``{proxy}/nova/servers`` reaches
-``<nova>/v2.1/servers``; clients that strip the project id for version discovery
-find Nova's version document at ``{proxy}/nova``.
+Below ``{proxy}/{name}``: a path starting with a version segment (``v2.1/...``)
+goes below the root as is (what clients following the catalog send); any other
+path is a VIO hand-built one (``{project}/servers``) and goes below the catalog's
+version (``<root>/v2.1/{project}/servers``, which Nova, Cinder and Heat accept);
+the bare ``{proxy}/{name}`` is the root's version list. The version segment is
+kept in the catalog (VIO dropped it) because keystoneauth's discovery needs it to
+find microversions: without it openstackclient cannot ask for compute 2.37.
+Services this proxy does not serve (placement, ...) keep their own URLs.
 """
 
 from __future__ import annotations

@@ -410,14 +410,13 @@ def _chain(head: bytes, reply: Any) -> Iterator[bytes]:
 
 def _rewritten(reply: Any, raw: bytes, rewriter: Rewriter, target: Target) -> Answer:
     reply.close()
-    headers = [h for h in _response_headers(reply, rewriter) if h[0].lower() != "content-encoding"]
+    if not raw.strip():
+        return _streamed(reply, rewriter, str(len(raw)), None)
     try:
-        data = json.loads(raw) if raw.strip() else None
+        data = json.loads(raw)
     except ValueError:
-        headers.append(("Content-Length", str(len(raw))))
-        return Answer(status=reply.status_code, headers=headers, stream=[raw])
-    if data is None:
-        return Answer(status=reply.status_code, headers=headers)
+        return _streamed(reply, rewriter, str(len(raw)), [raw])
+    headers = [h for h in _response_headers(reply, rewriter) if h[0].lower() != "content-encoding"]
     return Answer(
         status=reply.status_code,
         headers=headers,

@@ -12,6 +12,7 @@ import pytest
 from multicloud.proxy import service as proxy_service
 from multicloud.vims.models import CloudRegion
 from tests.integration.proxy_helpers import ForeignKeystone, auth_body, register, token
+from tests.integration.regions import wait_discovered
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 
@@ -29,6 +30,8 @@ def cold_cache():
 @pytest.fixture
 def region(api, sandbox):
     register(api, sandbox, V0)
+    # NOTE: let the background discovery finish before the test database is flushed.
+    wait_discovered(api, f"{V0}/registry")
     return V0
 
 
