@@ -33,12 +33,14 @@ def boundary_of(content_type: str) -> str:
 
 
 def read_form(
-    chunks: Iterable[bytes], content_type: str, open_file: Callable[[str | None], Writer]
+    chunks: Iterable[bytes],
+    content_type: str,
+    open_file: Callable[[str | None, dict[str, str]], Writer],
 ) -> tuple[dict[str, str], str | None]:
     """Parse the body: (text fields, file name of the ``file`` part).
 
-    ``open_file(filename)`` is called when the file part starts and returns the
-    writer its bytes go to. 400 when the body is malformed or has no file part.
+    ``open_file(filename, fields so far)`` is called when the file part starts
+    and returns the writer its bytes go to. 400 when the body is malformed or has no file part.
     """
     parser = multipart.PushMultipartParser(
         boundary_of(content_type), max_segment_count=MAX_PARTS, max_header_count=16
@@ -62,7 +64,7 @@ def read_form(
 
 
 class _FormState:
-    def __init__(self, open_file: Callable[[str | None], Writer]):
+    def __init__(self, open_file: Callable[[str | None, dict[str, str]], Writer]):
         self.open_file = open_file
         self.fields: dict[str, str] = {}
         self.filename: str | None = None
@@ -90,7 +92,7 @@ class _FormState:
                 raise BadRequest(f"more than one {FILE_FIELD!r} part")
             self.has_file = True
             self.filename = segment.filename
-            self.writer = self.open_file(segment.filename)
+            self.writer = self.open_file(segment.filename, dict(self.fields))
         else:
             self.buffer = bytearray()
 

@@ -27,13 +27,11 @@ def upload(request: Request) -> Response:
         meta = parse_meta({**defaults, **{k: body[k] for k in META_KEYS if k in body}})
         result = service.upload(target, staged, meta, new_copy=False)
     elif kind == "multipart/form-data":
-        staged, meta = service.stage_form(request.stream, content_type, request.content_length)
-        result = service.upload(target, staged, meta, new_copy=True)
+        result = service.upload_form(target, request.stream, content_type, request.content_length)
     else:
         values = {k: request.query_one(k) for k in META_KEYS}
         meta = parse_meta(values, request.query_one("filename"))
-        staged = service.stage_raw(request.stream, request.content_length, meta)
-        result = service.upload(target, staged, meta, new_copy=True)
+        result = service.upload_raw(target, request.stream, request.content_length, meta)
     return json_response({**result, "returnCode": 1}, status=201)
 
 

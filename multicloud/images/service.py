@@ -32,6 +32,7 @@ from multicloud.exceptions import (
 from multicloud.images import forms, staging
 from multicloud.images.metadata import ImageMeta, parse_meta, shape
 from multicloud.images.models import StagedImage, StagedUpload
+from multicloud.images.pipeline import Pipeline
 from multicloud.images.ranges import content_range, parse_range
 from multicloud.openstack.client import (
     adapter,
@@ -82,35 +83,72 @@ def connect(owner: str, region: str, tenant: str) -> Target:
 # --------------------------------------------------------------------------- staging
 
 
-def stage_raw(stream, length: int | None, meta: ImageMeta) -> StagedImage:
-    """Stage a raw request body (``Content-Length`` or chunked)."""
+def upload_raw(target: Target, stream, length: int | None, meta: ImageMeta) -> dict[str, Any]:
+    """Upload a raw request body (``Content-Length`` or chunked), staged and streamed at once."""
     conf = staging.conf()
-    with staging.staging(length) as writer:
-        writer.write_all(staging.body_chunks(stream, length, conf.chunk_size))
-        return writer.finish(meta.name, meta.disk_format, meta.container_format)
+    pipe = Pipeline(target, meta, length)
+    try:
+        for chunk in _cooperative(staging.body_chunks(stream, length, conf.chunk_size)):
+            pipe.write(chunk)
+        staged = pipe.finish(meta)
+    except BaseException:
+        pipe.abort()
+        _delete_quietly(target, pipe.image_id)
+        raise
+    return complete(target, staged, pipe.image_id, new_copy=True)
 
 
-def stage_form(stream, content_type: str, length: int | None) -> tuple[StagedImage, ImageMeta]:
-    """Stage the ``file`` part of a multipart body; the metadata from its other fields."""
+def upload_form(target: Target, stream, content_type: str, length: int | None) -> dict[str, Any]:
+    """Upload the ``file`` part of a multipart body; metadata from the other fields.
+
+    When the fields before the file already say what the image is, the bytes go to
+    Glance while they arrive; otherwise the file is staged first, then uploaded.
+    """
     conf = staging.conf()
     forms.boundary_of(content_type)
     staging.check_declared_size(length)
-    writers: list[staging.StagingWriter] = []
+    sinks: list[Pipeline | staging.StagingWriter] = []
 
-    def open_file(_filename: str | None) -> staging.StagingWriter:
-        writers.append(staging.StagingWriter(length))
-        return writers[-1]
+    def open_file(filename: str | None, fields: dict[str, str]):
+        try:
+            early = parse_meta(fields, filename)
+        except BadRequest:  # the rest may come after the file: stage first
+            sinks.append(staging.StagingWriter(length))
+        else:
+            sinks.append(Pipeline(target, early, length))
+        return sinks[-1]
 
     try:
         chunks = _cooperative(staging.body_chunks(stream, length, conf.chunk_size))
         fields, filename = forms.read_form(chunks, content_type, open_file)
         meta = parse_meta(fields, filename)
-        staged = writers[0].finish(meta.name, meta.disk_format, meta.container_format)
+        sink = sinks[0]
+        if isinstance(sink, Pipeline):
+            _amend(target, sink, meta)
+            return complete(target, sink.finish(meta), sink.image_id, new_copy=True)
+        staged = sink.finish(meta.name, meta.disk_format, meta.container_format)
     except BaseException:
-        for writer in writers:
-            writer.abort()
+        for sink in sinks:
+            sink.abort()
+            if isinstance(sink, Pipeline):
+                _delete_quietly(target, sink.image_id)
         raise
-    return staged, meta
+    return upload(target, staged, meta, new_copy=True)
+
+
+def _amend(target: Target, pipe: Pipeline, meta: ImageMeta) -> None:
+    """Apply fields that came after the file to the image being uploaded."""
+    early = pipe.meta
+    if (meta.disk_format, meta.container_format) != (early.disk_format, early.container_format):
+        raise BadRequest("imageType/containerFormat after the file differ from those before it")
+    changes: dict[str, Any] = dict(meta.properties.items() - early.properties.items())
+    if meta.name != early.name:
+        changes["name"] = meta.name
+    if meta.visibility and meta.visibility != early.visibility:
+        changes["visibility"] = meta.visibility
+    if changes:
+        with target.errors():
+            target.glance.images.update(pipe.image_id, **changes)
 
 
 def _cooperative(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -172,22 +210,36 @@ def _stage_from_glance(
 
 
 def publish(target: Target, staged: StagedImage, meta: ImageMeta) -> dict[str, Any]:
-    """Create the Glance image, upload the staged copy, wait for ``active``, verify.
-
-    The Glance image is deleted again if any step fails.
-    """
+    """Create the Glance image and upload a staged copy to it, then :func:`complete`."""
     with target.errors():
         image = target.glance.images.create(**meta.create_kwargs())
     try:
         with target.errors(), open(staged.path, "rb") as data:
             target.glance.images.upload(image["id"], data, image_size=staged.size)
-        image = _wait_active(target, image["id"])
-        verify(image, staged)
     except BaseException:
         _delete_quietly(target, image["id"])
         raise
-    StagedUpload.objects.create(staged=staged, vim_id=target.region.vim_id, image_id=image["id"])
-    log.info("image %s (%d bytes) uploaded to %s", image["id"], staged.size, target.region.vim_id)
+    return complete(target, staged, image["id"], new_copy=False)
+
+
+def complete(target: Target, staged: StagedImage, image_id: str, new_copy: bool) -> dict:
+    """Wait for ``active`` and verify the digests; on failure delete the image.
+
+    A new staged copy is discarded on failure, or at once when nothing is retained.
+    """
+    try:
+        image = _wait_active(target, image_id)
+        verify(image, staged)
+    except BaseException:
+        _delete_quietly(target, image_id)
+        if new_copy:
+            staging.discard(staged)
+        raise
+    StagedUpload.objects.create(staged=staged, vim_id=target.region.vim_id, image_id=image_id)
+    log.info("image %s (%d bytes) uploaded to %s", image_id, staged.size, target.region.vim_id)
+    if new_copy and staging.conf().retention == 0:
+        staging.discard(staged)
+    staging.purge_expired()
     return {**shape(image, target.decoration()), "stagingId": str(staged.id)}
 
 
@@ -234,17 +286,13 @@ def _delete_quietly(target: Target, image_id: str) -> None:
 
 
 def upload(target: Target, staged: StagedImage, meta: ImageMeta, new_copy: bool) -> dict:
-    """Publish; a new staged copy is discarded on failure, or at once with no retention."""
+    """Publish a staged copy; a new one is discarded if that fails."""
     try:
-        result = publish(target, staged, meta)
+        return publish(target, staged, meta)
     except BaseException:
         if new_copy:
             staging.discard(staged)
         raise
-    if new_copy and staging.conf().retention == 0:
-        staging.discard(staged)
-    staging.purge_expired()
-    return result
 
 
 # --------------------------------------------------------------------------- metadata API

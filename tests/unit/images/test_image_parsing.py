@@ -18,8 +18,9 @@ class Sink:
         self.chunks: list[bytes] = []
         self.filename = None
 
-    def open(self, filename):
+    def open(self, filename, fields):
         self.filename = filename
+        self.fields_before = fields
         return self
 
     def write(self, chunk):
