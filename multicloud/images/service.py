@@ -365,7 +365,9 @@ def download(target: Target, image_id: str, range_header: str | None, head: bool
             f"/v2/images/{image['id']}/file", headers=upstream, stream=True
         )
     skip = first if selected and resp.status_code == 200 else 0
-    body = resp.iter_content(staging.conf().chunk_size)
+    # NOTE: raw, undecoded reads: Glance sends image data as is, and this path is the
+    # fastest of what requests offers (iter_content adds a layer per chunk).
+    body = resp.raw.stream(staging.conf().chunk_size, decode_content=False)
     return Download(status, headers, relay(body, skip, last - first + 1, image["id"], resp.close))
 
 

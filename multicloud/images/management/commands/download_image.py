@@ -1,0 +1,47 @@
+"""``python manage.py download_image``: download an image from a cloud region's Glance."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from django.core.management.base import BaseCommand, CommandError
+
+from multicloud.exceptions import MulticloudError
+from multicloud.images import service
+from multicloud.images.management.commands._progress import Progress
+from multicloud.vims.service import parse_vim_id
+
+
+class Command(BaseCommand):
+    help = "Download an image's bytes from a region through Multicloud to a local file."
+
+    def add_arguments(self, parser):
+        parser.add_argument("image_id")
+        parser.add_argument("--vim", required=True, help="{cloud-owner}_{cloud-region-id}")
+        parser.add_argument("--tenant", required=True, help="project id or name")
+        parser.add_argument("--output", "-o", help="file to write (default: <name>.<format>)")
+
+    def handle(self, *args, **options):
+        try:
+            target = service.connect(*parse_vim_id(options["vim"]), options["tenant"])
+            image = service._active(target, options["image_id"])
+            output = options["output"] or service.file_name(image)
+            answer = service.download(target, options["image_id"], None, head=False)
+            progress = Progress(image["size"], "download", stream=self.stderr._out)
+            partial = f"{output}.part"
+            try:
+                with open(partial, "xb") as out:
+                    for chunk in answer.chunks:
+                        out.write(chunk)
+                        progress.add(len(chunk))
+                progress.finish()
+                if progress.done != image["size"]:
+                    raise CommandError(f"got {progress.done} of {image['size']} bytes")
+                os.replace(partial, output)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(partial)
+        except MulticloudError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}") from None
+        self.stdout.write(f"{output}: {image['size']} bytes, md5 {image.get('checksum')}")
