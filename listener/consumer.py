@@ -98,6 +98,11 @@ class Endpoint:
             return self._keep(event)
         except DatabaseError as exc:
             return self._requeue(event, exc)
+        except Exception as exc:
+            # NOTE: a bug must not drop the event, nor spin on it: log, back off, requeue.
+            log.exception("listener %s: failed on %s %s", self.vim_id, event.event_type,
+                          event.message_id)
+            return self._requeue(event, exc)
 
     @property
     def vim_id(self) -> str:

@@ -91,6 +91,11 @@ class Publisher:
                 _drop_connection()
                 busy = 0
                 self._stop.wait(1.0)
+            except Exception:
+                # NOTE: the thread must outlive a bug, or events would pile up unseen.
+                log.exception("publisher: round failed; retrying")
+                busy = 0
+                self._stop.wait(1.0)
             if not busy:
                 self._prune_now_and_then()
                 self._wake.wait(IDLE_WAIT)

@@ -122,3 +122,12 @@ def test_it_warns_once_when_only_the_other_nova_format_arrives(caplog):
     warnings = [r for r in caplog.records if "MULTICLOUD_EVENTS_PREFER_FORMAT" in r.message]
     assert len(warnings) == 1 and ep.counters["other_format"] == 3
     assert not Event.objects.exists()
+
+
+def test_an_unexpected_failure_is_logged_and_requeued_not_dropped(caplog):
+    ep = endpoint()
+    with mock.patch.object(consumer.outbox, "accept", autospec=True,
+                           side_effect=KeyError("bug")):
+        assert ep.handle(*args(first("compute.instance.pause.end"))) == REQUEUE
+    assert "failed on compute.instance.pause.end" in caplog.text
+    assert ep.handle(*args(first("compute.instance.pause.end"))) == HANDLED

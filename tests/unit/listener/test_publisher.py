@@ -200,3 +200,27 @@ def test_two_publishers_never_publish_an_event_twice(mr):
         first.run_once()
         second.run_once()
     assert published_ids(mr) == ids
+
+
+def test_the_publisher_thread_survives_a_failing_round_and_stops_on_request(mr, monkeypatch):
+    import threading
+
+    from listener import publisher as module
+
+    calls = []
+
+    def broken():
+        calls.append(1)
+        raise RuntimeError("bug")
+
+    publisher = publisher_for(mr)
+    monkeypatch.setattr(publisher, "run_once", broken)
+    monkeypatch.setattr(module, "close_old_connections", lambda: None)
+    thread = threading.Thread(target=publisher.run)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while len(calls) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    publisher.stop()
+    thread.join(5)
+    assert len(calls) >= 2 and not thread.is_alive()
