@@ -92,6 +92,9 @@ def test_download_streams_the_bytes_with_headers_and_ranges(api, base, glance): 
     )
     assert whole.headers["x-image-meta-checksum"] == hashlib.md5(data).hexdigest()  # noqa: S324
     assert whole.headers["x-image-hash-value"] == hashlib.sha512(data).hexdigest()
+    head = api.request("HEAD", path)
+    assert head.status == 200 and head.body == b""
+    assert head.headers["content-length"] == str(len(data))
     part = api.request("GET", path, headers={"Range": "bytes=100-1099"})
     assert part.status == 206 and part.body == data[100:1100]
     assert part.headers["content-range"] == f"bytes 100-1099/{len(data)}"
