@@ -252,3 +252,22 @@ def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listene
     assert_exactly_once(mr, expected, listener)
     queues = rabbitmqctl("list_queues", "-p", broker.vhost, "name", "type", "durable")
     assert f"{listener.env['MULTICLOUD_EVENTS_POOL']}\tquorum\ttrue" in queues
+
+
+@pytest.mark.timeout(120)
+def test_https_and_basic_auth_towards_message_router_from_configuration(
+        tmp_path, broker, listener, nova):  # noqa: F811
+    with FakeMessageRouter(tls=True, basic_auth=("multicloud", "mr-s3cret")) as secure:
+        (tmp_path / "mr-password").write_text("mr-s3cret\n")
+        listener.env.update(MULTICLOUD_MR_URL=secure.url, MULTICLOUD_MR_CA_FILE=secure.ca_file,
+                            MULTICLOUD_MR_USERNAME="multicloud",
+                            MULTICLOUD_MR_PASSWORD_FILE=str(tmp_path / "mr-password"))
+        listener.start(broker)
+        items = seq_corpus(200)
+        nova.send_all(items)
+        expected = expected_seqs(items)
+        wait_until(arrived(secure, expected), 60, "the events over HTTPS")
+        assert listener.terminate() == 0
+        assert_exactly_once(secure, expected, listener)
+        assert "mr-s3cret" not in listener.log()
+
