@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urljoin
 
 from multicloud.exceptions import BadRequest, NotFound, Unauthorized, UpstreamError
 from multicloud.openstack import client
@@ -54,6 +54,7 @@ _REQUEST_DROP = frozenset(
         "upgrade",
         "content-length",
         "accept-encoding",
+        "expect",
     }
 )
 #: Response headers never passed back (hop-by-hop, or set by our own server).
@@ -182,7 +183,10 @@ def _remember(target: Target, token_value: str, token: dict[str, Any]) -> Endpoi
         target.region_name,
         target.identity_root,
     )
-    _cache.put(target.region.vim_id, token_value, endpoints, _expiry(token))
+    # NOTE: a token asked for with ?nocatalog says nothing of its services; the
+    # first call with it recovers the catalog from Keystone instead.
+    if "catalog" in token:
+        _cache.put(target.region.vim_id, token_value, endpoints, _expiry(token))
     return endpoints
 
 
@@ -355,7 +359,8 @@ def _response_headers(reply: Any, rewriter: Rewriter) -> list[tuple[str, str]]:
         if lower in _RESPONSE_DROP:
             continue
         if lower in ("location", "content-location"):
-            value = rewriter.url(value)
+            # NOTE: a relative Location is relative to the upstream URL, not to ours.
+            value = rewriter.url(urljoin(reply.url or "", value))
         elif lower == "www-authenticate":
             value = rewriter.text(value)
         headers.append((name, value))

@@ -113,8 +113,17 @@ def _peak_rss_kib(pids: set[int]) -> int:
     return max(peaks)
 
 
-def _round_trip(base: str, token: str, path: Path) -> None:
-    """Upload ``path`` as a new image through the proxy, download it, compare, delete."""
+def _chunks(path: Path):
+    with path.open("rb") as source:
+        while chunk := source.read(MIB):
+            yield chunk
+
+
+def _round_trip(base: str, token: str, path: Path, chunked: bool = False) -> None:
+    """Upload ``path`` as a new image through the proxy, download it, compare, delete.
+
+    ``chunked`` sends the body with ``Transfer-Encoding: chunked`` (no Content-Length).
+    """
     auth = {"X-Auth-Token": token}
     meta = {"name": f"px-mem-{uuid.uuid4().hex[:6]}", "disk_format": "raw",
             "container_format": "bare"}  # fmt: skip
@@ -125,7 +134,7 @@ def _round_trip(base: str, token: str, path: Path) -> None:
         with path.open("rb") as body:
             put = requests.put(
                 f"{image}/file",
-                data=body,
+                data=_chunks(path) if chunked else body,
                 headers={**auth, "Content-Type": "application/octet-stream"},
                 timeout=300,
             )
@@ -151,7 +160,9 @@ def _random_file(path: Path, size: int) -> Path:
     return path
 
 
-def test_streaming_200_mib_does_not_grow_the_workers_peak_memory(proxy, sandbox, tmp_path):
+def test_streaming_200_mib_both_ways_does_not_grow_the_workers_peak_memory(
+    proxy, sandbox, tmp_path
+):
     base = f"{proxy.url}/api/multicloud/v0/osbox_RegionOne"
     issued = requests.post(
         f"{base}/identity/v3/auth/tokens", json=auth_body(sandbox.admin), timeout=60
@@ -169,6 +180,7 @@ def test_streaming_200_mib_does_not_grow_the_workers_peak_memory(proxy, sandbox,
         for _ in range(180):
             out.write(os.urandom(MIB))
     _round_trip(base, token, big)
+    _round_trip(base, token, big, chunked=True)
     after_big = _peak_rss_kib(workers)
     growth_mib = (after_big - after_small) / 1024
     print(f"peak RSS (MiB): {after_small / 1024:.1f} after 20, {after_big / 1024:.1f} after 200")

@@ -148,3 +148,14 @@ def test_the_cache_is_keyed_by_region_and_token_and_forgets_revoked_tokens():
     cache.forget("tok")
     assert cache.get("a_1", "tok") is None
     assert all("tok" not in key for key in cache.items)  # digests, never the token
+
+
+class _Reply:
+    url = "http://glance:9292/v2/images"
+    headers = {"Location": "/v2/images/abc", "Server": "x", "ETag": "e", "Content-Length": "3"}
+
+
+def test_a_relative_location_is_resolved_upstream_then_pointed_at_the_proxy():
+    endpoints = catalog.endpoints_from_catalog(CATALOG, PID, "RegionOne", "http://ks:5000")
+    headers = service._response_headers(_Reply(), catalog.Rewriter(endpoints.aliases, PROXY))
+    assert headers == [("Location", f"{PROXY}/glance/v2/images/abc"), ("ETag", "e")]
