@@ -5,7 +5,7 @@ from __future__ import annotations
 from multicloud.api.http import Request, Response
 from multicloud.api.routing import Handler
 from multicloud.conf import get_settings
-from multicloud.proxy import service
+from multicloud.proxy import relay, service
 from multicloud.vims import service as vims
 
 
@@ -22,7 +22,7 @@ def _target(request: Request) -> service.Target:
     return service.Target(region=region, prefix=f"{base}/api/{namespace}/{where}")
 
 
-def _response(answer: service.Answer) -> Response:
+def _response(answer: relay.Answer) -> Response:
     return Response(
         status=answer.status,
         data=answer.data,
@@ -58,9 +58,9 @@ def proxy(name: str) -> Handler:
     return handle
 
 
-def _pass(request: Request, name: str, rest: str) -> service.Answer:
+def _pass(request: Request, name: str, rest: str) -> relay.Answer:
     target = _target(request)
     chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
-    body = service.upload(request.stream, request.content_length, chunked)
+    body = relay.upload(request.stream, request.content_length, chunked)
     headers = dict(request.headers.items())
     return service.passthrough(target, name, request.method, rest, request.query, headers, body)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from multicloud.proxy import catalog, service
+from multicloud.proxy import catalog, relay, service
 
 PID = "8caf720f25dd46c3b1e011eed4753381"
 PROXY = "http://mc:9001/api/multicloud/v0/osbox_RegionOne"
@@ -126,13 +126,13 @@ def test_only_version_documents_are_public(rest, public):
 
 
 def test_an_upload_of_known_length_is_streamed_in_chunks_with_its_length():
-    data = b"x" * (service.CHUNK * 2 + 5)
-    body = service.upload(io.BytesIO(data + b"trailing"), len(data), chunked=False)
+    data = b"x" * (relay.CHUNK * 2 + 5)
+    body = relay.upload(io.BytesIO(data + b"trailing"), len(data), chunked=False)
     assert len(body) == len(data)
     chunks = list(body)
-    assert max(len(c) for c in chunks) == service.CHUNK and b"".join(chunks) == data
-    assert service.upload(io.BytesIO(b""), None, chunked=False) is None
-    chunked = service.upload(io.BytesIO(b"abc"), None, chunked=True)
+    assert max(len(c) for c in chunks) == relay.CHUNK and b"".join(chunks) == data
+    assert relay.upload(io.BytesIO(b""), None, chunked=False) is None
+    chunked = relay.upload(io.BytesIO(b"abc"), None, chunked=True)
     assert b"".join(chunked) == b"abc"
 
 
@@ -157,5 +157,5 @@ class _Reply:
 
 def test_a_relative_location_is_resolved_upstream_then_pointed_at_the_proxy():
     endpoints = catalog.endpoints_from_catalog(CATALOG, PID, "RegionOne", "http://ks:5000")
-    headers = service._response_headers(_Reply(), catalog.Rewriter(endpoints.aliases, PROXY))
+    headers = relay.response_headers(_Reply(), catalog.Rewriter(endpoints.aliases, PROXY))
     assert headers == [("Location", f"{PROXY}/glance/v2/images/abc"), ("ETag", "e")]

@@ -1,0 +1,229 @@
+"""Bodies and headers between the caller and the cloud: streamed, filtered, rewritten.
+
+Request bodies go upstream as chunk iterators (Content-Length kept when known);
+answers come back as chunk iterators, except JSON ones (bounded), which are
+read whole so that the upstream URLs in them can point at the proxy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+from urllib.parse import urljoin
+
+from multicloud.exceptions import UpstreamError
+from multicloud.proxy.catalog import Rewriter
+
+#: Chunk size for streamed bodies, both ways.
+CHUNK = 256 * 1024
+#: Largest JSON answer read whole to rewrite its URLs; bigger ones stream unchanged.
+MAX_REWRITE_BYTES = 16 * 1024 * 1024
+#: Request headers never forwarded upstream (hop-by-hop, or recomputed).
+_REQUEST_DROP = frozenset(
+    {
+        "host",
+        "connection",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "accept-encoding",
+        "expect",
+    }
+)
+#: Response headers never passed back (hop-by-hop, or set by our own server).
+_RESPONSE_DROP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "date",
+        "server",
+    }
+)
+
+
+@dataclass
+class Answer:
+    """What goes back to the caller: JSON ``data``, or a byte ``stream``."""
+
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    data: Any = None
+    stream: Iterable[bytes] | None = None
+    content_type: str | None = None
+
+
+def request_headers(headers: dict[str, str]) -> dict[str, str]:
+    sent = {name: value for name, value in headers.items() if name not in _REQUEST_DROP}
+    # NOTE: JSON answers are rewritten, so they must come unencoded.
+    sent["accept-encoding"] = "identity"
+    if "x-auth-token" in sent and "x-subject-token" not in sent:
+        sent["x-subject-token"] = sent["x-auth-token"]
+    return sent
+
+
+def upload(stream: BinaryIO | None, length: int | None, chunked: bool) -> Iterable[bytes] | None:
+    """The request body as chunks, never read whole (None when there is none)."""
+    if stream is None or length == 0 or (length is None and not chunked):
+        return None
+    if length is None:
+        return iter(lambda: stream.read(CHUNK), b"")
+    return _SizedUpload(stream, length)
+
+
+class _SizedUpload:
+    """A body of known length: ``requests`` sends Content-Length instead of chunks."""
+
+    def __init__(self, stream: BinaryIO, length: int):
+        self.stream = stream
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[bytes]:
+        left = self.length
+        while left > 0:
+            chunk = self.stream.read(min(CHUNK, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def _is_json(content_type: str) -> bool:
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def response_headers(reply: Any, rewriter: Rewriter) -> list[tuple[str, str]]:
+    headers = []
+    for name, value in reply.headers.items():
+        lower = name.lower()
+        if lower in _RESPONSE_DROP:
+            continue
+        if lower in ("location", "content-location"):
+            # NOTE: a relative Location is relative to the upstream URL, not to ours.
+            value = rewriter.url(urljoin(reply.url or "", value))
+        elif lower == "www-authenticate":
+            value = rewriter.text(value)
+        headers.append((name, value))
+    return headers
+
+
+def answer(reply: Any, rewriter: Rewriter, method: str, region: str | None, what: str) -> Answer:
+    """The caller's answer to ``reply``: streamed, or (JSON) rewritten for ``region``."""
+    content_type = reply.headers.get("Content-Type", "")
+    length = reply.headers.get("Content-Length")
+    if method != "HEAD" and _is_json(content_type):
+        if length is None or (length.isdigit() and int(length) <= MAX_REWRITE_BYTES):
+            head = _read_upto(reply, MAX_REWRITE_BYTES)
+            if len(head) <= MAX_REWRITE_BYTES:
+                return _rewritten(reply, head, rewriter, region)
+            return _streamed(reply, rewriter, length, _chain(head, reply))
+    if reply.status_code >= 400 and method != "HEAD" and not _is_json(content_type):
+        return error_answer(reply, what, rewriter)
+    if method == "HEAD" or reply.status_code in (204, 304):
+        reply.close()
+        return _streamed(reply, rewriter, length, None)
+    return _streamed(reply, rewriter, length, _relay(reply))
+
+
+def _streamed(reply: Any, rewriter: Rewriter, length: str | None, body: Any) -> Answer:
+    headers = response_headers(reply, rewriter)
+    if reply.status_code in (204, 304):
+        # NOTE: no body, so no Content-Type either (Nova sends one on 204).
+        headers = [h for h in headers if h[0].lower() != "content-type"]
+    elif length is not None:
+        headers.append(("Content-Length", length))
+    return Answer(status=reply.status_code, headers=headers, stream=body)
+
+
+def _read_upto(reply: Any, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes of the (decoded) answer."""
+    parts, size = [], 0
+    for chunk in reply.iter_content(CHUNK):
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(parts)
+
+
+def _chain(head: bytes, reply: Any) -> Iterator[bytes]:
+    try:
+        yield head
+        yield from reply.iter_content(CHUNK)
+    finally:
+        reply.close()
+
+
+def _rewritten(reply: Any, raw: bytes, rewriter: Rewriter, region: str | None) -> Answer:
+    reply.close()
+    if not raw.strip():
+        return _streamed(reply, rewriter, str(len(raw)), None)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return _streamed(reply, rewriter, str(len(raw)), [raw])
+    headers = [h for h in response_headers(reply, rewriter) if h[0].lower() != "content-encoding"]
+    return Answer(
+        status=reply.status_code,
+        headers=headers,
+        data=rewriter.json(data, region),
+    )
+
+
+def _relay(reply: Any) -> Iterator[bytes]:
+    try:
+        yield from reply.raw.stream(CHUNK, decode_content=False)
+    finally:
+        reply.close()
+
+
+def json_of(reply: Any) -> dict[str, Any]:
+    try:
+        data = reply.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def error_answer(reply: Any, what: str, rewriter: Rewriter) -> Answer:
+    """An upstream error with a JSON body: its own when it is JSON, else ours around its text."""
+    raw = next(reply.iter_content(64 * 1024), b"")
+    reply.close()
+    headers = [
+        (name, rewriter.text(value))
+        for name, value in reply.headers.items()
+        if name.lower() in ("x-openstack-request-id", "www-authenticate", "retry-after")
+    ]
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        text = raw.decode(errors="replace").strip()
+        data = {"error": f"{what}: {text or 'HTTP ' + str(reply.status_code)}"}
+        data["code"] = reply.status_code
+    return Answer(
+        status=reply.status_code, headers=headers, data=data, content_type="application/json"
+    )
+
+
+def upstream_failure(reply: Any, what: str) -> Exception:
+    return UpstreamError(f"{what} answered {reply.status_code}", upstream_status=reply.status_code)
