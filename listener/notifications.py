@@ -56,11 +56,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What happened to the VM (the spec's event kinds, plus UPDATE and ERROR)."""
 
     CREATE = "CREATE"
@@ -83,7 +83,7 @@ class Kind(str, Enum):
     ERROR = "ERROR"
 
 
-class Phase(str, Enum):
+class Phase(StrEnum):
     """Where in the action the notification was sent; NONE for phase-less event types."""
 
     START = "START"
@@ -92,7 +92,7 @@ class Phase(str, Enum):
     NONE = "NONE"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Nova notification format."""
 
     LEGACY = "LEGACY"  # compute.instance.*, flat payload
