@@ -94,8 +94,8 @@ def to_neutral(request, params: dict[str, str]) -> Request:
 def _chunked_input(meta):
     """The de-chunked body of a chunked request.
 
-    NOTE: uWSGI's ``http11-socket`` hands ``wsgi.input`` over without de-chunking
-    it (reads return nothing); its ``chunked_read`` API does the de-chunking.
+    NOTE: uWSGI's HTTP sockets hand ``wsgi.input`` over without de-chunking it
+    (reads return nothing); its ``chunked_read`` API does the de-chunking.
     """
     try:
         import uwsgi
