@@ -124,6 +124,7 @@ def test_it_warns_once_when_only_the_other_nova_format_arrives(caplog):
     assert not Event.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # the endpoint closes the connection on a requeue
 def test_an_unexpected_failure_is_logged_and_requeued_not_dropped(caplog):
     ep = endpoint()
     with mock.patch.object(consumer.outbox, "accept", autospec=True,
