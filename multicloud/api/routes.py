@@ -76,6 +76,20 @@ ROUTES: tuple[Route, ...] = (
         "Swagger 2.0 document of the VIO/OpenStack plugin API",
     ),
     Route(
+        "swagger_v1",
+        ("GET",),
+        f"{MC}/v1/swagger.json",
+        swagger_json,
+        "Swagger 2.0 document of the broker API, v1 paths",
+    ),
+    Route(
+        "vio_swagger_v1",
+        ("GET",),
+        f"{VIO}/v1/swagger.json",
+        swagger_json,
+        "Swagger 2.0 document of the VIO/OpenStack plugin API, v1 paths",
+    ),
+    Route(
         "vim_types_v0",
         ("GET",),
         f"{MC}/v0/vim_types",

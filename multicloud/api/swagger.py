@@ -9,7 +9,9 @@ from multicloud.api.http import Request, Response, constant
 
 TITLES = {
     "/api/multicloud/v0/": "Multicloud broker API",
+    "/api/multicloud/v1/": "Multicloud broker API (v1)",
     "/api/multicloud-vio/v0/": "Multicloud VIO/OpenStack plugin API",
+    "/api/multicloud-vio/v1/": "Multicloud VIO/OpenStack plugin API (v1)",
 }
 
 _ERROR_SCHEMA = {
@@ -67,6 +69,6 @@ def _document_response(base_path: str) -> Response:
 
 
 def swagger_json(request: Request) -> Response:
-    """GET {namespace}/v0/swagger.json."""
+    """GET {namespace}/v0|v1/swagger.json."""
     base_path = request.path.rstrip("/").rsplit("/", 1)[0] + "/"
     return _document_response(base_path)

@@ -28,7 +28,11 @@ def test_head_answers_the_headers_of_get_without_a_body(api):
     assert head.headers["content-length"] == get.headers["content-length"]
 
 
-@pytest.mark.parametrize("base", ["/api/multicloud/v0/", "/api/multicloud-vio/v0/"])
+@pytest.mark.parametrize(
+    "base",
+    ["/api/multicloud/v0/", "/api/multicloud-vio/v0/", "/api/multicloud/v1/",
+     "/api/multicloud-vio/v1/"],
+)
 def test_swagger_json_is_a_swagger_2_document_of_its_namespace(api, base):
     answer = api.request("GET", f"{base}swagger.json")
     assert answer.status == 200

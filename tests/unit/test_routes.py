@@ -13,6 +13,8 @@ VIOV1 = "/api/multicloud-vio/v1/{owner}/{region}"
 PINNED = [
     ("swagger", ("GET",), "/api/multicloud/v0/swagger.json"),
     ("vio_swagger", ("GET",), "/api/multicloud-vio/v0/swagger.json"),
+    ("swagger_v1", ("GET",), "/api/multicloud/v1/swagger.json"),
+    ("vio_swagger_v1", ("GET",), "/api/multicloud-vio/v1/swagger.json"),
     ("vim_types_v0", ("GET",), "/api/multicloud/v0/vim_types"),
     ("vim_types_v1", ("GET",), "/api/multicloud/v1/vim_types"),
     ("healthcheck_v0", ("GET",), "/api/multicloud/v0/healthcheck"),
