@@ -40,6 +40,11 @@ def _database(url: str) -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+        # NOTE: the test database is a file too. Django's default in-memory one
+        # runs in SQLite's shared-cache mode, whose table locks fail at once
+        # ("table is locked") instead of waiting, so a background thread (region
+        # discovery, the listener) writing beside a test made tests flaky.
+        db["TEST"] = {"NAME": str(_conf.data_dir / "test-multicloud.sqlite3")}
     return db
 
 
