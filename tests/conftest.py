@@ -7,6 +7,7 @@ test client, Pecan through WebTest. Both get the same neutral :class:`Answer`.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,3 +76,15 @@ def api(request, pecan_wsgi_app):
     if request.param == "django":
         return DjangoApi()
     return PecanApi(pecan_wsgi_app)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item):
+    """Let background region discovery finish inside the test that started it.
+
+    Runs before fixtures are torn down, so a discovery thread never writes to a
+    database that is being flushed or that the next test owns.
+    """
+    for thread in threading.enumerate():
+        if thread.name.startswith("discovery-"):
+            thread.join(timeout=120)
