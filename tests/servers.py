@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -55,6 +56,9 @@ class Service:
                 return
             except requests.RequestException:
                 time.sleep(0.2)
+        # NOTE: a server that never got ready must not outlive the test that started it.
+        with contextlib.suppress(AssertionError):
+            self.stop()
         raise AssertionError(f"run.sh did not answer within {timeout}s: {self.output()}")
 
     def stop(self, timeout: float = 30.0) -> int:

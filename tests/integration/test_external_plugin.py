@@ -20,9 +20,11 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 def plugin(tmp_path, sandbox):
     """A second instance of this service, serving the sandbox cloud in-process."""
     svc = Service(tmp_path, WEB_FRAMEWORK="pecan")
-    svc.wait_ready()
-    yield svc
-    svc.stop()
+    try:
+        svc.wait_ready()
+        yield svc
+    finally:
+        svc.stop()
 
 
 @pytest.fixture
