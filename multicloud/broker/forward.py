@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 
 import requests
 
 from multicloud.api.http import Request, Response
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import GatewayTimeout, UpstreamError
+from multicloud.proxy.relay import REQUEST_DROP, RESPONSE_DROP, relay, upload
 
 log = logging.getLogger(__name__)
 
-CHUNK = 256 * 1024
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    }
-)
 _API_PREFIX = re.compile(r"^/api/multicloud(?:-[a-z0-9]+)?/(v[01]/.*)$")
 
 
@@ -40,31 +25,28 @@ def target_url(plugin: Plugin, path: str) -> str:
     return f"{plugin.url}/{match.group(1)}"
 
 
-def _body(request: Request) -> Iterator[bytes] | None:
-    if request.stream is None or request.content_length == 0:
-        return None
-    if request.content_length is None and "chunked" not in request.headers.get(
-        "transfer-encoding", ""
-    ):
-        return None
-    return iter(lambda: request.stream.read(CHUNK), b"")
+def is_chunked_request(request: Request) -> bool:
+    return "chunked" in request.headers.get("transfer-encoding", "").lower()
 
 
 def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Response:
     """Send ``request`` to ``plugin`` and stream its answer back unchanged."""
     url = target_url(plugin, request.path)
-    headers = {k: v for k, v in request.headers.items() if k not in HOP_BY_HOP}
-    if body is not None:
-        headers["content-length"] = str(len(body))
-    elif request.content_length is not None:
-        headers["content-length"] = str(request.content_length)
+    headers = {k: v for k, v in request.headers.items() if k not in REQUEST_DROP}
+    # NOTE: the answer is relayed still encoded, so ask only for what the caller accepts.
+    headers["accept-encoding"] = request.headers.get("accept-encoding", "identity")
+    data = (
+        body
+        if body is not None
+        else upload(request.stream, request.content_length, is_chunked_request(request))
+    )
     try:
         upstream = requests.request(
             request.method,
             url,
             params=request.query,
             headers=headers,
-            data=body if body is not None else _body(request),
+            data=data,
             stream=True,
             allow_redirects=False,
             timeout=get_settings().cloud_timeout,
@@ -77,20 +59,13 @@ def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Resp
 
 
 def _answer(upstream: requests.Response) -> Response:
-    headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP]
+    headers = [(k, v) for k, v in upstream.headers.items() if k.lower() not in RESPONSE_DROP]
     length = upstream.headers.get("content-length")
     if length is not None and upstream.headers.get("content-encoding") is None:
         headers.append(("Content-Length", length))
     return Response(
         status=upstream.status_code,
         headers=headers,
-        stream=_relay(upstream),
+        stream=relay(upstream),
         content_type=None,
     )
-
-
-def _relay(upstream: requests.Response) -> Iterator[bytes]:
-    try:
-        yield from upstream.raw.stream(CHUNK, decode_content=False)
-    finally:
-        upstream.close()

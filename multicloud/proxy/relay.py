@@ -21,7 +21,7 @@ CHUNK = 256 * 1024
 #: Largest JSON answer read whole to rewrite its URLs; bigger ones stream unchanged.
 MAX_REWRITE_BYTES = 16 * 1024 * 1024
 #: Request headers never forwarded upstream (hop-by-hop, or recomputed).
-_REQUEST_DROP = frozenset(
+REQUEST_DROP = frozenset(
     {
         "host",
         "connection",
@@ -38,7 +38,7 @@ _REQUEST_DROP = frozenset(
     }
 )
 #: Response headers never passed back (hop-by-hop, or set by our own server).
-_RESPONSE_DROP = frozenset(
+RESPONSE_DROP = frozenset(
     {
         "connection",
         "keep-alive",
@@ -67,7 +67,7 @@ class Answer:
 
 
 def request_headers(headers: dict[str, str]) -> dict[str, str]:
-    sent = {name: value for name, value in headers.items() if name not in _REQUEST_DROP}
+    sent = {name: value for name, value in headers.items() if name not in REQUEST_DROP}
     # NOTE: JSON answers are rewritten, so they must come unencoded.
     sent["accept-encoding"] = "identity"
     if "x-auth-token" in sent and "x-subject-token" not in sent:
@@ -116,7 +116,7 @@ def response_headers(reply: Any, rewriter: Rewriter) -> list[tuple[str, str]]:
     headers = []
     for name, value in reply.headers.items():
         lower = name.lower()
-        if lower in _RESPONSE_DROP:
+        if lower in RESPONSE_DROP:
             continue
         if lower in ("location", "content-location"):
             # NOTE: a relative Location is relative to the upstream URL, not to ours.
@@ -142,7 +142,7 @@ def answer(reply: Any, rewriter: Rewriter, method: str, region: str | None, what
     if method == "HEAD" or reply.status_code in (204, 304):
         reply.close()
         return _streamed(reply, rewriter, length, None)
-    return _streamed(reply, rewriter, length, _relay(reply))
+    return _streamed(reply, rewriter, length, relay(reply))
 
 
 def _streamed(reply: Any, rewriter: Rewriter, length: str | None, body: Any) -> Answer:
@@ -190,7 +190,8 @@ def _rewritten(reply: Any, raw: bytes, rewriter: Rewriter, region: str | None) -
     )
 
 
-def _relay(reply: Any) -> Iterator[bytes]:
+def relay(reply: Any) -> Iterator[bytes]:
+    """The upstream body as it came (still encoded), closing the reply at the end."""
     try:
         yield from reply.raw.stream(CHUNK, decode_content=False)
     finally:
