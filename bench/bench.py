@@ -155,8 +155,9 @@ class Server:
 
     def start(self) -> None:
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("MULTICLOUD_", "DATABASE_"))}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("MULTICLOUD_", "DATABASE_"))
+        }
         env.update(
             WEB_FRAMEWORK=self.mode,
             MULTICLOUD_HOST="127.0.0.1",
@@ -167,8 +168,11 @@ class Server:
         )
         self.log = self.workdir / "server.log"
         self.proc = subprocess.Popen(
-            [str(ROOT / "run.sh")], env=env, cwd=ROOT,
-            stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
+            [str(ROOT / "run.sh")],
+            env=env,
+            cwd=ROOT,
+            stdout=open(self.log, "w"),
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -199,8 +203,9 @@ class Server:
         return snapshot
 
     def listen_backlogs(self) -> list[str]:
-        out = subprocess.run(["ss", "-Hltn", f"sport = :{self.port}"], capture_output=True,
-                             text=True).stdout
+        out = subprocess.run(
+            ["ss", "-Hltn", f"sport = :{self.port}"], capture_output=True, text=True
+        ).stdout
         return [" ".join(line.split()) for line in out.splitlines() if line.strip()]
 
     def stop(self) -> dict:
@@ -219,8 +224,12 @@ class Server:
         for pid in left:  # only pids of our own tree, recorded while it ran
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        return {"exit": code, "seconds": round(time.monotonic() - started, 2),
-                "forced": forced, "left_running": left}
+        return {
+            "exit": code,
+            "seconds": round(time.monotonic() - started, 2),
+            "forced": forced,
+            "left_running": left,
+        }
 
 
 # ---------------------------------------------------------------- parsing
@@ -252,7 +261,8 @@ def parse_wrk(text: str) -> dict:
     lat = {p: _ms(v, u) for p, v, u in found}
     m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text)
     errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+    )
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
     return {
@@ -289,7 +299,11 @@ def ab_run(server: Server, n: int, c: int, out_dir: Path) -> dict:
     workers = server.workers()
     served = max(result["complete"], 1)
     result.update(
-        tool="ab", label=f"ab -n {n} -c {c}", n=n, c=c, exit=code,
+        tool="ab",
+        label=f"ab -n {n} -c {c}",
+        n=n,
+        c=c,
+        exit=code,
         server_cpu_s=round(sum(delta.values()), 3),
         server_us_per_req=round(1e6 * sum(delta.values()) / served, 1),
         client_cpu_s=round(client_cpu, 3),
@@ -302,8 +316,11 @@ def ab_run(server: Server, n: int, c: int, out_dir: Path) -> dict:
 
 
 def sample_connections(port: int) -> collections.Counter:
-    out = subprocess.run(["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["ss", "-Htnp", "state", "established", f"( sport = :{port} )"],
+        capture_output=True,
+        text=True,
+    ).stdout
     owners: collections.Counter = collections.Counter()
     for line in out.splitlines():
         m = re.search(r"pid=(\d+)", line)
@@ -336,7 +353,10 @@ def wrk_run(server: Server, out_dir: Path, seconds: int = WRK_SECONDS, tag: str 
     conns = {p: round(sum(s.get(p, 0) for s in samples) / max(len(samples), 1), 1) for p in workers}
     queued = round(sum(s.get(0, 0) for s in samples) / max(len(samples), 1), 1)
     result.update(
-        tool="wrk", label=f"wrk -t2 -c100 -d{seconds}s (keep-alive)", n=result["requests"], c=100,
+        tool="wrk",
+        label=f"wrk -t2 -c100 -d{seconds}s (keep-alive)",
+        n=result["requests"],
+        c=100,
         exit=os.waitstatus_to_exitcode(status),
         server_cpu_s=round(sum(delta.values()), 3),
         server_us_per_req=round(1e6 * sum(delta.values()) / served, 1),
@@ -357,13 +377,31 @@ def pyspy(server: Server, out_dir: Path) -> dict:
     spy = Path(sys.executable).with_name("py-spy")
     worker = server.workers()[0]
     raw = out_dir / "py-spy.txt"
-    load = subprocess.Popen(["wrk", "-t2", "-c100", "-d14s", server.url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    load = subprocess.Popen(
+        ["wrk", "-t2", "-c100", "-d14s", server.url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1)
-    rec = subprocess.run([str(spy), "record", "--pid", str(worker), "--duration", "10",
-                          "--rate", "200", "--format", "raw", "--output", str(raw),
-                          "--nonblocking"],
-                         capture_output=True, text=True)
+    rec = subprocess.run(
+        [
+            str(spy),
+            "record",
+            "--pid",
+            str(worker),
+            "--duration",
+            "10",
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--nonblocking",
+        ],
+        capture_output=True,
+        text=True,
+    )
     load.wait()
     (out_dir / "py-spy.log").write_text(rec.stdout + rec.stderr)
     if rec.returncode != 0 or not raw.exists():
@@ -393,7 +431,8 @@ def summarise_stacks(text: str, worker: int) -> dict:
                 needles[needle] += count
     pct = lambda n: round(100 * n / max(total, 1), 1)  # noqa: E731
     return {
-        "worker": worker, "samples": total,
+        "worker": worker,
+        "samples": total,
         "top_self": [(f, pct(n)) for f, n in self_time.most_common(15)],
         "top_inclusive": [(f, pct(n)) for f, n in inclusive.most_common(40)],
         "needles": {k: pct(v) for k, v in needles.items()},
@@ -421,9 +460,11 @@ def undisturbed(measure, attempts: int = 3) -> dict:
         results.append(result)
         if result["other_cores"] <= DISTURBED_CORES:
             break
-        print(f"  {result['label']}: other processes used {result['other_cores']} cores; "
-              f"{'repeating' if attempt + 1 < attempts else 'keeping the least disturbed'}",
-              flush=True)
+        print(
+            f"  {result['label']}: other processes used {result['other_cores']} cores; "
+            f"{'repeating' if attempt + 1 < attempts else 'keeping the least disturbed'}",
+            flush=True,
+        )
         time.sleep(5)
     best = min(results, key=lambda r: r["other_cores"])
     best["attempts"] = len(results)
@@ -434,15 +475,22 @@ def bench_mode(mode: str, out_dir: Path, access_log: bool = False) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     server = Server(mode, Path(tempfile.mkdtemp(prefix=f"bench-{mode}-")), access_log=access_log)
     server.start()
-    info = {"mode": mode, "access_log": access_log, "port": server.port,
-            "workers": server.workers(), "listen": server.listen_backlogs(), "runs": []}
+    info = {
+        "mode": mode,
+        "access_log": access_log,
+        "port": server.port,
+        "workers": server.workers(),
+        "listen": server.listen_backlogs(),
+        "runs": [],
+    }
     try:
         runs = AB_RUNS if not access_log else [(10_000, 100)]
         for n, c in runs:
             # NOTE: the first run measures the cold start; a repeat would be warm.
             tries = 1 if c == 1 else 3
             info["runs"].append(
-                undisturbed(lambda n=n, c=c: ab_run(server, n, c, out_dir), attempts=tries))
+                undisturbed(lambda n=n, c=c: ab_run(server, n, c, out_dir), attempts=tries)
+            )
             time.sleep(2)
         seconds = WRK_SECONDS if not access_log else 10
         info["runs"].append(undisturbed(lambda: wrk_run(server, out_dir, seconds=seconds)))
@@ -486,8 +534,9 @@ def machine() -> dict:
         "wrk": first_line(["wrk", "-v"]),
         "somaxconn": Path("/proc/sys/net/core/somaxconn").read_text().strip(),
         "tcp_max_syn_backlog": Path("/proc/sys/net/ipv4/tcp_max_syn_backlog").read_text().strip(),
-        "git": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True).stdout.strip(),
+        "git": subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
     }
 
 
@@ -547,14 +596,20 @@ def targets(results: list[dict]) -> list[tuple[str, bool, str]]:
         big = by_c.get(1000)
         if big:
             ok = big["failed"] == 0 and big["non2xx"] == 0 and big["complete"] == 100_000
-            rows.append((f"{mode}: 0 failed of 100,000 @ c=1000", ok,
-                         f"{big['complete']:,} complete, {big['failed']} failed, "
-                         f"{big['non2xx']} non-2xx"))
+            rows.append(
+                (
+                    f"{mode}: 0 failed of 100,000 @ c=1000",
+                    ok,
+                    f"{big['complete']:,} complete, {big['failed']} failed, "
+                    f"{big['non2xx']} non-2xx",
+                )
+            )
         mid = by_c.get(100)
         if mid and mode in TARGETS:
             ok = (mid["rps"] or 0) > TARGETS[mode] and mid["failed"] == 0
-            rows.append((f"{mode}: > {TARGETS[mode]:,} req/s @ c=100", ok,
-                         f"{fmt(mid['rps'])} req/s"))
+            rows.append(
+                (f"{mode}: > {TARGETS[mode]:,} req/s @ c=100", ok, f"{fmt(mid['rps'])} req/s")
+            )
     return rows
 
 
@@ -605,29 +660,41 @@ def write_report(results: list[dict], env: dict, extra: str) -> None:
     for info in results:
         title = info["mode"] + (" — access log ON" if info["access_log"] else "")
         out += ["", f"## {title}", ""]
-        out.append(f"Workers {info['workers']}; listening socket(s) (`ss -ltn`: state, "
-                   f"Recv-Q, Send-Q = backlog, address): "
-                   + "; ".join(f"`{x}`" for x in info["listen"]))
+        out.append(
+            f"Workers {info['workers']}; listening socket(s) (`ss -ltn`: state, "
+            f"Recv-Q, Send-Q = backlog, address): " + "; ".join(f"`{x}`" for x in info["listen"])
+        )
         out.append("")
         out += run_table(info)
         stop = info["stop"]
-        out += ["", f"Stop: SIGTERM → exit {stop['exit']} in {stop['seconds']} s; "
-                f"{'**killed after timeout**; ' if stop['forced'] else ''}"
-                f"processes left running: {stop['left_running'] or 'none'}."]
+        out += [
+            "",
+            f"Stop: SIGTERM → exit {stop['exit']} in {stop['seconds']} s; "
+            f"{'**killed after timeout**; ' if stop['forced'] else ''}"
+            f"processes left running: {stop['left_running'] or 'none'}.",
+        ]
         spy = info.get("pyspy")
         if spy:
             out += ["", f"### py-spy ({info['mode']} worker under wrk load)", ""]
             if "error" in spy:
                 out.append(f"py-spy failed: {spy['error']}")
             else:
-                out.append(f"Worker pid {spy['worker']}, {spy['samples']} samples over 10 s "
-                           f"(`py-spy record --rate 200 --format raw`). Share of samples whose "
-                           f"stack contains: "
-                           + ", ".join(f"`{k}` {v}%" for k, v in spy["needles"].items()) + ".")
+                out.append(
+                    f"Worker pid {spy['worker']}, {spy['samples']} samples over 10 s "
+                    f"(`py-spy record --rate 200 --format raw`). Share of samples whose "
+                    f"stack contains: "
+                    + ", ".join(f"`{k}` {v}%" for k, v in spy["needles"].items())
+                    + "."
+                )
                 out += ["", "Top frames by own time:", "", "| % | frame |", "|---:|---|"]
                 out += [f"| {p} | `{f}` |" for f, p in spy["top_self"]]
-                out += ["", "Top frames by inclusive time (first 25):", "", "| % | frame |",
-                        "|---:|---|"]
+                out += [
+                    "",
+                    "Top frames by inclusive time (first 25):",
+                    "",
+                    "| % | frame |",
+                    "|---:|---|",
+                ]
                 out += [f"| {p} | `{f}` |" for f, p in spy["top_inclusive"][:25]]
     if extra:
         out += ["", extra.rstrip()]
@@ -647,8 +714,11 @@ def main() -> int:
         print(f"waiting for a quieter machine (load {loadavg()})", flush=True)
         time.sleep(15)
     started = time.monotonic()
-    env = {"started": datetime.datetime.now().isoformat(timespec="seconds"),
-           "load_before": loadavg(), "machine": machine()}
+    env = {
+        "started": datetime.datetime.now().isoformat(timespec="seconds"),
+        "load_before": loadavg(),
+        "machine": machine(),
+    }
     results = []
     for mode in MODES:
         print(f"== {mode}", flush=True)

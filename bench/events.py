@@ -93,8 +93,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run(count: int, rate: float, database_url: str | None, threads: int,
-        batch: int) -> dict:
+def run(count: int, rate: float, database_url: str | None, threads: int, batch: int) -> dict:
     import os
 
     if database_url:
@@ -105,12 +104,18 @@ def run(count: int, rate: float, database_url: str | None, threads: int,
     broker = make_broker()
     router = TimedRouter().start()
     db = Database(tmp)
-    listener = ListenerProcess(ListenerProcess.environment(
-        tmp, db, broker, router.url,
-        MULTICLOUD_EVENTS_LISTENER_THREADS=str(threads),
-        MULTICLOUD_MR_BATCH_SIZE=str(batch),
-        MULTICLOUD_LOG_LEVEL="WARNING",
-    ), tmp / "listener.log")
+    listener = ListenerProcess(
+        ListenerProcess.environment(
+            tmp,
+            db,
+            broker,
+            router.url,
+            MULTICLOUD_EVENTS_LISTENER_THREADS=str(threads),
+            MULTICLOUD_MR_BATCH_SIZE=str(batch),
+            MULTICLOUD_LOG_LEVEL="WARNING",
+        ),
+        tmp / "listener.log",
+    )
     nova = None
     try:
         listener.migrate()
@@ -129,9 +134,13 @@ def run(count: int, rate: float, database_url: str | None, threads: int,
         last = max(arrived for arrived, _ in arrivals)
         listener.terminate()
         return {
-            "notifications": count, "rate": rate or "burst", "events": len(arrivals),
-            "expected": expected, "database": "postgresql" if db.pg_name else "sqlite",
-            "listener_threads": threads, "batch": batch,
+            "notifications": count,
+            "rate": rate or "burst",
+            "events": len(arrivals),
+            "expected": expected,
+            "database": "postgresql" if db.pg_name else "sqlite",
+            "listener_threads": threads,
+            "batch": batch,
             "send_s": round(send_seconds, 2),
             "notifications_per_s": round(count / (last - first_send), 1),
             "events_per_s": round(len(arrivals) / (last - first_send), 1),

@@ -26,11 +26,13 @@ def main() -> int:
         server.start()
         try:
             r = wrk_run(server, out, seconds=4, tag=f"-{i}")
-            print(f"{mode} round {i}: connections per worker {r['worker_connections']} "
-                  f"(+{r['unaccepted_connections']} unaccepted), "
-                  f"CPU split {r['worker_cpu_split']} %, {r['rps']:,.0f} req/s, "
-                  f"p50/p99 {r['p50_ms']}/{r['p99_ms']} ms, listen {server.listen_backlogs()}",
-                  flush=True)
+            print(
+                f"{mode} round {i}: connections per worker {r['worker_connections']} "
+                f"(+{r['unaccepted_connections']} unaccepted), "
+                f"CPU split {r['worker_cpu_split']} %, {r['rps']:,.0f} req/s, "
+                f"p50/p99 {r['p50_ms']}/{r['p99_ms']} ms, listen {server.listen_backlogs()}",
+                flush=True,
+            )
         finally:
             server.stop()
             shutil.rmtree(server.workdir, ignore_errors=True)

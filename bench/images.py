@@ -89,12 +89,20 @@ def peak_rss_mib(svc: Service) -> float:
 
 
 def run_mode(mode, sandbox, glance, session, path, size, rounds, tmp: Path) -> dict:
-    svc = Service(tmp, WEB_FRAMEWORK=mode, MULTICLOUD_WORKERS="1",
-                  MULTICLOUD_IMAGE_STAGING_RETENTION="0", MULTICLOUD_LOG_LEVEL="WARNING")
+    svc = Service(
+        tmp,
+        WEB_FRAMEWORK=mode,
+        MULTICLOUD_WORKERS="1",
+        MULTICLOUD_IMAGE_STAGING_RETENTION="0",
+        MULTICLOUD_LOG_LEVEL="WARNING",
+    )
     svc.wait_ready()
     try:
-        requests.post(f"{svc.url}/api/multicloud/v1/osbox/RegionOne/registry",
-                      json=region_body(sandbox), timeout=60).raise_for_status()
+        requests.post(
+            f"{svc.url}/api/multicloud/v1/osbox/RegionOne/registry",
+            json=region_body(sandbox),
+            timeout=60,
+        ).raise_for_status()
         base = f"{svc.url}/api/multicloud/v0/osbox_RegionOne/{sandbox.admin.project_name}"
         rss_idle = peak_rss_mib(svc)
         direct, via = [], []
@@ -116,8 +124,9 @@ def run_mode(mode, sandbox, glance, session, path, size, rounds, tmp: Path) -> d
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size-mib", type=int, default=200, choices=range(1, 2049),
-                        metavar="1..2048")
+    parser.add_argument(
+        "--size-mib", type=int, default=200, choices=range(1, 2049), metavar="1..2048"
+    )
     parser.add_argument("--rounds", type=int, default=3, choices=range(1, 11), metavar="1..10")
     parser.add_argument("--modes", default="django,pecan")
     args = parser.parse_args()
@@ -135,14 +144,18 @@ def main() -> int:
             for m in args.modes.split(",")
         ]
     print(f"\nimage of {args.size_mib} MiB, median of {args.rounds} rounds, MiB/s")
-    print("| mode | upload direct | upload via Multicloud | ratio | download direct "
-          "| download via Multicloud | ratio | worker VmHWM idle → after |")
+    print(
+        "| mode | upload direct | upload via Multicloud | ratio | download direct "
+        "| download via Multicloud | ratio | worker VmHWM idle → after |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['mode']} | {r['direct_up']:.0f} | {r['via_up']:.0f} "
-              f"| {r['via_up'] / r['direct_up']:.0%} | {r['direct_down']:.0f} "
-              f"| {r['via_down']:.0f} | {r['via_down'] / r['direct_down']:.0%} "
-              f"| {r['rss_idle']:.0f} → {r['rss_peak']:.0f} MiB |")
+        print(
+            f"| {r['mode']} | {r['direct_up']:.0f} | {r['via_up']:.0f} "
+            f"| {r['via_up'] / r['direct_up']:.0%} | {r['direct_down']:.0f} "
+            f"| {r['via_down']:.0f} | {r['via_down'] / r['direct_down']:.0%} "
+            f"| {r['rss_idle']:.0f} → {r['rss_peak']:.0f} MiB |"
+        )
     return 0
 
 

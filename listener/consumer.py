@@ -46,9 +46,17 @@ class Filters:
 class Endpoint:
     """oslo.messaging notification endpoint of one cloud region."""
 
-    def __init__(self, owner: str, region: str, router: Router, filters: Filters,
-                 counters: Counters | None = None, db_retry_max: float = 5.0,
-                 on_stored: Callable[[], None] = lambda: None, sleep=time.sleep):
+    def __init__(
+        self,
+        owner: str,
+        region: str,
+        router: Router,
+        filters: Filters,
+        counters: Counters | None = None,
+        db_retry_max: float = 5.0,
+        on_stored: Callable[[], None] = lambda: None,
+        sleep=time.sleep,
+    ):
         self.owner = owner
         self.region = region
         self.router = router
@@ -63,16 +71,19 @@ class Endpoint:
 
     # oslo.messaging calls these by priority name; ``ctxt`` carries the caller's token and
     # is never read.
-    def info(self, ctxt: Any, publisher_id: str, event_type: str, payload: Any,
-             metadata: dict) -> str:
+    def info(
+        self, ctxt: Any, publisher_id: str, event_type: str, payload: Any, metadata: dict
+    ) -> str:
         return self.handle("INFO", publisher_id, event_type, payload, metadata)
 
-    def error(self, ctxt: Any, publisher_id: str, event_type: str, payload: Any,
-              metadata: dict) -> str:
+    def error(
+        self, ctxt: Any, publisher_id: str, event_type: str, payload: Any, metadata: dict
+    ) -> str:
         return self.handle("ERROR", publisher_id, event_type, payload, metadata)
 
-    def handle(self, priority: str, publisher_id: str, event_type: str, payload: Any,
-               metadata: dict) -> str:
+    def handle(
+        self, priority: str, publisher_id: str, event_type: str, payload: Any, metadata: dict
+    ) -> str:
         """Process one notification; HANDLED (ack) or REQUEUE (redeliver later)."""
         self.counters.add("received")
         classified = classify(event_type)
@@ -88,8 +99,9 @@ class Endpoint:
             event = parse(priority, publisher_id, event_type, payload, metadata or {})
         except (ValueError, TypeError, AttributeError) as exc:
             self.counters.add("malformed")
-            log.warning("listener %s: dropping malformed %s notification: %s",
-                        self.vim_id, event_type, exc)
+            log.warning(
+                "listener %s: dropping malformed %s notification: %s", self.vim_id, event_type, exc
+            )
             return HANDLED
         if event is None:
             self.counters.add("ignored")
@@ -100,8 +112,9 @@ class Endpoint:
             return self._requeue(event, exc)
         except Exception as exc:
             # NOTE: a bug must not drop the event, nor spin on it: log, back off, requeue.
-            log.exception("listener %s: failed on %s %s", self.vim_id, event.event_type,
-                          event.message_id)
+            log.exception(
+                "listener %s: failed on %s %s", self.vim_id, event.event_type, event.message_id
+            )
             return self._requeue(event, exc)
 
     @property
@@ -127,8 +140,14 @@ class Endpoint:
             self._failures += 1
             failures = self._failures
         delay = min(self.db_retry_max, 0.1 * 2 ** min(failures - 1, 10))
-        log.warning("listener %s: cannot store %s %s (%s); requeueing it after %.1fs",
-                    self.vim_id, event.event_type, event.message_id, exc, delay)
+        log.warning(
+            "listener %s: cannot store %s %s (%s); requeueing it after %.1fs",
+            self.vim_id,
+            event.event_type,
+            event.message_id,
+            exc,
+            delay,
+        )
         _drop_connection()
         self.counters.add("requeued")
         self.sleep(delay)
@@ -142,14 +161,18 @@ class Endpoint:
             "listener %s: receiving %s notifications but events come only from %s ones "
             "(MULTICLOUD_EVENTS_PREFER_FORMAT); if this cloud's Nova has "
             "notification_format=%s, no event will be published",
-            self.vim_id, fmt.value.lower(), self.filters.policy.prefer.value.lower(),
-            "versioned" if fmt is Format.VERSIONED else "unversioned")
+            self.vim_id,
+            fmt.value.lower(),
+            self.filters.policy.prefer.value.lower(),
+            "versioned" if fmt is Format.VERSIONED else "unversioned",
+        )
 
 
 def filters_from(prefer_format: str, phases: Iterable[str]) -> Filters:
     """Filters from configuration values (``unversioned``/``versioned``; phase names)."""
-    return Filters(FormatPolicy.for_nova_setting(prefer_format),
-                   frozenset(Phase(p) for p in phases))
+    return Filters(
+        FormatPolicy.for_nova_setting(prefer_format), frozenset(Phase(p) for p in phases)
+    )
 
 
 def _drop_connection() -> None:

@@ -17,15 +17,19 @@ def _region(request: Request):
 
 
 def _ids(region) -> dict[str, str]:
-    return {"vimId": region.vim_id, "cloud_owner": region.cloud_owner,
-            "cloud_region_id": region.cloud_region_id}
+    return {
+        "vimId": region.vim_id,
+        "cloud_owner": region.cloud_owner,
+        "cloud_region_id": region.cloud_region_id,
+    }
 
 
 def subscribe(request: Request) -> Response:
     """POST .../event_subscriptions {"states": [...], "topic": "..."}: 201 new, 200 updated."""
     region = _region(request)
-    sub, created = subscriptions.subscribe(region.cloud_owner, region.cloud_region_id,
-                                           request.json())
+    sub, created = subscriptions.subscribe(
+        region.cloud_owner, region.cloud_region_id, request.json()
+    )
     return json_response(subscriptions.describe(sub), status=201 if created else 200)
 
 
@@ -33,8 +37,9 @@ def list_subscriptions(request: Request) -> Response:
     """GET .../event_subscriptions: the region's subscriptions."""
     region = _region(request)
     found = subscriptions.list_subscriptions(region.cloud_owner, region.cloud_region_id)
-    return json_response({**_ids(region),
-                          "subscriptions": [subscriptions.describe(s) for s in found]})
+    return json_response(
+        {**_ids(region), "subscriptions": [subscriptions.describe(s) for s in found]}
+    )
 
 
 def unsubscribe(request: Request) -> Response:
@@ -55,8 +60,7 @@ def list_events(request: Request) -> Response:
     kinds = subscriptions.parse_states(raw_states) if raw_states else None
     since = _since(request.query_one("since"))
     limit = _limit(request.query_one("limit"))
-    events = outbox.events_since(region.cloud_owner, region.cloud_region_id, kinds, since,
-                                 limit)
+    events = outbox.events_since(region.cloud_owner, region.cloud_region_id, kinds, since, limit)
     next_since = events[-1]["timestamp"] if events else request.query_one("since")
     return json_response({**_ids(region), "events": events, "next_since": next_since})
 

@@ -39,8 +39,14 @@ class Reply:
 class MessageRouter:
     """Publishes JSON arrays to Message Router topics."""
 
-    def __init__(self, url: str, username: str = "", password: str = "", ca_file: str = "",
-                 timeout: float = 10.0):
+    def __init__(
+        self,
+        url: str,
+        username: str = "",
+        password: str = "",
+        ca_file: str = "",
+        timeout: float = 10.0,
+    ):
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
@@ -53,9 +59,12 @@ class MessageRouter:
     def publish(self, topic: str, messages: list[dict[str, Any]]) -> Reply:
         body = json.dumps(messages, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            response = self.session.post(f"{self.url}/events/{quote(topic, safe='')}",
-                                         data=body, timeout=self.timeout,
-                                         verify=self.verify)
+            response = self.session.post(
+                f"{self.url}/events/{quote(topic, safe='')}",
+                data=body,
+                timeout=self.timeout,
+                verify=self.verify,
+            )
         except requests.RequestException as exc:
             return Reply(Verdict.RETRY, None, f"{type(exc).__name__}: {_first_line(exc)}")
         return classify(response.status_code, response.text, len(messages))

@@ -177,12 +177,40 @@ DEFAULT_PHASES: frozenset[Phase] = frozenset({Phase.END, Phase.ERROR})
 
 # The fields info_from_instance() always writes (research notes §2.4); both formats carry them.
 LEGACY_CORE_FIELDS: tuple[str, ...] = (
-    "tenant_id", "user_id", "instance_id", "display_name", "reservation_id", "hostname",
-    "instance_type", "instance_type_id", "instance_flavor_id", "architecture", "memory_mb",
-    "disk_gb", "vcpus", "root_gb", "ephemeral_gb", "host", "node", "availability_zone",
-    "cell_name", "created_at", "terminated_at", "deleted_at", "launched_at", "image_ref_url",
-    "os_type", "kernel_id", "ramdisk_id", "image_meta", "state", "state_description",
-    "progress", "access_ip_v4", "access_ip_v6", "metadata",
+    "tenant_id",
+    "user_id",
+    "instance_id",
+    "display_name",
+    "reservation_id",
+    "hostname",
+    "instance_type",
+    "instance_type_id",
+    "instance_flavor_id",
+    "architecture",
+    "memory_mb",
+    "disk_gb",
+    "vcpus",
+    "root_gb",
+    "ephemeral_gb",
+    "host",
+    "node",
+    "availability_zone",
+    "cell_name",
+    "created_at",
+    "terminated_at",
+    "deleted_at",
+    "launched_at",
+    "image_ref_url",
+    "os_type",
+    "kernel_id",
+    "ramdisk_id",
+    "image_meta",
+    "state",
+    "state_description",
+    "progress",
+    "access_ip_v4",
+    "access_ip_v6",
+    "metadata",
 )
 
 
@@ -202,7 +230,7 @@ def classify(event_type: str) -> tuple[Format, Kind, Phase] | None:
         return Format.VERSIONED, Kind.ERROR, Phase.ERROR
     for prefix, fmt in _PREFIXES:
         if event_type.startswith(prefix):
-            return _classify_action(fmt, event_type[len(prefix):])
+            return _classify_action(fmt, event_type[len(prefix) :])
     return None
 
 
@@ -294,12 +322,27 @@ def _legacy_isotime(value: str | None) -> str:
 # --------------------------------------------------------------------------- versioned -> legacy
 
 _COPIED_FIELDS = (
-    "tenant_id", "user_id", "display_name", "reservation_id", "architecture", "host", "node",
-    "availability_zone", "os_type", "kernel_id", "ramdisk_id", "state", "power_state",
+    "tenant_id",
+    "user_id",
+    "display_name",
+    "reservation_id",
+    "architecture",
+    "host",
+    "node",
+    "availability_zone",
+    "os_type",
+    "kernel_id",
+    "ramdisk_id",
+    "state",
+    "power_state",
     "image_uuid",
 )
 _ABSENT_IN_VERSIONED = (
-    "instance_type_id", "cell_name", "access_ip_v4", "access_ip_v6", "image_meta",
+    "instance_type_id",
+    "cell_name",
+    "access_ip_v4",
+    "access_ip_v6",
+    "image_meta",
 )
 _ISOTIME_FIELDS = ("launched_at", "terminated_at", "deleted_at")
 

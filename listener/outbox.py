@@ -117,23 +117,37 @@ class Outcome:
     retry_error: str = ""
 
 
-def settle(rows: list[Event], outcomes: dict[int, Outcome], worker: str,
-           retry_at: datetime | None) -> None:
+def settle(
+    rows: list[Event], outcomes: dict[int, Outcome], worker: str, retry_at: datetime | None
+) -> None:
     """Record the round: published topics, dead-lettered topics, retries; release the lease.
 
     Rows whose lease was lost meanwhile (another publisher owns them now) are left alone.
     """
     now = timezone.now()
     with transaction.atomic():
-        ours = set(Event.objects.filter(id__in=[r.id for r in rows], claimed_by=worker)
-                   .values_list("id", flat=True))
+        ours = set(
+            Event.objects.filter(id__in=[r.id for r in rows], claimed_by=worker).values_list(
+                "id", flat=True
+            )
+        )
         changed = [r for r in rows if r.id in ours]
         for row in changed:
             _apply(row, outcomes.get(row.id, Outcome()), now, retry_at)
-        Event.objects.bulk_update(changed, [
-            "pending_topics", "dead_topics", "status", "attempts", "next_attempt_at",
-            "last_error", "claimed_by", "claimed_until", "published_at",
-        ])
+        Event.objects.bulk_update(
+            changed,
+            [
+                "pending_topics",
+                "dead_topics",
+                "status",
+                "attempts",
+                "next_attempt_at",
+                "last_error",
+                "claimed_by",
+                "claimed_until",
+                "published_at",
+            ],
+        )
 
 
 def _apply(row: Event, outcome: Outcome, now: datetime, retry_at: datetime | None) -> None:
@@ -162,8 +176,9 @@ def release(rows: list[Event], worker: str) -> None:
     )
 
 
-def events_since(owner: str, region: str, kinds: list[str] | None, since: datetime | None,
-                 limit: int) -> list[dict[str, Any]]:
+def events_since(
+    owner: str, region: str, kinds: list[str] | None, since: datetime | None, limit: int
+) -> list[dict[str, Any]]:
     """Stored events of a region for pollers, oldest first, Nova time strictly after ``since``."""
     found = Event.objects.filter(cloud_owner=owner, cloud_region_id=region)
     if kinds:
@@ -171,8 +186,14 @@ def events_since(owner: str, region: str, kinds: list[str] | None, since: dateti
     if since is not None:
         found = found.filter(emitted_at__gt=since)
     return [
-        {**row.message, "delivery": {"status": row.status, "topics": row.topics,
-                                     "dead_topics": row.dead_topics}}
+        {
+            **row.message,
+            "delivery": {
+                "status": row.status,
+                "topics": row.topics,
+                "dead_topics": row.dead_topics,
+            },
+        }
         for row in found.order_by("emitted_at", "id")[:limit]
     ]
 
@@ -180,8 +201,7 @@ def events_since(owner: str, region: str, kinds: list[str] | None, since: dateti
 def prune(days: int) -> int:
     """Delete published events created more than ``days`` ago; dead letters are kept."""
     cutoff = timezone.now() - timedelta(days=days)
-    deleted, _ = Event.objects.filter(status=Event.Status.PUBLISHED,
-                                      created_at__lt=cutoff).delete()
+    deleted, _ = Event.objects.filter(status=Event.Status.PUBLISHED, created_at__lt=cutoff).delete()
     return deleted
 
 

@@ -61,9 +61,15 @@ class Counters:
 class Publisher:
     """Publishes outbox rows; one instance per thread (its HTTP session is not shared)."""
 
-    def __init__(self, router: MessageRouter, batch_size: int = 100, retry_min: float = 0.5,
-                 retry_max: float = 60.0, worker: str | None = None,
-                 retention_days: int = 0):
+    def __init__(
+        self,
+        router: MessageRouter,
+        batch_size: int = 100,
+        retry_min: float = 0.5,
+        retry_max: float = 60.0,
+        worker: str | None = None,
+        retention_days: int = 0,
+    ):
         self.router = router
         self.retention_days = retention_days
         self._next_prune = 0.0
@@ -113,8 +119,11 @@ class Publisher:
             log.warning("publisher: cannot prune the outbox: %s", exc)
             return
         if removed:
-            log.info("publisher: pruned %d published event(s) older than %d day(s)", removed,
-                     self.retention_days)
+            log.info(
+                "publisher: pruned %d published event(s) older than %d day(s)",
+                removed,
+                self.retention_days,
+            )
 
     def stop(self) -> None:
         self._stop.set()
@@ -147,14 +156,18 @@ class Publisher:
             attempts = max(row.attempts for row in rows) + 1
             retry_at = timezone.now() + timedelta(seconds=self.backoff(attempts))
             self.counters.add("retried", sum(1 for o in outcomes.values() if o.retry_error))
-            log.warning("publisher: %s: %s; retrying %d event(s) in %.1fs (attempt %d)",
-                        vim_id, failure.detail, len(rows), (retry_at - timezone.now())
-                        .total_seconds(), attempts)
+            log.warning(
+                "publisher: %s: %s; retrying %d event(s) in %.1fs (attempt %d)",
+                vim_id,
+                failure.detail,
+                len(rows),
+                (retry_at - timezone.now()).total_seconds(),
+                attempts,
+            )
         self._settle(rows, outcomes, retry_at)
         return len(rows)
 
-    def _settle(self, rows: list[Event], outcomes: dict[int, outbox.Outcome],
-                retry_at) -> None:
+    def _settle(self, rows: list[Event], outcomes: dict[int, outbox.Outcome], retry_at) -> None:
         """Record the round, retrying through a short database outage: MR already has the
         messages, so giving up here would publish them again once the lease runs out."""
         deadline = time.monotonic() + self.lease / 2
@@ -178,8 +191,9 @@ class Publisher:
 
     # ----------------------------------------------------------------- one topic
 
-    def _send(self, topic: str, batch: list[Event], outcomes: dict[int, outbox.Outcome],
-              deadline: float) -> Reply | None:
+    def _send(
+        self, topic: str, batch: list[Event], outcomes: dict[int, outbox.Outcome], deadline: float
+    ) -> Reply | None:
         """Publish ``batch`` to ``topic``; returns the retryable failure, if any."""
         if time.monotonic() > deadline:
             reply = Reply(Verdict.RETRY, None, "lease about to run out")
@@ -192,7 +206,7 @@ class Publisher:
             return None
         if reply.verdict is Verdict.RETRY:
             self._mark_published(batch[: reply.published], topic, outcomes)
-            self._mark_retry(batch[reply.published:], topic, reply, outcomes)
+            self._mark_retry(batch[reply.published :], topic, reply, outcomes)
             return reply
         if reply.verdict is Verdict.SPLIT and len(batch) > 1:
             self.counters.add("splits")
@@ -205,23 +219,32 @@ class Publisher:
         self._mark_dead(batch, topic, reply, outcomes)
         return None
 
-    def _mark_published(self, batch: list[Event], topic: str,
-                        outcomes: dict[int, outbox.Outcome]) -> None:
+    def _mark_published(
+        self, batch: list[Event], topic: str, outcomes: dict[int, outbox.Outcome]
+    ) -> None:
         for row in batch:
             outcomes[row.id].published_to.append(topic)
         self.counters.add("published", len(batch))
 
-    def _mark_retry(self, batch: list[Event], topic: str, reply: Reply,
-                    outcomes: dict[int, outbox.Outcome]) -> None:
+    def _mark_retry(
+        self, batch: list[Event], topic: str, reply: Reply, outcomes: dict[int, outbox.Outcome]
+    ) -> None:
         for row in batch:
             outcomes[row.id].retry_error = f"{topic}: {reply.detail}"
 
-    def _mark_dead(self, batch: list[Event], topic: str, reply: Reply,
-                   outcomes: dict[int, outbox.Outcome]) -> None:
+    def _mark_dead(
+        self, batch: list[Event], topic: str, reply: Reply, outcomes: dict[int, outbox.Outcome]
+    ) -> None:
         for row in batch:
             outcomes[row.id].dead_on[topic] = reply.detail
-            log.error("publisher: DEAD-LETTERED event %s (%s, %s) for topic %s: %s",
-                      row.message_id, row.vim_id, row.event_type, topic, reply.detail)
+            log.error(
+                "publisher: DEAD-LETTERED event %s (%s, %s) for topic %s: %s",
+                row.message_id,
+                row.vim_id,
+                row.event_type,
+                topic,
+                reply.detail,
+            )
         self.counters.add("dead", len(batch))
 
 

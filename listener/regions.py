@@ -40,8 +40,12 @@ def targets(settings: EventsSettings, registered: list | None = None) -> list[Li
     if settings.transport_url:
         vim_id = f"{settings.cloud_owner}_{settings.cloud_region_id}"
         found[vim_id] = ListenTarget(
-            settings.cloud_owner, settings.cloud_region_id, settings.transport_url,
-            tuple(settings.topics), settings.pool or default_pool(vim_id), settings.exchange,
+            settings.cloud_owner,
+            settings.cloud_region_id,
+            settings.transport_url,
+            tuple(settings.topics),
+            settings.pool or default_pool(vim_id),
+            settings.exchange,
         )
     if registered is None:
         registered = _registered_regions()
@@ -50,9 +54,12 @@ def targets(settings: EventsSettings, registered: list | None = None) -> list[Li
         if not url or region.vim_id in found:
             continue
         found[region.vim_id] = ListenTarget(
-            region.cloud_owner, region.cloud_region_id, url,
+            region.cloud_owner,
+            region.cloud_region_id,
+            url,
             tuple(region.notification_topics or settings.topics),
-            region.notification_pool or default_pool(region.vim_id), settings.exchange,
+            region.notification_pool or default_pool(region.vim_id),
+            settings.exchange,
         )
     return list(found.values())
 

@@ -38,8 +38,7 @@ class ListenerService:
     pool changed and stops those that went away, so the registry can change at run time.
     """
 
-    def __init__(self, settings: EventsSettings, targets: list[ListenTarget],
-                 publish: bool = True):
+    def __init__(self, settings: EventsSettings, targets: list[ListenTarget], publish: bool = True):
         self.settings = settings
         self.targets = targets
         self.counters = Counters()
@@ -48,9 +47,16 @@ class ListenerService:
         self.publisher: Publisher | None = None
         if publish and settings.mr_url:
             self.publisher = Publisher(
-                MessageRouter(settings.mr_url, settings.mr_username, settings.mr_password,
-                              settings.mr_ca_file, settings.mr_timeout),
-                settings.mr_batch_size, settings.mr_retry_min, settings.mr_retry_max,
+                MessageRouter(
+                    settings.mr_url,
+                    settings.mr_username,
+                    settings.mr_password,
+                    settings.mr_ca_file,
+                    settings.mr_timeout,
+                ),
+                settings.mr_batch_size,
+                settings.mr_retry_min,
+                settings.mr_retry_max,
                 retention_days=settings.retention_days,
             )
         self._running: dict[str, _Running] = {}
@@ -59,17 +65,27 @@ class ListenerService:
 
     def endpoint(self, target: ListenTarget) -> Endpoint:
         wake = self.publisher.wake if self.publisher else (lambda: None)
-        return Endpoint(target.cloud_owner, target.cloud_region_id, self.router, self.filters,
-                        self.counters, self.settings.db_retry_max, on_stored=wake)
+        return Endpoint(
+            target.cloud_owner,
+            target.cloud_region_id,
+            self.router,
+            self.filters,
+            self.counters,
+            self.settings.db_retry_max,
+            on_stored=wake,
+        )
 
     def start(self) -> None:
-        self._conf = oslo_config(prefetch=self.settings.listener_threads * 8,
-                                 durable=self.settings.rabbit_durable,
-                                 quorum=self.settings.rabbit_quorum)
+        self._conf = oslo_config(
+            prefetch=self.settings.listener_threads * 8,
+            durable=self.settings.rabbit_durable,
+            quorum=self.settings.rabbit_quorum,
+        )
         self.sync(self.targets)
         if self.publisher is not None:
-            self._thread = threading.Thread(target=self.publisher.run, name="mr-publisher",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self.publisher.run, name="mr-publisher", daemon=True
+            )
             self._thread.start()
         else:
             log.warning("no MULTICLOUD_MR_URL: events are stored but not published")
@@ -88,8 +104,7 @@ class ListenerService:
     def _start_one(self, target: ListenTarget) -> _Running:
         import oslo_messaging
 
-        transport = oslo_messaging.get_notification_transport(self._conf,
-                                                              url=target.transport_url)
+        transport = oslo_messaging.get_notification_transport(self._conf, url=target.transport_url)
         listener = oslo_messaging.get_notification_listener(
             transport,
             [oslo_messaging.Target(topic=t, exchange=target.exchange) for t in target.topics],
@@ -99,8 +114,13 @@ class ListenerService:
             pool=target.pool,
         )
         listener.start(override_pool_size=self.settings.listener_threads)
-        log.info("listening to %s: exchange %s, topics %s, pool %s", target.vim_id,
-                 target.exchange, ",".join(target.topics), target.pool)
+        log.info(
+            "listening to %s: exchange %s, topics %s, pool %s",
+            target.vim_id,
+            target.exchange,
+            ",".join(target.topics),
+            target.pool,
+        )
         return _Running(target, transport, listener)
 
     @staticmethod

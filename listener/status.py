@@ -35,8 +35,20 @@ KIND_VM_STATES: dict[str, tuple[str, ...]] = {
     "UPDATE": (),
     "ERROR": ("error",),
 }
-VM_STATES = ("active", "building", "paused", "suspended", "stopped", "rescued", "resized",
-             "soft-delete", "deleted", "error", "shelved", "shelved_offloaded")
+VM_STATES = (
+    "active",
+    "building",
+    "paused",
+    "suspended",
+    "stopped",
+    "rescued",
+    "resized",
+    "soft-delete",
+    "deleted",
+    "error",
+    "shelved",
+    "shelved_offloaded",
+)
 PAGE = 1000
 
 
@@ -54,8 +66,9 @@ def parse_states(value: Any) -> tuple[set[str], bool]:
         elif name.lower() in VM_STATES:
             wanted.add(name.lower())
         else:
-            raise BadRequest(f"unknown state {item!r}", kinds=list(KIND_VM_STATES),
-                             vm_states=list(VM_STATES))
+            raise BadRequest(
+                f"unknown state {item!r}", kinds=list(KIND_VM_STATES), vm_states=list(VM_STATES)
+            )
     return wanted, rebuild
 
 

@@ -88,16 +88,22 @@ def unsubscribe(owner: str, region: str, topic: str | None) -> int:
         found = found.filter(topic=parse_topic(topic))
     deleted, _ = found.delete()
     if not deleted:
-        raise NotFound(f"no event subscription of {owner}_{region}"
-                       + (f" to topic {topic}" if topic else ""))
+        raise NotFound(
+            f"no event subscription of {owner}_{region}" + (f" to topic {topic}" if topic else "")
+        )
     return deleted
 
 
 class Router:
     """Topics of an event kind for a region: stored subscriptions plus the default one."""
 
-    def __init__(self, default_states: Iterable[str] = (), default_topic: str = "",
-                 ttl: float = CACHE_SECONDS, clock=time.monotonic):
+    def __init__(
+        self,
+        default_states: Iterable[str] = (),
+        default_topic: str = "",
+        ttl: float = CACHE_SECONDS,
+        clock=time.monotonic,
+    ):
         self.default = (frozenset(default_states), default_topic) if default_topic else None
         self.ttl = ttl
         self.clock = clock

@@ -267,9 +267,24 @@ def _generated_secret(path: Path, encode: Callable[[bytes], Any] = bytes.hex) ->
 NOVA_FORMATS = ("unversioned", "versioned")
 EVENT_PHASES = ("START", "END", "ERROR", "NONE")
 EVENT_KINDS = (
-    "CREATE", "DELETE", "SOFT_DELETE", "SHUT_DOWN", "POWER_OFF", "POWER_ON", "PAUSE",
-    "UNPAUSE", "SUSPEND", "RESUME", "REBOOT", "REBUILD", "SHELVE", "UNSHELVE", "RESIZE",
-    "RESTORE", "UPDATE", "ERROR",
+    "CREATE",
+    "DELETE",
+    "SOFT_DELETE",
+    "SHUT_DOWN",
+    "POWER_OFF",
+    "POWER_ON",
+    "PAUSE",
+    "UNPAUSE",
+    "SUSPEND",
+    "RESUME",
+    "REBOOT",
+    "REBUILD",
+    "SHELVE",
+    "UNSHELVE",
+    "RESIZE",
+    "RESTORE",
+    "UPDATE",
+    "ERROR",
 )
 
 
@@ -348,14 +363,17 @@ def _events(src: _Source) -> EventsSettings:
         )
     return EventsSettings(
         transport_url=transport_url,
-        topics=src.get("MULTICLOUD_EVENTS_TOPICS", _names(),
-                       ("notifications", "versioned_notifications")) or ("notifications",),
+        topics=src.get(
+            "MULTICLOUD_EVENTS_TOPICS", _names(), ("notifications", "versioned_notifications")
+        )
+        or ("notifications",),
         exchange=src.get("MULTICLOUD_EVENTS_EXCHANGE", _text, "nova"),
         pool=src.get("MULTICLOUD_EVENTS_POOL", _text, ""),
         cloud_owner=owner,
         cloud_region_id=region,
-        prefer_format=src.get("MULTICLOUD_EVENTS_PREFER_FORMAT", _choice(NOVA_FORMATS),
-                              "unversioned"),
+        prefer_format=src.get(
+            "MULTICLOUD_EVENTS_PREFER_FORMAT", _choice(NOVA_FORMATS), "unversioned"
+        ),
         phases=_checked(src, "MULTICLOUD_EVENTS_PHASES", upper, EVENT_PHASES, ("END", "ERROR")),
         default_states=default_states,
         default_topic=default_topic,

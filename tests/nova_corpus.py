@@ -27,15 +27,22 @@ def replay(count: int, start: datetime | None = None) -> Iterator[dict]:
     for index in range(count):
         item = dict(corpus[index % len(corpus)])
         stamp = (moment + timedelta(microseconds=index)).replace(tzinfo=None)
-        item["metadata"] = {"message_id": str(uuid.uuid4()),
-                            "timestamp": stamp.isoformat(sep=" ", timespec="microseconds")}
+        item["metadata"] = {
+            "message_id": str(uuid.uuid4()),
+            "timestamp": stamp.isoformat(sep=" ", timespec="microseconds"),
+        }
         yield item
 
 
 def args(item: dict) -> tuple:
     """(priority, publisher_id, event_type, payload, metadata) for ``Endpoint.handle``."""
-    return (item["priority"].upper(), item["publisher_id"], item["event_type"],
-            item["payload"], item["metadata"])
+    return (
+        item["priority"].upper(),
+        item["publisher_id"],
+        item["event_type"],
+        item["payload"],
+        item["metadata"],
+    )
 
 
 def first(event_type: str) -> dict:

@@ -102,16 +102,19 @@ def load_sandbox(state: Path | None = None, probe: bool = True) -> Sandbox:
     if not env_file.is_file():
         raise SandboxUnavailable(
             f"no {env_file}; start the sandbox with tools/openstack-sandbox.sh "
-            f"(or set MULTICLOUD_SANDBOX_STATE)")
+            f"(or set MULTICLOUD_SANDBOX_STATE)"
+        )
     env = _parse_env_file(env_file)
     sb = Sandbox(
         state=state,
         auth_url=env["OSBOX_AUTH_URL"],
         region=env.get("OSBOX_REGION", "RegionOne"),
-        admin=Credentials(env["OSBOX_ADMIN_USER"], env["OSBOX_ADMIN_PASSWORD"],
-                          env["OSBOX_ADMIN_PROJECT"]),
-        demo=Credentials(env["OSBOX_DEMO_USER"], env["OSBOX_DEMO_PASSWORD"],
-                         env["OSBOX_DEMO_PROJECT"]),
+        admin=Credentials(
+            env["OSBOX_ADMIN_USER"], env["OSBOX_ADMIN_PASSWORD"], env["OSBOX_ADMIN_PROJECT"]
+        ),
+        demo=Credentials(
+            env["OSBOX_DEMO_USER"], env["OSBOX_DEMO_PASSWORD"], env["OSBOX_DEMO_PROJECT"]
+        ),
         transport_url=env["OSBOX_TRANSPORT_URL"],
         neutron_kind=env.get("OSBOX_NEUTRON_KIND", "stub"),
         glance_url=env.get("OSBOX_GLANCE_URL", ""),
@@ -125,14 +128,14 @@ def load_sandbox(state: Path | None = None, probe: bool = True) -> Sandbox:
         except requests.RequestException as exc:
             raise SandboxUnavailable(
                 f"sandbox Keystone at {sb.auth_url} does not answer ({exc}); "
-                f"is tools/openstack-sandbox.sh running for {state}?") from exc
+                f"is tools/openstack-sandbox.sh running for {state}?"
+            ) from exc
     return sb
 
 
 def _unavailable(reason: str):
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"OpenStack sandbox required in CI but unavailable: {reason}",
-                    pytrace=False)
+        pytest.fail(f"OpenStack sandbox required in CI but unavailable: {reason}", pytrace=False)
     pytest.skip(f"OpenStack sandbox not running: {reason}")
 
 
@@ -141,10 +144,14 @@ def make_session(sb: Sandbox, creds: Credentials):
     from keystoneauth1 import session as ks_session
     from keystoneauth1.identity import v3
 
-    auth = v3.Password(auth_url=sb.auth_url, username=creds.username,
-                       password=creds.password, project_name=creds.project_name,
-                       user_domain_name=creds.user_domain_name,
-                       project_domain_name=creds.project_domain_name)
+    auth = v3.Password(
+        auth_url=sb.auth_url,
+        username=creds.username,
+        password=creds.password,
+        project_name=creds.project_name,
+        user_domain_name=creds.user_domain_name,
+        project_domain_name=creds.project_domain_name,
+    )
     return ks_session.Session(auth=auth)
 
 
@@ -172,8 +179,7 @@ def demo_session(sandbox):
 class ServerHelper:
     """Boot and drive Nova servers through the API; deletes what it booted on cleanup()."""
 
-    def __init__(self, session, region: str | None = None,
-                 microversion: str = NOVA_MICROVERSION):
+    def __init__(self, session, region: str | None = None, microversion: str = NOVA_MICROVERSION):
         self.session = session
         self.filter = {"service_type": "compute", "interface": "public"}
         if region:
@@ -183,25 +189,37 @@ class ServerHelper:
 
     def _call(self, method, path, **kw):
         kw.setdefault("raise_exc", True)
-        return self.session.request(path, method, endpoint_filter=self.filter,
-                                    headers=self.headers, **kw)
+        return self.session.request(
+            path, method, endpoint_filter=self.filter, headers=self.headers, **kw
+        )
 
     def flavor_id(self, name: str) -> str:
         flavors = self._call("GET", "/flavors").json()["flavors"]
         return next(f["id"] for f in flavors if f["name"] == name)
 
     def image_id(self, name: str) -> str:
-        resp = self.session.get(f"/v2/images?name={name}",
-                                endpoint_filter={"service_type": "image",
-                                                 "interface": "public"})
+        resp = self.session.get(
+            f"/v2/images?name={name}",
+            endpoint_filter={"service_type": "image", "interface": "public"},
+        )
         return resp.json()["images"][0]["id"]
 
-    def boot(self, name: str | None = None, flavor: str = "m1.tiny",
-             image: str = "fake-image", wait_status: str | None = "ACTIVE",
-             timeout: float = 60, **extra) -> dict:
-        body = {"name": name or f"mc-test-{uuid.uuid4().hex[:8]}",
-                "flavorRef": self.flavor_id(flavor), "imageRef": self.image_id(image),
-                "networks": "none", **extra}
+    def boot(
+        self,
+        name: str | None = None,
+        flavor: str = "m1.tiny",
+        image: str = "fake-image",
+        wait_status: str | None = "ACTIVE",
+        timeout: float = 60,
+        **extra,
+    ) -> dict:
+        body = {
+            "name": name or f"mc-test-{uuid.uuid4().hex[:8]}",
+            "flavorRef": self.flavor_id(flavor),
+            "imageRef": self.image_id(image),
+            "networks": "none",
+            **extra,
+        }
         server = self._call("POST", "/servers", json={"server": body}).json()["server"]
         self.booted.append(server["id"])
         if wait_status:
@@ -218,31 +236,41 @@ class ServerHelper:
     def action(self, server_id: str, name: str, value=None):
         return self._call("POST", f"/servers/{server_id}/action", json={name: value})
 
-    def wait_for(self, server_id: str, status: str | None = None,
-                 vm_state: str | None = None, task_state_clear: bool = True,
-                 timeout: float = 60, interval: float = 0.3) -> dict:
+    def wait_for(
+        self,
+        server_id: str,
+        status: str | None = None,
+        vm_state: str | None = None,
+        task_state_clear: bool = True,
+        timeout: float = 60,
+        interval: float = 0.3,
+    ) -> dict:
         """Poll until status and/or OS-EXT-STS:vm_state match (and no task is running)."""
         deadline = time.monotonic() + timeout
         server = None
         while True:
             server = self.get(server_id)
             if server is None:
-                raise AssertionError(f"server {server_id} disappeared while waiting for "
-                                     f"status={status} vm_state={vm_state}")
-            ok = ((status is None or server["status"] == status)
-                  and (vm_state is None or server.get("OS-EXT-STS:vm_state") == vm_state)
-                  and (not task_state_clear or not server.get("OS-EXT-STS:task_state")))
+                raise AssertionError(
+                    f"server {server_id} disappeared while waiting for "
+                    f"status={status} vm_state={vm_state}"
+                )
+            ok = (
+                (status is None or server["status"] == status)
+                and (vm_state is None or server.get("OS-EXT-STS:vm_state") == vm_state)
+                and (not task_state_clear or not server.get("OS-EXT-STS:task_state"))
+            )
             if ok:
                 return server
             if server["status"] == "ERROR" and status != "ERROR":
-                raise AssertionError(f"server {server_id} went to ERROR: "
-                                     f"{server.get('fault')}")
+                raise AssertionError(f"server {server_id} went to ERROR: {server.get('fault')}")
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"server {server_id} not status={status} vm_state={vm_state} after "
                     f"{timeout}s: status={server['status']} "
                     f"vm_state={server.get('OS-EXT-STS:vm_state')} "
-                    f"task_state={server.get('OS-EXT-STS:task_state')}")
+                    f"task_state={server.get('OS-EXT-STS:task_state')}"
+                )
             time.sleep(interval)
 
     def wait_gone(self, server_id: str, timeout: float = 60) -> None:
@@ -307,8 +335,13 @@ class NotificationListener:
     (never the request context, which carries tokens). Call stop() to delete the queue.
     """
 
-    def __init__(self, transport_url: str, exchange: str = NOTIFICATION_EXCHANGE,
-                 topics=NOTIFICATION_TOPICS, pool: str | None = None):
+    def __init__(
+        self,
+        transport_url: str,
+        exchange: str = NOTIFICATION_EXCHANGE,
+        topics=NOTIFICATION_TOPICS,
+        pool: str | None = None,
+    ):
         self.transport_url = transport_url
         self.exchange = exchange
         self.topics = tuple(topics)
@@ -319,9 +352,14 @@ class NotificationListener:
         self._transport = None
 
     def _record(self, priority, publisher_id, event_type, payload, metadata):
-        item = {"priority": priority, "event_type": event_type,
-                "publisher_id": publisher_id, "payload": payload,
-                "metadata": dict(metadata or {}), "instance_id": _instance_id(payload)}
+        item = {
+            "priority": priority,
+            "event_type": event_type,
+            "publisher_id": publisher_id,
+            "payload": payload,
+            "metadata": dict(metadata or {}),
+            "instance_id": _instance_id(payload),
+        }
         with self._cond:
             self.received.append(item)
             self._cond.notify_all()
@@ -341,36 +379,45 @@ class NotificationListener:
 
         conf = cfg.ConfigOpts()
         conf([], project="multicloud-sandbox-tests")
-        self._transport = oslo_messaging.get_notification_transport(conf,
-                                                                     url=self.transport_url)
+        self._transport = oslo_messaging.get_notification_transport(conf, url=self.transport_url)
         targets = [oslo_messaging.Target(topic=t, exchange=self.exchange) for t in self.topics]
         self._listener = oslo_messaging.get_notification_listener(
-            self._transport, targets, [Endpoint()], executor="threading", pool=self.pool)
+            self._transport, targets, [Endpoint()], executor="threading", pool=self.pool
+        )
         self._listener.start()
         return self
 
     def events(self, instance_id: str | None = None) -> list[dict]:
         with self._cond:
-            return [n for n in self.received
-                    if instance_id is None or n["instance_id"] == instance_id]
+            return [
+                n for n in self.received if instance_id is None or n["instance_id"] == instance_id
+            ]
 
-    def wait_for(self, event_type: str, instance_id: str | None = None,
-                 timeout: float = 30) -> dict:
+    def wait_for(
+        self, event_type: str, instance_id: str | None = None, timeout: float = 30
+    ) -> dict:
         """Return the first notification of ``event_type`` (for ``instance_id``)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 for n in self.received:
                     if n["event_type"] == event_type and (
-                            instance_id is None or n["instance_id"] == instance_id):
+                        instance_id is None or n["instance_id"] == instance_id
+                    ):
                         return n
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    seen = sorted({n["event_type"] for n in self.received
-                                   if instance_id is None or n["instance_id"] == instance_id})
+                    seen = sorted(
+                        {
+                            n["event_type"]
+                            for n in self.received
+                            if instance_id is None or n["instance_id"] == instance_id
+                        }
+                    )
                     raise AssertionError(
                         f"no {event_type} notification for {instance_id} within {timeout}s; "
-                        f"saw {seen}")
+                        f"saw {seen}"
+                    )
                 self._cond.wait(left)
 
     def stop(self) -> None:
@@ -400,4 +447,3 @@ def nova_notifications(sandbox):
     listener = NotificationListener(sandbox.transport_url).start()
     yield listener
     listener.stop()
-

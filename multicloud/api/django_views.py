@@ -143,8 +143,9 @@ def to_django(response: Response, method: str) -> HttpResponse:
 
 def error_response(exc: MulticloudError, method: str = "GET") -> HttpResponse:
     body = render_json(error_body(exc))
-    answer = HttpResponse(b"" if method == "HEAD" else body, status=exc.code,
-                          content_type=JSON_TYPE)
+    answer = HttpResponse(
+        b"" if method == "HEAD" else body, status=exc.code, content_type=JSON_TYPE
+    )
     answer["Content-Length"] = str(len(body))
     for name, value in exc.headers():
         answer[name] = value

@@ -96,8 +96,12 @@ class MRError(Exception):
 
     def body(self) -> dict[str, Any]:
         """Return MR's JSON error body."""
-        return {"status": self.status, "mrstatus": self.mrstatus,
-                "message": self.message, "helpURL": HELP_URL}
+        return {
+            "status": self.status,
+            "mrstatus": self.mrstatus,
+            "message": self.message,
+            "helpURL": HELP_URL,
+        }
 
 
 def injected_error(status: int) -> MRError:
@@ -131,6 +135,7 @@ class _Faults:
 
 # --------------------------------------------------------------------------- body parsers
 
+
 def parse_json_body(body: bytes, chunked: bool, default_key: str | None) -> list[Record]:
     """Parse an application/json publish body (one object or an array of objects)."""
     if chunked:
@@ -161,8 +166,8 @@ def parse_cambria_body(body: bytes, default_key: str | None) -> list[Record]:
         msg_len, pos = _read_length(body, pos)
         if pos + key_len + msg_len > len(body):
             raise MRError(400, 5003, "Incorrect batching format: entry is truncated.")
-        key = _decode(body[pos:pos + key_len])
-        msg = _decode(body[pos + key_len:pos + key_len + msg_len])
+        key = _decode(body[pos : pos + key_len])
+        msg = _decode(body[pos + key_len : pos + key_len + msg_len])
         records.append(Record(key or default_key, msg))
         pos = _skip_whitespace(body, pos + key_len + msg_len)
     return records
@@ -170,7 +175,7 @@ def parse_cambria_body(body: bytes, default_key: str | None) -> list[Record]:
 
 def _skip_whitespace(body: bytes, pos: int) -> int:
     """Return the first position at or after ``pos`` that is not ASCII whitespace."""
-    while pos < len(body) and body[pos:pos + 1].isspace():
+    while pos < len(body) and body[pos : pos + 1].isspace():
         pos += 1
     return pos
 
@@ -201,8 +206,9 @@ def parse_text_body(body: bytes, default_key: str | None) -> list[Record]:
     return [Record(default_key, line) for line in lines if line.strip()]
 
 
-def parse_body(content_type: str, body: bytes, chunked: bool,
-               default_key: str | None) -> list[Record]:
+def parse_body(
+    content_type: str, body: bytes, chunked: bool, default_key: str | None
+) -> list[Record]:
     """Dispatch on the media type, as MR's publish endpoint does."""
     media = content_type.split(";")[0].strip().lower()
     if media == "application/json":
@@ -226,6 +232,7 @@ def _gunzip(body: bytes) -> bytes:
 
 # --------------------------------------------------------------------------- TLS
 
+
 def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
     """Write a self-signed cert (CA, SAN 127.0.0.1/localhost) and key; return both paths."""
     from cryptography import x509
@@ -238,34 +245,49 @@ def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     now = datetime.datetime.now(datetime.UTC)
     san = [x509.IPAddress(ipaddress.ip_address(LOOPBACK)), x509.DNSName("localhost")]
-    usage = x509.KeyUsage(digital_signature=True, content_commitment=False,
-                          key_encipherment=False, data_encipherment=False,
-                          key_agreement=False, key_cert_sign=True, crl_sign=False,
-                          encipher_only=False, decipher_only=False)
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName(san), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(usage, critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                       critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(ski, critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski),
-                       critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
+        )
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
 # --------------------------------------------------------------------------- HTTP server
+
 
 class _Server(ThreadingHTTPServer):
     """Threading server that tracks handler threads/sockets and wraps TLS per connection."""
@@ -279,8 +301,9 @@ class _Server(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Serve each connection on a tracked daemon thread."""
-        thread = threading.Thread(target=self.process_request_thread,
-                                  args=(request, client_address), daemon=True)
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), daemon=True
+        )
         self.router._track_thread(thread)
         thread.start()
 
@@ -334,8 +357,9 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         try:
             body, chunked = self._read_body()
-            router._note_request(dict(self.headers.items()),
-                                 publish=method == "POST" and segments[:1] == ["events"])
+            router._note_request(
+                dict(self.headers.items()), publish=method == "POST" and segments[:1] == ["events"]
+            )
             router._check_auth(self.headers.get("Authorization"))
             self._route(method, segments, query, body, chunked)
         except MRError as err:
@@ -343,14 +367,14 @@ class _Handler(BaseHTTPRequestHandler):
         except _ConnectionReset:
             self.reset_connection()
 
-    def _route(self, method: str, segments: list[str], query: dict[str, str],
-               body: bytes, chunked: bool) -> None:
+    def _route(
+        self, method: str, segments: list[str], query: dict[str, str], body: bytes, chunked: bool
+    ) -> None:
         """Call the router method matching the path and method."""
         router = self.server.router
         if method == "POST" and len(segments) == 2 and segments[0] == "events":
             ctype = self.headers.get("Content-Type", "application/octet-stream")
-            reply = router._publish(segments[1], ctype, body, chunked,
-                                    query.get("partitionKey"))
+            reply = router._publish(segments[1], ctype, body, chunked, query.get("partitionKey"))
             self.send_json(200, reply)
         elif method == "GET" and len(segments) == 4 and segments[0] == "events":
             router._subscribe(self, segments[1], segments[2], segments[3], query)
@@ -396,8 +420,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Abort the TCP connection with RST and no HTTP response."""
         self.close_connection = True
         try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                       struct.pack("ii", 1, 0))
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
         except OSError:
             pass
@@ -408,6 +431,7 @@ class _ConnectionReset(Exception):
 
 
 # --------------------------------------------------------------------------- the double
+
 
 class FakeMessageRouter:
     """A faithful, in-process DMaaP Message Router double for tests.
@@ -423,9 +447,13 @@ class FakeMessageRouter:
             ``timeout`` query values are honoured.
     """
 
-    def __init__(self, port: int = 0, tls: bool = False,
-                 basic_auth: tuple[str, str] | None = None,
-                 max_poll_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        tls: bool = False,
+        basic_auth: tuple[str, str] | None = None,
+        max_poll_seconds: float = 2.0,
+    ) -> None:
         self.port = port
         self.tls = tls
         self.basic_auth = basic_auth
@@ -494,8 +522,12 @@ class FakeMessageRouter:
         """Start and return the double."""
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None,
-                 exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         """Stop the double."""
         self.stop()
 
@@ -512,8 +544,12 @@ class FakeMessageRouter:
         """Bind 127.0.0.1:port and serve on a background thread."""
         server = _Server(self, self.port)
         self.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                  name=f"fake-mr-{self.port}", daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"fake-mr-{self.port}",
+            daemon=True,
+        )
         self._server, self._serve_thread = server, thread
         thread.start()
 
@@ -672,8 +708,9 @@ class FakeMessageRouter:
         if header != expected:
             raise MRError(401, 4001, "Access denied: invalid or missing credentials.")
 
-    def _publish(self, topic: str, content_type: str, body: bytes, chunked: bool,
-                 partition_key: str | None) -> dict[str, int]:
+    def _publish(
+        self, topic: str, content_type: str, body: bytes, chunked: bool, partition_key: str | None
+    ) -> dict[str, int]:
         """Apply faults, parse, check limits and store; return MR's success body."""
         started = time.monotonic()
         self._sleep_if_slow()
@@ -716,13 +753,15 @@ class FakeMessageRouter:
         with self._cond:
             max_batch, max_bytes = self._faults.max_batch, self._faults.max_bytes
         if max_batch is not None and len(records) > max_batch:
-            raise MRError(413, 5001, f"The batch of {len(records)} messages exceeds the "
-                                     f"limit of {max_batch}.")
+            raise MRError(
+                413, 5001, f"The batch of {len(records)} messages exceeds the limit of {max_batch}."
+            )
         for record in records:
             size = len(record.text.encode("utf-8"))
             if max_bytes is not None and size > max_bytes:
-                raise MRError(413, 5004, f"Message size {size} exceeds the limit of "
-                                         f"{max_bytes} bytes.")
+                raise MRError(
+                    413, 5004, f"Message size {size} exceeds the limit of {max_bytes} bytes."
+                )
 
     def _store_with_partial(self, topic: str, records: list[Record]) -> None:
         """Store ``records``, or only the first k of them when a partial publish is armed."""
@@ -732,8 +771,12 @@ class FakeMessageRouter:
             self._store(topic, records)
             return
         self._store(topic, records[:k])
-        raise MRError(500, 5007, f"Error while publishing data to topic {topic}. "
-                                 f"Successfully published number of messages: {k}")
+        raise MRError(
+            500,
+            5007,
+            f"Error while publishing data to topic {topic}. "
+            f"Successfully published number of messages: {k}",
+        )
 
     def _store(self, topic: str, records: list[Record]) -> None:
         """Append records to the topic (auto-created) and wake long polls."""
@@ -752,13 +795,18 @@ class FakeMessageRouter:
             if name in self._topics:
                 raise MRError(409, 6003, f"Failed to create topic {name}: topic exists.")
             self._topics[name] = []
-        return {"name": name, "description": spec.get("topicDescription", ""),
-                "owner": "", "txenabled": bool(spec.get("transactionEnabled", False)),
-                "readerAcl": {"enabled": False, "users": []},
-                "writerAcl": {"enabled": False, "users": []}}
+        return {
+            "name": name,
+            "description": spec.get("topicDescription", ""),
+            "owner": "",
+            "txenabled": bool(spec.get("transactionEnabled", False)),
+            "readerAcl": {"enabled": False, "users": []},
+            "writerAcl": {"enabled": False, "users": []},
+        }
 
-    def _subscribe(self, handler: _Handler, topic: str, group: str, consumer: str,
-                   query: dict[str, str]) -> None:
+    def _subscribe(
+        self, handler: _Handler, topic: str, group: str, consumer: str, query: dict[str, str]
+    ) -> None:
         """Serve one long-poll GET with commit-on-write semantics."""
         timeout = self._poll_timeout(query.get("timeout"))
         limit = _int_or(query.get("limit"), 0)
@@ -788,13 +836,18 @@ class FakeMessageRouter:
             if ident[0] not in self._topics:
                 raise MRError(404, 3001, f"No such topic exists.-[{ident[0]}]")
             if ident in self._active_consumers:
-                raise MRError(409, 5012, "Concurrent requests on the same consumer id: "
-                                         "only one GET per consumer id at a time.")
+                raise MRError(
+                    409,
+                    5012,
+                    "Concurrent requests on the same consumer id: "
+                    "only one GET per consumer id at a time.",
+                )
             self._active_consumers.add(ident)
             self._offsets.setdefault((ident[0], ident[1]), len(self._topics[ident[0]]))
 
-    def _wait_for_batch(self, topic: str, group: str, timeout: float,
-                        limit: int) -> tuple[int, list[Record]]:
+    def _wait_for_batch(
+        self, topic: str, group: str, timeout: float, limit: int
+    ) -> tuple[int, list[Record]]:
         """Wait until the group has unread messages (or timeout); reserve up to ``limit``."""
         deadline = time.monotonic() + timeout
         gkey = (topic, group)
@@ -805,7 +858,7 @@ class FakeMessageRouter:
                 offset = self._offsets.setdefault(gkey, len(messages))
                 if offset < len(messages) and gkey not in self._busy_groups:
                     self._busy_groups.add(gkey)
-                    return offset, messages[offset:offset + limit]
+                    return offset, messages[offset : offset + limit]
                 if epoch != self._epoch or self._halt.is_set():
                     raise _ConnectionReset  # the "process" died mid-poll
                 remaining = deadline - time.monotonic()
@@ -813,8 +866,9 @@ class FakeMessageRouter:
                     return offset, []
                 self._cond.wait(remaining)
 
-    def _finish_batch(self, topic: str, group: str, start: int, count: int,
-                      committed: bool) -> None:
+    def _finish_batch(
+        self, topic: str, group: str, start: int, count: int, committed: bool
+    ) -> None:
         """Commit the group offset if the response was written; release the group."""
         if count == 0:
             return
@@ -828,8 +882,9 @@ class FakeMessageRouter:
 def _check_status(status: int) -> None:
     """Validate an injectable status."""
     if status not in INJECTABLE_STATUSES:
-        raise ValueError(f"status {status} not injectable; use one of "
-                         f"{sorted(INJECTABLE_STATUSES)}")
+        raise ValueError(
+            f"status {status} not injectable; use one of {sorted(INJECTABLE_STATUSES)}"
+        )
 
 
 def _int_or(value: str | None, default: int) -> int:

@@ -18,15 +18,22 @@ pytestmark = pytest.mark.django_db
 V0 = "/api/multicloud/v0/onap_R1"
 V1 = "/api/multicloud/v1/onap/R1"
 VIO = "/api/multicloud-vio/v0/onap_R1"
-BODY = {"states": ["DELETE", "PAUSE", "POWER_OFF", "REBUILD", "SHUT_DOWN", "SOFT_DELETE"],
-        "topic": "unauthenticated.MULTICLOUD_VM_EVENTS"}
+BODY = {
+    "states": ["DELETE", "PAUSE", "POWER_OFF", "REBUILD", "SHUT_DOWN", "SOFT_DELETE"],
+    "topic": "unauthenticated.MULTICLOUD_VM_EVENTS",
+}
 
 
 @pytest.fixture
 def region(db):
-    record = CloudRegion(cloud_owner="onap", cloud_region_id="R1", cloud_type="openstack",
-                         identity_url="http://127.0.0.1:1/v3", username="admin",
-                         default_tenant="admin")
+    record = CloudRegion(
+        cloud_owner="onap",
+        cloud_region_id="R1",
+        cloud_type="openstack",
+        identity_url="http://127.0.0.1:1/v3",
+        username="admin",
+        default_tenant="admin",
+    )
     record.password = "s3cret"
     record.save()
     return record
@@ -45,7 +52,8 @@ def test_a_subscription_is_created_listed_and_deleted(api, region, base):
     listed = api.request("GET", f"{base}/event_subscriptions").json()
     assert listed["vimId"] == "onap_R1"
     assert [(s["topic"], s["states"]) for s in listed["subscriptions"]] == [
-        (BODY["topic"], ["PAUSE"])]
+        (BODY["topic"], ["PAUSE"])
+    ]
     gone = api.request("DELETE", f"{base}/event_subscriptions?topic={BODY['topic']}")
     assert gone.status == 204 and gone.body == b""
     assert not Subscription.objects.exists()
@@ -86,10 +94,13 @@ def test_malformed_json_is_400(api, region):
     assert answer.status == 400
 
 
-@pytest.mark.parametrize("path", [
-    "/api/multicloud/v0/onap_Nowhere/event_subscriptions",
-    "/api/multicloud/v1/onap/Nowhere/events",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/multicloud/v0/onap_Nowhere/event_subscriptions",
+        "/api/multicloud/v1/onap/Nowhere/events",
+    ],
+)
 def test_an_unknown_region_is_404(api, region, path):
     method, body = ("POST", json.dumps(BODY).encode()) if "subscr" in path else ("GET", b"")
     answer = api.request(method, path, body)
@@ -132,15 +143,36 @@ def test_bad_poller_queries_are_400(api, region, query):
 
 
 SERVERS = [
-    {"id": "a", "name": "paused-vm", "tenant_id": "t1", "status": "PAUSED",
-     "OS-EXT-STS:vm_state": "paused", "OS-EXT-STS:task_state": None,
-     "OS-SRV-USG:launched_at": "2026-11-25T11:22:39.000000", "OS-EXT-STS:power_state": 3},
-    {"id": "b", "name": "stopped-vm", "tenant_id": "t2", "status": "SHUTOFF",
-     "OS-EXT-STS:vm_state": "stopped", "OS-EXT-STS:task_state": "powering-on",
-     "OS-SRV-USG:launched_at": "2026-11-25T11:20:00.000000", "OS-EXT-STS:power_state": 4},
-    {"id": "c", "name": "active-vm", "tenant_id": "t1", "status": "ACTIVE",
-     "OS-EXT-STS:vm_state": "active", "OS-EXT-STS:task_state": None,
-     "OS-SRV-USG:launched_at": "2026-11-25T11:00:00.000000", "OS-EXT-STS:power_state": 1},
+    {
+        "id": "a",
+        "name": "paused-vm",
+        "tenant_id": "t1",
+        "status": "PAUSED",
+        "OS-EXT-STS:vm_state": "paused",
+        "OS-EXT-STS:task_state": None,
+        "OS-SRV-USG:launched_at": "2026-11-25T11:22:39.000000",
+        "OS-EXT-STS:power_state": 3,
+    },
+    {
+        "id": "b",
+        "name": "stopped-vm",
+        "tenant_id": "t2",
+        "status": "SHUTOFF",
+        "OS-EXT-STS:vm_state": "stopped",
+        "OS-EXT-STS:task_state": "powering-on",
+        "OS-SRV-USG:launched_at": "2026-11-25T11:20:00.000000",
+        "OS-EXT-STS:power_state": 4,
+    },
+    {
+        "id": "c",
+        "name": "active-vm",
+        "tenant_id": "t1",
+        "status": "ACTIVE",
+        "OS-EXT-STS:vm_state": "active",
+        "OS-EXT-STS:task_state": None,
+        "OS-SRV-USG:launched_at": "2026-11-25T11:00:00.000000",
+        "OS-EXT-STS:power_state": 1,
+    },
 ]
 
 
@@ -159,9 +191,16 @@ def test_check_vim_status_lists_the_vms_in_the_asked_states(api, nova):
     servers = answer.json()["servers"]
     assert [s["id"] for s in servers] == ["a", "b"]
     assert servers[1] == {
-        "id": "b", "name": "stopped-vm", "tenant_id": "t2", "state": "stopped",
-        "state_description": "powering-on", "launched_at": "2026-11-25T11:20:00.000000",
-        "status": "SHUTOFF", "power_state": 4, "host": None}
+        "id": "b",
+        "name": "stopped-vm",
+        "tenant_id": "t2",
+        "state": "stopped",
+        "state_description": "powering-on",
+        "launched_at": "2026-11-25T11:20:00.000000",
+        "status": "SHUTOFF",
+        "power_state": 4,
+        "host": None,
+    }
     assert factory.call_args.args[1] == "compute"
     assert fake.get.call_args.kwargs["params"]["all_tenants"] == 1
 

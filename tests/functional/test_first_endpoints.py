@@ -30,8 +30,12 @@ def test_head_answers_the_headers_of_get_without_a_body(api):
 
 @pytest.mark.parametrize(
     "base",
-    ["/api/multicloud/v0/", "/api/multicloud-vio/v0/", "/api/multicloud/v1/",
-     "/api/multicloud-vio/v1/"],
+    [
+        "/api/multicloud/v0/",
+        "/api/multicloud-vio/v0/",
+        "/api/multicloud/v1/",
+        "/api/multicloud-vio/v1/",
+    ],
 )
 def test_swagger_json_is_a_swagger_2_document_of_its_namespace(api, base):
     answer = api.request("GET", f"{base}swagger.json")

@@ -11,5 +11,6 @@ from tests.sandbox import *  # noqa: E402,F401,F403
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "sandbox: needs the OpenStack sandbox "
-                                       "(tools/openstack-sandbox.sh)")
+    config.addinivalue_line(
+        "markers", "sandbox: needs the OpenStack sandbox (tools/openstack-sandbox.sh)"
+    )

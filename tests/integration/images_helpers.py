@@ -55,9 +55,9 @@ def file_chunks(path: Path, size: int = MIB):
 @pytest.fixture
 def image_conf(tmp_path, monkeypatch):
     """Point the staging area at tmp_path; returns a setter for other image settings."""
-    current = {"value": dataclasses.replace(
-        get_settings().images, staging_dir=tmp_path / "staging"
-    )}
+    current = {
+        "value": dataclasses.replace(get_settings().images, staging_dir=tmp_path / "staging")
+    }
     monkeypatch.setattr(staging, "conf", lambda: current["value"])
 
     def change(**values):

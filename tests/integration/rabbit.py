@@ -33,8 +33,7 @@ def _unavailable(reason: str):
 
 
 def rabbitmqctl(*args: str, check: bool = True) -> str:
-    done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60)
     if check and done.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {done.stderr.strip()}")
     return done.stdout
@@ -58,8 +57,9 @@ class Broker:
 
     def queue(self, name: str) -> tuple[int, int] | None:
         """(messages, consumers) of a queue, None when it does not exist."""
-        for line in rabbitmqctl("list_queues", "-p", self.vhost, "name", "messages",
-                                "consumers").splitlines():
+        for line in rabbitmqctl(
+            "list_queues", "-p", self.vhost, "name", "messages", "consumers"
+        ).splitlines():
             parts = line.split("\t")
             if len(parts) == 3 and parts[0] == name:
                 return int(parts[1]), int(parts[2])
@@ -73,8 +73,10 @@ class Broker:
 def broker():
     if shutil.which("rabbitmqctl") is None:
         _unavailable("rabbitmqctl not found")
-    if subprocess.run(["rabbitmqctl", "-q", "status"], capture_output=True,
-                      timeout=60).returncode != 0:
+    if (
+        subprocess.run(["rabbitmqctl", "-q", "status"], capture_output=True, timeout=60).returncode
+        != 0
+    ):
         _unavailable("rabbitmqctl status failed")
     tag = uuid.uuid4().hex[:10]
     b = Broker(f"mc-events-{tag}", f"mc-listener-{tag}", uuid.uuid4().hex)
@@ -106,12 +108,14 @@ class Nova:
         self.context = {"auth_token": "gAAAAA-secret-token", "user_name": "admin"}
 
     def send(self, item: dict) -> None:
-        versioned = item["event_type"].startswith("instance.") or \
-            "nova_object.data" in item["payload"]
+        versioned = (
+            item["event_type"].startswith("instance.") or "nova_object.data" in item["payload"]
+        )
         topic = "versioned_notifications" if versioned else "notifications"
         notifier = self.notifiers[topic].prepare(publisher_id=item["publisher_id"])
-        getattr(notifier, item["priority"].lower())(self.context, item["event_type"],
-                                                    item["payload"])
+        getattr(notifier, item["priority"].lower())(
+            self.context, item["event_type"], item["payload"]
+        )
 
     def send_all(self, items: Iterable[dict]) -> int:
         count = 0
@@ -141,14 +145,17 @@ class Database:
 
     def _psql(self, sql: str) -> None:
         server = self.admin_url.rsplit("/", 1)[0] + "/postgres"
-        subprocess.run(["psql", server, "-q", "-c", sql], check=True, capture_output=True,
-                       timeout=60)
+        subprocess.run(
+            ["psql", server, "-q", "-c", sql], check=True, capture_output=True, timeout=60
+        )
 
     def go_down(self) -> None:
         """PostgreSQL only: refuse new connections to this database and cut the open ones."""
         self._psql(f'ALTER DATABASE "{self.pg_name}" ALLOW_CONNECTIONS false')
-        self._psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                   f"WHERE datname = '{self.pg_name}'")
+        self._psql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{self.pg_name}'"
+        )
 
     def come_back(self) -> None:
         self._psql(f'ALTER DATABASE "{self.pg_name}" ALLOW_CONNECTIONS true')
@@ -168,43 +175,60 @@ class ListenerProcess:
         self.starts = 0
 
     @classmethod
-    def environment(cls, tmp: Path, db: Database, broker: Broker, mr_url: str,
-                    **extra: str) -> dict[str, str]:
+    def environment(
+        cls, tmp: Path, db: Database, broker: Broker, mr_url: str, **extra: str
+    ) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MULTICLOUD_")}
-        env.update({
-            "DATABASE_URL": db.url,
-            "MULTICLOUD_DATA_DIR": str(tmp / "data"),
-            "MULTICLOUD_LOG_LEVEL": "INFO",
-            "MULTICLOUD_EVENTS_TRANSPORT_URL": broker.listener_url,
-            "MULTICLOUD_EVENTS_CLOUD_OWNER": "osbox",
-            "MULTICLOUD_EVENTS_CLOUD_REGION_ID": "RegionOne",
-            "MULTICLOUD_EVENTS_POOL": f"onap-multicloud-test-{broker.vhost}",
-            "MULTICLOUD_EVENTS_DEFAULT_STATES": "CREATE,DELETE,SOFT_DELETE,SHUT_DOWN,POWER_OFF,"
-                                                "POWER_ON,PAUSE,UNPAUSE,SUSPEND,RESUME,REBOOT,"
-                                                "REBUILD,UPDATE,ERROR",
-            "MULTICLOUD_EVENTS_DEFAULT_TOPIC": "unauthenticated.MULTICLOUD_VM_EVENTS",
-            "MULTICLOUD_EVENTS_PHASES": "START,END,ERROR,NONE",
-            "MULTICLOUD_MR_URL": mr_url,
-            "MULTICLOUD_MR_RETRY_MIN": "0.05",
-            "MULTICLOUD_MR_RETRY_MAX": "0.5",
-            "MULTICLOUD_MR_TIMEOUT": "5",
-        })
+        env.update(
+            {
+                "DATABASE_URL": db.url,
+                "MULTICLOUD_DATA_DIR": str(tmp / "data"),
+                "MULTICLOUD_LOG_LEVEL": "INFO",
+                "MULTICLOUD_EVENTS_TRANSPORT_URL": broker.listener_url,
+                "MULTICLOUD_EVENTS_CLOUD_OWNER": "osbox",
+                "MULTICLOUD_EVENTS_CLOUD_REGION_ID": "RegionOne",
+                "MULTICLOUD_EVENTS_POOL": f"onap-multicloud-test-{broker.vhost}",
+                "MULTICLOUD_EVENTS_DEFAULT_STATES": "CREATE,DELETE,SOFT_DELETE,SHUT_DOWN,POWER_OFF,"
+                "POWER_ON,PAUSE,UNPAUSE,SUSPEND,RESUME,REBOOT,"
+                "REBUILD,UPDATE,ERROR",
+                "MULTICLOUD_EVENTS_DEFAULT_TOPIC": "unauthenticated.MULTICLOUD_VM_EVENTS",
+                "MULTICLOUD_EVENTS_PHASES": "START,END,ERROR,NONE",
+                "MULTICLOUD_MR_URL": mr_url,
+                "MULTICLOUD_MR_RETRY_MIN": "0.05",
+                "MULTICLOUD_MR_RETRY_MAX": "0.5",
+                "MULTICLOUD_MR_TIMEOUT": "5",
+            }
+        )
         env.update(extra)
         return env
 
     def migrate(self) -> None:
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=REPO,
-                       env=self.env, check=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v", "0"],
+            cwd=REPO,
+            env=self.env,
+            check=True,
+            timeout=120,
+        )
 
-    def start(self, broker: Broker, timeout: float = 60, pool: str | None = None,
-              args: tuple[str, ...] = ()) -> ListenerProcess:
+    def start(
+        self,
+        broker: Broker,
+        timeout: float = 60,
+        pool: str | None = None,
+        args: tuple[str, ...] = (),
+    ) -> ListenerProcess:
         self.starts += 1
         log = self.log_path.open("a")
         log.write(f"\n===== start {self.starts} =====\n")
         log.flush()
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "run_listener", "--stats-interval", "2", *args],
-            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         pool = pool or self.env["MULTICLOUD_EVENTS_POOL"]
         deadline = time.monotonic() + timeout
         while True:
@@ -219,8 +243,14 @@ class ListenerProcess:
 
     def django(self, code: str) -> str:
         """Run Python in the listener's Django environment (its database and keys)."""
-        done = subprocess.run([sys.executable, "manage.py", "shell", "-c", code], cwd=REPO,
-                              env=self.env, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -264,8 +294,12 @@ def expected_seqs(items: list[dict], phases=("START", "END", "ERROR", "NONE")) -
     wanted = set()
     for item in items:
         found = classify(item["event_type"])
-        if found and found[0] is Format.LEGACY and found[2].value in phases \
-                and "mc_seq" in item["payload"].get("metadata", {}):
+        if (
+            found
+            and found[0] is Format.LEGACY
+            and found[2].value in phases
+            and "mc_seq" in item["payload"].get("metadata", {})
+        ):
             wanted.add(str(item["seq"]))
     return wanted
 

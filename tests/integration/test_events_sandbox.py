@@ -20,8 +20,10 @@ from tests.integration.rabbit import Broker, Database, ListenerProcess, rabbitmq
 
 pytestmark = pytest.mark.sandbox
 TOPIC = "unauthenticated.MULTICLOUD_VM_EVENTS"
-KINDS = ("CREATE,DELETE,SOFT_DELETE,SHUT_DOWN,POWER_OFF,POWER_ON,PAUSE,UNPAUSE,SUSPEND,RESUME,"
-         "REBOOT,REBUILD,RESTORE,ERROR")
+KINDS = (
+    "CREATE,DELETE,SOFT_DELETE,SHUT_DOWN,POWER_OFF,POWER_ON,PAUSE,UNPAUSE,SUSPEND,RESUME,"
+    "REBOOT,REBUILD,RESTORE,ERROR"
+)
 
 
 @pytest.fixture
@@ -37,7 +39,10 @@ def sandbox_listener(sandbox, tmp_path, mr):
     broker = Broker(vhost, user, password)
     db = Database(tmp_path)
     env = ListenerProcess.environment(
-        tmp_path, db, broker, mr.url,
+        tmp_path,
+        db,
+        broker,
+        mr.url,
         MULTICLOUD_EVENTS_CLOUD_OWNER="osbox",
         MULTICLOUD_EVENTS_CLOUD_REGION_ID=sandbox.region,
         MULTICLOUD_EVENTS_POOL=f"multicloud-events-test-{uuid.uuid4().hex[:10]}",
@@ -61,8 +66,10 @@ def wait_kind(mr, instance_id: str, kind: str, count: int = 1, timeout: float = 
     deadline = time.monotonic() + timeout
     while kinds_of(mr, instance_id)[kind] < count:
         if time.monotonic() > deadline:
-            raise AssertionError(f"no {kind} event for {instance_id} in {timeout}s; got "
-                                 f"{dict(kinds_of(mr, instance_id))}")
+            raise AssertionError(
+                f"no {kind} event for {instance_id} in {timeout}s; got "
+                f"{dict(kinds_of(mr, instance_id))}"
+            )
         time.sleep(0.2)
 
 
@@ -105,8 +112,9 @@ def test_every_vm_action_arrives_once_on_the_topic(servers, sandbox_listener, mr
     messages = [m for m in mr.messages(TOPIC) if m.get("instance_id") == sid]
     assert len({m["message_id"] for m in messages}) == len(messages)
     assert all(m["source_format"] == "LEGACY" and m["phase"] == "END" for m in messages)
-    assert all(m["vim_id"] == f"osbox_{servers.filter.get('region_name', 'RegionOne')}"
-               for m in messages)
+    assert all(
+        m["vim_id"] == f"osbox_{servers.filter.get('region_name', 'RegionOne')}" for m in messages
+    )
     wire = json.dumps(messages)
     assert "_context" not in wire and "auth_token" not in wire
     assert sandbox_listener.terminate() == 0
@@ -114,19 +122,24 @@ def test_every_vm_action_arrives_once_on_the_topic(servers, sandbox_listener, mr
 
 @pytest.fixture
 def registered(sandbox, db):
-    region = CloudRegion(cloud_owner="osbox", cloud_region_id=sandbox.region,
-                         cloud_type="openstack", identity_url=sandbox.auth_url,
-                         username=sandbox.admin.username,
-                         default_tenant=sandbox.admin.project_name,
-                         openstack_region_id=sandbox.region)
+    region = CloudRegion(
+        cloud_owner="osbox",
+        cloud_region_id=sandbox.region,
+        cloud_type="openstack",
+        identity_url=sandbox.auth_url,
+        username=sandbox.admin.username,
+        default_tenant=sandbox.admin.project_name,
+        openstack_region_id=sandbox.region,
+    )
     region.password = sandbox.admin.password
     region.save()
     return region
 
 
 @pytest.mark.timeout(200)
-def test_check_vim_status_polls_real_nova_in_every_project(api, servers, registered, sandbox,
-                                                           demo_session):
+def test_check_vim_status_polls_real_nova_in_every_project(
+    api, servers, registered, sandbox, demo_session
+):
     from tests.sandbox import ServerHelper
 
     demo = ServerHelper(demo_session, sandbox.region)

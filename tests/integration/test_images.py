@@ -28,7 +28,9 @@ def multipart(fields: dict, data: bytes, filename: str = "disk.qcow2") -> tuple[
         parts.append(f"{head}{value}\r\n".encode())
     parts.append(
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + b"\r\n"
     )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
@@ -48,7 +50,10 @@ def upload(api, base, glance, data: bytes, **fields):  # noqa: F811
 
 
 def test_a_multipart_upload_becomes_an_active_glance_image_with_our_digests(
-    api, base, glance, image_conf  # noqa: F811
+    api,
+    base,
+    glance,
+    image_conf,  # noqa: F811
 ):
     data = bytes(range(256)) * 4096
     answer = upload(
@@ -122,7 +127,10 @@ def test_the_file_path_is_not_taken_for_an_image_id(api, base):
 
 
 def test_a_staged_copy_is_distributed_without_resending_the_bytes(
-    api, base, glance, sandbox  # noqa: F811
+    api,
+    base,
+    glance,
+    sandbox,  # noqa: F811
 ):
     first = upload(api, base, glance, b"z" * 300_000, imageType="raw").json()
     register(api, sandbox, region="Second")

@@ -29,12 +29,26 @@ def test_upload_then_download_with_progress(sandbox, glance, image_conf, tmp_pat
     name = unique_name()
     glance.track(name)
     out, err = io.StringIO(), io.StringIO()
-    call_command("upload_image", str(source), vim="osbox_RegionOne", tenant="admin",
-                 name=name, stdout=out, stderr=err)
+    call_command(
+        "upload_image",
+        str(source),
+        vim="osbox_RegionOne",
+        tenant="admin",
+        name=name,
+        stdout=out,
+        stderr=err,
+    )
     image = json.loads(out.getvalue())
     assert image["status"] == "active" and image["size"] == 3 * MIB
     assert "100%" in err.getvalue()
     target = tmp_path / "back.raw"
-    call_command("download_image", image["id"], vim="osbox_RegionOne", tenant="admin",
-                 output=str(target), stdout=io.StringIO(), stderr=err)
+    call_command(
+        "download_image",
+        image["id"],
+        vim="osbox_RegionOne",
+        tenant="admin",
+        output=str(target),
+        stdout=io.StringIO(),
+        stderr=err,
+    )
     assert hashlib.sha256(target.read_bytes()).hexdigest() == sha

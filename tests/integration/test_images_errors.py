@@ -35,9 +35,7 @@ def base(api, sandbox, image_conf, glance):  # noqa: F811
 def post_raw(api, base, glance, data: bytes, query: str = "imageType=raw"):  # noqa: F811
     name = unique_name()
     glance.track(name)
-    answer = api.request(
-        "POST", f"{base}/images/file?name={name}&{query}", data, content_type=RAW
-    )
+    answer = api.request("POST", f"{base}/images/file?name={name}&{query}", data, content_type=RAW)
     return answer, name
 
 
@@ -53,8 +51,12 @@ def test_unknown_region_and_project_are_404(api, base, sandbox):
 
 
 def test_bad_formats_and_metadata_are_400_and_nothing_is_staged(api, base, glance, image_conf):  # noqa: F811
-    for query in ("imageType=exe", "imageType=raw&containerFormat=zip",
-                  "imageType=raw&properties=notjson", "imageType=raw&visibility=everyone"):
+    for query in (
+        "imageType=exe",
+        "imageType=raw&containerFormat=zip",
+        "imageType=raw&properties=notjson",
+        "imageType=raw&visibility=everyone",
+    ):
         answer, name = post_raw(api, base, glance, b"x" * 100, query)
         assert answer.status == 400, (query, answer.body)
         assert not glance_names(glance, name)
@@ -79,7 +81,11 @@ def test_an_image_over_the_cap_is_413_and_no_space_is_507(api, base, glance, ima
 
 
 def test_glance_failing_midway_leaves_no_staging_copy_and_no_image(
-    api, base, glance, image_conf, monkeypatch  # noqa: F811
+    api,
+    base,
+    glance,
+    image_conf,
+    monkeypatch,  # noqa: F811
 ):
     def failing_upload(self, image_id, data, image_size=None, **kwargs):
         data.read(1000)
@@ -96,7 +102,8 @@ def test_glance_failing_midway_leaves_no_staging_copy_and_no_image(
 def test_an_unreachable_image_service_is_500_with_a_clear_message(api, base, monkeypatch):
     real = glanceclient.Client
     monkeypatch.setattr(
-        glanceclient, "Client",
+        glanceclient,
+        "Client",
         functools.partial(real, endpoint_override="http://127.0.0.1:1"),
     )
     answer = api.request("GET", f"{base}/images")
@@ -105,7 +112,11 @@ def test_an_unreachable_image_service_is_500_with_a_clear_message(api, base, mon
 
 
 def test_export_is_off_by_default_and_confined_to_the_export_dir(
-    api, base, glance, image_conf, tmp_path  # noqa: F811
+    api,
+    base,
+    glance,
+    image_conf,
+    tmp_path,  # noqa: F811
 ):
     data = b"e" * 70_000
     answer, name = post_raw(api, base, glance, data)
@@ -124,7 +135,11 @@ def test_export_is_off_by_default_and_confined_to_the_export_dir(
 
 
 def test_create_by_url_is_refused_unless_allowed_then_fetched_in_the_background(
-    api, base, glance, image_conf, tmp_path  # noqa: F811
+    api,
+    base,
+    glance,
+    image_conf,
+    tmp_path,  # noqa: F811
 ):
     data = hashlib.sha512(b"url").digest() * 4096
     (tmp_path / "www").mkdir()
@@ -137,8 +152,12 @@ def test_create_by_url_is_refused_unless_allowed_then_fetched_in_the_background(
     try:
         name = unique_name()
         glance.track(name)
-        body = {"name": name, "imageType": "raw", "containerFormat": "bare",
-                "imagePath": f"http://127.0.0.1:{httpd.server_port}/disk.raw"}
+        body = {
+            "name": name,
+            "imageType": "raw",
+            "containerFormat": "bare",
+            "imagePath": f"http://127.0.0.1:{httpd.server_port}/disk.raw",
+        }
         refused = api.request("POST", f"{base}/images", json.dumps(body).encode())
         assert refused.status == 403 and "MULTICLOUD_IMAGE_URL_ALLOWLIST" in refused.json()["error"]
         local = {**body, "imagePath": "file:///etc/passwd"}

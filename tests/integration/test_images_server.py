@@ -18,12 +18,17 @@ MODES = ("django", "pecan")
 
 @pytest.fixture(params=MODES)
 def server(request, tmp_path, sandbox):
-    svc = Service(tmp_path, WEB_FRAMEWORK=request.param, MULTICLOUD_WORKERS="1",
-                  MULTICLOUD_IMAGE_STAGING_RETENTION="0")
+    svc = Service(
+        tmp_path,
+        WEB_FRAMEWORK=request.param,
+        MULTICLOUD_WORKERS="1",
+        MULTICLOUD_IMAGE_STAGING_RETENTION="0",
+    )
     svc.wait_ready()
     answer = requests.post(
         f"{svc.url}/api/multicloud/v1/osbox/RegionOne/registry",
-        json=region_body(sandbox), timeout=30,
+        json=region_body(sandbox),
+        timeout=30,
     )
     assert answer.status_code == 202, answer.text
     svc.base = f"{svc.url}/api/multicloud/v0/osbox_RegionOne/{sandbox.admin.project_name}"
@@ -92,18 +97,25 @@ def test_200_mib_round_trip_with_bounded_server_memory(server, tmp_path, cleanup
 
 def test_a_chunked_upload_over_the_cap_leaves_nothing_behind(tmp_path, sandbox, cleanup):
     for mode in MODES:
-        svc = Service(tmp_path, WEB_FRAMEWORK=mode, MULTICLOUD_WORKERS="1",
-                      MULTICLOUD_IMAGE_MAX_SIZE="8M")
+        svc = Service(
+            tmp_path, WEB_FRAMEWORK=mode, MULTICLOUD_WORKERS="1", MULTICLOUD_IMAGE_MAX_SIZE="8M"
+        )
         svc.wait_ready()
         try:
-            requests.post(f"{svc.url}/api/multicloud/v1/osbox/RegionOne/registry",
-                          json=region_body(sandbox), timeout=30).raise_for_status()
+            requests.post(
+                f"{svc.url}/api/multicloud/v1/osbox/RegionOne/registry",
+                json=region_body(sandbox),
+                timeout=30,
+            ).raise_for_status()
             name = unique_name("mc-cap")
-            url = (f"{svc.url}/api/multicloud/v0/osbox_RegionOne/{sandbox.admin.project_name}"
-                   f"/images/file?name={name}&imageType=raw")
+            url = (
+                f"{svc.url}/api/multicloud/v0/osbox_RegionOne/{sandbox.admin.project_name}"
+                f"/images/file?name={name}&imageType=raw"
+            )
             body = (b"\0" * MIB for _ in range(20))
-            answer = requests.post(url, data=body, timeout=60,
-                                   headers={"Content-Type": "application/octet-stream"})
+            answer = requests.post(
+                url, data=body, timeout=60, headers={"Content-Type": "application/octet-stream"}
+            )
             assert answer.status_code == 413, (mode, answer.text)
             staging = tmp_path / "data" / "images"
             assert not staging.exists() or list(staging.iterdir()) == []

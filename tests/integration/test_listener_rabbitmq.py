@@ -42,7 +42,8 @@ def mr():
 def listener(tmp_path, broker, mr):  # noqa: F811
     db = Database(tmp_path)
     process = ListenerProcess(
-        ListenerProcess.environment(tmp_path, db, broker, mr.url), tmp_path / "listener.log")
+        ListenerProcess.environment(tmp_path, db, broker, mr.url), tmp_path / "listener.log"
+    )
     process.migrate()
     process.db = db
     yield process
@@ -68,8 +69,11 @@ def assert_exactly_once(mr, expected: set[str], listener) -> None:
 def assert_no_errors_of_ours(log: str) -> None:
     # NOTE: oslo.messaging logs "ignoring duplicate message" with a traceback when the
     # broker redelivers a message it had already handed over: that is its own dedup.
-    ours = [line for line in log.splitlines()
-            if re.search(r" (ERROR|CRITICAL) (listener|multicloud|django)", line)]
+    ours = [
+        line
+        for line in log.splitlines()
+        if re.search(r" (ERROR|CRITICAL) (listener|multicloud|django)", line)
+    ]
     assert not ours, ours
 
 
@@ -79,7 +83,8 @@ def arrived(mr, expected: set[str]):
 
 @pytest.mark.timeout(300)
 def test_10000_notifications_with_message_router_down_for_a_while_arrive_exactly_once(
-        broker, listener, nova, mr):  # noqa: F811
+    broker, listener, nova, mr
+):  # noqa: F811
     items = seq_corpus(10_000)
     expected = expected_seqs(items)
     listener.start(broker)
@@ -95,8 +100,10 @@ def test_10000_notifications_with_message_router_down_for_a_while_arrive_exactly
     assert_exactly_once(mr, expected, listener)
     queue = broker.queue(listener.env["MULTICLOUD_EVENTS_POOL"])
     assert queue is not None and queue[0] == 0  # everything acknowledged
-    print(f"\n10,000 notifications sent in {sent_in:.1f}s; {len(expected)} events published "
-          f"exactly once after MR came back")
+    print(
+        f"\n10,000 notifications sent in {sent_in:.1f}s; {len(expected)} events published "
+        f"exactly once after MR came back"
+    )
 
 
 @pytest.mark.timeout(300)
@@ -148,7 +155,8 @@ def test_sigterm_stops_consuming_and_exits_cleanly(broker, listener, nova, mr): 
 
 @pytest.mark.timeout(300)
 def test_two_replicas_in_one_pool_share_the_work_and_publish_each_event_once(
-        tmp_path, broker, listener, nova, mr):  # noqa: F811
+    tmp_path, broker, listener, nova, mr
+):  # noqa: F811
     second = ListenerProcess(dict(listener.env), tmp_path / "listener-2.log")
     try:
         listener.start(broker)
@@ -194,8 +202,9 @@ def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listene
     del listener.env["MULTICLOUD_EVENTS_TRANSPORT_URL"]
     pool = f"registered-{broker.vhost}"
     # NOTE: registered while run_listener already runs; start() waits for the pool's consumer.
-    register = threading.Timer(3, listener.django,
-                               [REGISTER.format(pool=pool, url=broker.listener_url)])
+    register = threading.Timer(
+        3, listener.django, [REGISTER.format(pool=pool, url=broker.listener_url)]
+    )
     register.start()
     listener.start(broker, pool=pool, args=("--refresh-interval", "1"))
     register.join()
@@ -204,19 +213,21 @@ def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listene
     nova.send_all(items)
     wait_until(arrived(mr, expected_seqs(items)), 60, "events of the registered region")
     assert {m["vim_id"] for m in mr.messages(TOPIC)} == {"owner2_Region2"}
-    listener.django("from multicloud.vims.models import CloudRegion; "
-                    "CloudRegion.objects.all().delete()")
+    listener.django(
+        "from multicloud.vims.models import CloudRegion; CloudRegion.objects.all().delete()"
+    )
     wait_until(lambda: broker.queue(pool) == (0, 0), 30, "the listener to stop consuming")
     assert listener.terminate() == 0
     assert "stopped listening to owner2_Region2" in listener.log()
 
 
 @pytest.mark.timeout(300)
-def test_notifications_are_requeued_not_lost_while_the_database_is_down(
-        broker, listener, nova, mr):  # noqa: F811
+def test_notifications_are_requeued_not_lost_while_the_database_is_down(broker, listener, nova, mr):  # noqa: F811
     if not listener.db.pg_name:
-        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgresql://...): SQLite "
-                    "cannot be taken down under a running process")
+        pytest.skip(
+            "needs PostgreSQL (run with DATABASE_URL=postgresql://...): SQLite "
+            "cannot be taken down under a running process"
+        )
     items = seq_corpus(3000)
     expected = expected_seqs(items)
     listener.start(broker)
@@ -237,8 +248,9 @@ def test_notifications_are_requeued_not_lost_while_the_database_is_down(
 
 @pytest.mark.timeout(200)
 def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listener, mr):  # noqa: F811
-    listener.env.update(MULTICLOUD_EVENTS_RABBIT_DURABLE="true",
-                        MULTICLOUD_EVENTS_RABBIT_QUORUM="true")
+    listener.env.update(
+        MULTICLOUD_EVENTS_RABBIT_DURABLE="true", MULTICLOUD_EVENTS_RABBIT_QUORUM="true"
+    )
     listener.start(broker)
     sender = Nova(broker.nova_url, durable=True, quorum=True)
     try:
@@ -256,12 +268,16 @@ def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listene
 
 @pytest.mark.timeout(120)
 def test_https_and_basic_auth_towards_message_router_from_configuration(
-        tmp_path, broker, listener, nova):  # noqa: F811
+    tmp_path, broker, listener, nova
+):  # noqa: F811
     with FakeMessageRouter(tls=True, basic_auth=("multicloud", "mr-s3cret")) as secure:
         (tmp_path / "mr-password").write_text("mr-s3cret\n")
-        listener.env.update(MULTICLOUD_MR_URL=secure.url, MULTICLOUD_MR_CA_FILE=secure.ca_file,
-                            MULTICLOUD_MR_USERNAME="multicloud",
-                            MULTICLOUD_MR_PASSWORD_FILE=str(tmp_path / "mr-password"))
+        listener.env.update(
+            MULTICLOUD_MR_URL=secure.url,
+            MULTICLOUD_MR_CA_FILE=secure.ca_file,
+            MULTICLOUD_MR_USERNAME="multicloud",
+            MULTICLOUD_MR_PASSWORD_FILE=str(tmp_path / "mr-password"),
+        )
         listener.start(broker)
         items = seq_corpus(200)
         nova.send_all(items)
@@ -270,4 +286,3 @@ def test_https_and_basic_auth_towards_message_router_from_configuration(
         assert listener.terminate() == 0
         assert_exactly_once(secure, expected, listener)
         assert "mr-s3cret" not in listener.log()
-

@@ -22,7 +22,8 @@ def test_admin_and_demo_users_get_tokens_with_their_roles(admin_session, demo_se
 
 
 def test_glance_round_trips_a_100mib_image_with_matching_checksums(
-        sandbox, admin_session, tmp_path):
+    sandbox, admin_session, tmp_path
+):
     from glanceclient import Client
 
     path = tmp_path / "image.raw"
@@ -35,8 +36,9 @@ def test_glance_round_trips_a_100mib_image_with_matching_checksums(
             f.write(chunk)
 
     glance = Client("2", session=admin_session, region_name=sandbox.region)
-    image = glance.images.create(name=f"mc-smoke-{uuid.uuid4().hex[:8]}",
-                                 disk_format="raw", container_format="bare")
+    image = glance.images.create(
+        name=f"mc-smoke-{uuid.uuid4().hex[:8]}", disk_format="raw", container_format="bare"
+    )
     try:
         with path.open("rb") as f:
             glance.images.upload(image.id, f, image_size=100 * MiB)
@@ -72,8 +74,11 @@ def test_server_goes_through_its_whole_lifecycle(servers):
     servers.action(sid, "os-start")
     servers.wait_for(sid, status="ACTIVE", vm_state="active")
 
-    servers.action(sid, "rebuild", {"imageRef": servers.image_id("fake-image"),
-                                    "name": server["name"] + "-rebuilt"})
+    servers.action(
+        sid,
+        "rebuild",
+        {"imageRef": servers.image_id("fake-image"), "name": server["name"] + "-rebuilt"},
+    )
     rebuilt = servers.wait_for(sid, status="ACTIVE", vm_state="active")
     assert rebuilt["name"].endswith("-rebuilt")
 
@@ -85,7 +90,8 @@ def test_server_goes_through_its_whole_lifecycle(servers):
 
 
 def test_stopping_a_server_emits_legacy_and_versioned_power_off_notifications(
-        servers, nova_notifications):
+    servers, nova_notifications
+):
     sid = servers.boot()["id"]
     servers.action(sid, "os-stop")
     servers.wait_for(sid, status="SHUTOFF")
@@ -96,28 +102,28 @@ def test_stopping_a_server_emits_legacy_and_versioned_power_off_notifications(
     assert legacy["payload"]["state"] == "stopped"
     assert versioned["payload"]["nova_object.name"] == "InstanceActionPayload"
     assert versioned["payload"]["nova_object.data"]["state"] == "stopped"
-    errors = [n["event_type"] for n in nova_notifications.events(sid)
-              if n["priority"] == "error"]
+    errors = [n["event_type"] for n in nova_notifications.events(sid) if n["priority"] == "error"]
     assert errors == []
 
 
-def test_neutron_creates_network_subnet_and_port_for_a_non_admin_project(
-        sandbox, demo_session):
+def test_neutron_creates_network_subnet_and_port_for_a_non_admin_project(sandbox, demo_session):
     if sandbox.neutron_kind != "real":
         pytest.skip(f"sandbox runs the Neutron {sandbox.neutron_kind}, not real Neutron")
     net_api = {"endpoint_filter": {"service_type": "network", "interface": "public"}}
-    net = demo_session.post("/v2.0/networks", json={"network": {"name": "mc-smoke"}},
-                            **net_api).json()["network"]
+    net = demo_session.post(
+        "/v2.0/networks", json={"network": {"name": "mc-smoke"}}, **net_api
+    ).json()["network"]
     try:
         subnet = demo_session.post(
-            "/v2.0/subnets", json={"subnet": {"network_id": net["id"], "ip_version": 4,
-                                              "cidr": "192.0.2.0/24"}},
-            **net_api).json()["subnet"]
-        port = demo_session.post("/v2.0/ports", json={"port": {"network_id": net["id"]}},
-                                 **net_api).json()["port"]
+            "/v2.0/subnets",
+            json={"subnet": {"network_id": net["id"], "ip_version": 4, "cidr": "192.0.2.0/24"}},
+            **net_api,
+        ).json()["subnet"]
+        port = demo_session.post(
+            "/v2.0/ports", json={"port": {"network_id": net["id"]}}, **net_api
+        ).json()["port"]
         assert port["fixed_ips"][0]["subnet_id"] == subnet["id"]
-        listed = demo_session.get(f"/v2.0/ports?network_id={net['id']}",
-                                  **net_api).json()["ports"]
+        listed = demo_session.get(f"/v2.0/ports?network_id={net['id']}", **net_api).json()["ports"]
         assert [p["id"] for p in listed] == [port["id"]]
         demo_session.delete(f"/v2.0/ports/{port['id']}", **net_api)
     finally:

@@ -113,7 +113,6 @@ PINNED = [
         ALL,
         "/api/multicloud-vio/v1/{owner}/{region}/designate/{rest}",
     ),
-
     ("image_upload", ("POST",), "/api/multicloud/v0/{vimid}/{tenantid}/images/file"),
     ("image_upload_v1", ("POST",), "/api/multicloud/v1/{owner}/{region}/{tenantid}/images/file"),
     ("image_upload_vio", ("POST",), "/api/multicloud-vio/v0/{vimid}/{tenantid}/images/file"),

@@ -26,21 +26,44 @@ class Handler(BaseHTTPRequestHandler):
         parts = [p for p in path.split("/") if p]
         if not parts:
             host = self.headers.get("Host", "127.0.0.1")
-            self._reply(200, {"versions": [{"id": "v2.0", "status": "CURRENT",
-                                            "links": [{"rel": "self",
-                                                       "href": f"http://{host}/v2.0/"}]}]})
+            self._reply(
+                200,
+                {
+                    "versions": [
+                        {
+                            "id": "v2.0",
+                            "status": "CURRENT",
+                            "links": [{"rel": "self", "href": f"http://{host}/v2.0/"}],
+                        }
+                    ]
+                },
+            )
         elif len(parts) == 2 and parts[0] == "v2.0":
             name = parts[1].removesuffix(".json").replace("-", "_")
             self._reply(200, {name: []})
         else:
-            self._reply(404, {"NeutronError": {"type": "HTTPNotFound",
-                                               "message": "not provided by the sandbox stub",
-                                               "detail": ""}})
+            self._reply(
+                404,
+                {
+                    "NeutronError": {
+                        "type": "HTTPNotFound",
+                        "message": "not provided by the sandbox stub",
+                        "detail": "",
+                    }
+                },
+            )
 
     def _not_found(self):
-        self._reply(404, {"NeutronError": {"type": "HTTPNotFound",
-                                           "message": "not provided by the sandbox stub",
-                                           "detail": ""}})
+        self._reply(
+            404,
+            {
+                "NeutronError": {
+                    "type": "HTTPNotFound",
+                    "message": "not provided by the sandbox stub",
+                    "detail": "",
+                }
+            },
+        )
 
     do_POST = do_PUT = do_DELETE = _not_found  # noqa: N815
 

@@ -52,8 +52,11 @@ class Identity:
     def project(self, name, description):
         p = self.find("/projects", "projects", name=name, domain_id="default")
         if p is None:
-            p = self.post("/projects", "project",
-                          {"name": name, "domain_id": "default", "description": description})
+            p = self.post(
+                "/projects",
+                "project",
+                {"name": name, "domain_id": "default", "description": description},
+            )
         return p
 
     def role(self, name):
@@ -65,9 +68,16 @@ class Identity:
     def user(self, name, password, project):
         u = self.find("/users", "users", name=name, domain_id="default")
         if u is None:
-            u = self.post("/users", "user", {"name": name, "domain_id": "default",
-                                              "password": password,
-                                              "default_project_id": project["id"]})
+            u = self.post(
+                "/users",
+                "user",
+                {
+                    "name": name,
+                    "domain_id": "default",
+                    "password": password,
+                    "default_project_id": project["id"],
+                },
+            )
         else:
             # keep the stored password in step with the state dir's secrets
             self.patch(f"/users/{u['id']}", "user", {"password": password})
@@ -79,22 +89,30 @@ class Identity:
     def service(self, stype, name, url, region):
         svc = self.find("/services", "services", type=stype)
         if svc is None:
-            svc = self.post("/services", "service", {"type": stype, "name": name,
-                                                     "enabled": True})
+            svc = self.post("/services", "service", {"type": stype, "name": name, "enabled": True})
         existing = self.get(f"/endpoints?service_id={svc['id']}", "endpoints")
         for iface in ("public", "internal", "admin"):
             match = [e for e in existing if e["interface"] == iface]
             if match:
                 ep = match[0]
                 if ep["url"] != url or ep.get("region_id") != region:
-                    self.patch(f"/endpoints/{ep['id']}", "endpoint",
-                               {"url": url, "region_id": region})
+                    self.patch(
+                        f"/endpoints/{ep['id']}", "endpoint", {"url": url, "region_id": region}
+                    )
                 for extra in match[1:]:
                     self.s.delete(f"/endpoints/{extra['id']}", **self.kw)
             else:
-                self.post("/endpoints", "endpoint",
-                          {"service_id": svc["id"], "interface": iface, "url": url,
-                           "region_id": region, "enabled": True})
+                self.post(
+                    "/endpoints",
+                    "endpoint",
+                    {
+                        "service_id": svc["id"],
+                        "interface": iface,
+                        "url": url,
+                        "region_id": region,
+                        "enabled": True,
+                    },
+                )
 
 
 def main():
@@ -119,7 +137,7 @@ def main():
     for key, value in sorted(ENV.items()):
         if not key.startswith("OSBOX_SVC_"):
             continue
-        stype = key[len("OSBOX_SVC_"):].lower()
+        stype = key[len("OSBOX_SVC_") :].lower()
         name, url = value.split("|", 1)
         ident.service(stype, name, url, region)
     print("keystone registration done", file=sys.stderr)

@@ -19,8 +19,11 @@ def main():
     with engine.begin() as conn:
         already = sa.inspect(conn).has_table("alembic_version")
         metadata.create_all(conn)
-        print(f"neutron schema: {len(metadata.tables)} tables "
-              f"({'already present' if already else 'created'})", file=sys.stderr)
+        print(
+            f"neutron schema: {len(metadata.tables)} tables "
+            f"({'already present' if already else 'created'})",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,18 @@ class Command(BaseCommand):
     help = "Listen to Nova notifications and publish the chosen VM events to Message Router."
 
     def add_arguments(self, parser):
-        parser.add_argument("--stats-interval", type=float, default=60.0,
-                            help="seconds between counter log lines (0: never)")
-        parser.add_argument("--refresh-interval", type=float, default=30.0,
-                            help="seconds between re-reads of the region registry (0: never)")
+        parser.add_argument(
+            "--stats-interval",
+            type=float,
+            default=60.0,
+            help="seconds between counter log lines (0: never)",
+        )
+        parser.add_argument(
+            "--refresh-interval",
+            type=float,
+            default=30.0,
+            help="seconds between re-reads of the region registry (0: never)",
+        )
 
     def handle(self, *args, **options):
         settings = get_settings().events
@@ -39,21 +47,22 @@ class Command(BaseCommand):
                 "run_listener: no cloud region to listen to yet: set "
                 "MULTICLOUD_EVENTS_TRANSPORT_URL (with MULTICLOUD_EVENTS_CLOUD_OWNER/"
                 "_CLOUD_REGION_ID) or register a region with "
-                "cloud-extra-info.multicloud-events.transport-url")
+                "cloud-extra-info.multicloud-events.transport-url"
+            )
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         service = ListenerService(settings, targets)
         service.start()
         log.info("run_listener: started for %s", ", ".join(service.listening) or "no region")
-        self.loop(service, settings, stop, options["stats_interval"],
-                  options["refresh_interval"])
+        self.loop(service, settings, stop, options["stats_interval"], options["refresh_interval"])
         log.info("run_listener: stopping")
         service.stop()
 
     @staticmethod
-    def loop(service, settings, stop: threading.Event, stats_every: float,
-             refresh_every: float) -> None:
+    def loop(
+        service, settings, stop: threading.Event, stats_every: float, refresh_every: float
+    ) -> None:
         now = time.monotonic()
         next_stats, next_refresh = now + stats_every, now + refresh_every
         while not stop.wait(1.0):

@@ -18,9 +18,11 @@ class _Recorder(BaseHTTPRequestHandler):
 
     def do_PUT(self):  # noqa: N802 - http.server's naming
         length = int(self.headers.get("Content-Length", 0))
-        _Recorder.seen = {"headers": {k.lower(): v for k, v in self.headers.items()},
-                          "body": self.rfile.read(length),
-                          "path": self.path}
+        _Recorder.seen = {
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": self.rfile.read(length),
+            "path": self.path,
+        }
         self.send_response(201)
         self.send_header("Content-Length", "2")
         self.send_header("Connection", "close")
@@ -42,8 +44,14 @@ def plugin():
 
 
 def _request(headers: dict[str, str], body: bytes) -> Request:
-    return Request("PUT", "/api/multicloud/v1/o/r/thing", {"owner": "o", "region": "r"},
-                   "a=1&a=2", Headers(headers.items()), io.BytesIO(body))
+    return Request(
+        "PUT",
+        "/api/multicloud/v1/o/r/thing",
+        {"owner": "o", "region": "r"},
+        "a=1&a=2",
+        Headers(headers.items()),
+        io.BytesIO(body),
+    )
 
 
 @pytest.mark.timeout(20)

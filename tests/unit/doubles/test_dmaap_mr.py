@@ -29,19 +29,26 @@ def mr() -> Iterator[FakeMessageRouter]:
         yield router
 
 
-def publish(mr: FakeMessageRouter, payload: Any, topic: str = TOPIC,
-            **kwargs: Any) -> requests.Response:
+def publish(
+    mr: FakeMessageRouter, payload: Any, topic: str = TOPIC, **kwargs: Any
+) -> requests.Response:
     """POST a JSON payload to /events/{topic}."""
-    return requests.post(f"{mr.url}/events/{topic}", data=json.dumps(payload),
-                         headers=JSON, timeout=5, **kwargs)
+    return requests.post(
+        f"{mr.url}/events/{topic}", data=json.dumps(payload), headers=JSON, timeout=5, **kwargs
+    )
 
 
-def poll(mr: FakeMessageRouter, group: str = "cg", consumer: str = "c1",
-         timeout_ms: int = 200, topic: str = TOPIC, **params: Any) -> requests.Response:
+def poll(
+    mr: FakeMessageRouter,
+    group: str = "cg",
+    consumer: str = "c1",
+    timeout_ms: int = 200,
+    topic: str = TOPIC,
+    **params: Any,
+) -> requests.Response:
     """GET /events/{topic}/{group}/{consumer} with a small long-poll timeout."""
     query = {"timeout": timeout_ms, **params}
-    return requests.get(f"{mr.url}/events/{topic}/{group}/{consumer}", params=query,
-                        timeout=10)
+    return requests.get(f"{mr.url}/events/{topic}/{group}/{consumer}", params=query, timeout=10)
 
 
 def assert_mr_error(resp: requests.Response, status: int, mrstatus: int) -> dict[str, Any]:
@@ -72,6 +79,7 @@ def wait_until(predicate: Any, seconds: float = 3.0) -> bool:
 
 # --------------------------------------------------------------------------- publish
 
+
 def test_publish_single_object_counts_one_and_stores_it(mr: FakeMessageRouter) -> None:
     resp = publish(mr, {"event_type": "compute.instance.pause.end", "n": 1})
 
@@ -82,8 +90,12 @@ def test_publish_single_object_counts_one_and_stores_it(mr: FakeMessageRouter) -
 
 
 def test_publish_array_stores_each_element_reserialised(mr: FakeMessageRouter) -> None:
-    resp = requests.post(f"{mr.url}/events/{TOPIC}", headers=JSON, timeout=5,
-                         data='[ {"a": 1,  "b": "é"}, {"a": 2} ]'.encode())
+    resp = requests.post(
+        f"{mr.url}/events/{TOPIC}",
+        headers=JSON,
+        timeout=5,
+        data='[ {"a": 1,  "b": "é"}, {"a": 2} ]'.encode(),
+    )
 
     assert resp.json()["count"] == 2
     assert mr.raw(TOPIC) == ['{"a":1,"b":"é"}', '{"a":2}']
@@ -107,25 +119,23 @@ def test_topics_create_endpoint_creates_empty_topic(mr: FakeMessageRouter) -> No
     assert poll(mr, topic="made").json() == []
 
 
-def test_partition_key_comes_from_query_or_cambria_partition(
-        mr: FakeMessageRouter) -> None:
-    publish(mr, [{"a": 1}, {"a": 2, "cambria.partition": "vm-2"}],
-            params={"partitionKey": "vm-1"})
+def test_partition_key_comes_from_query_or_cambria_partition(mr: FakeMessageRouter) -> None:
+    publish(mr, [{"a": 1}, {"a": 2, "cambria.partition": "vm-2"}], params={"partitionKey": "vm-1"})
 
     assert [r.key for r in mr.records(TOPIC)] == ["vm-1", "vm-2"]
 
 
 def test_invalid_json_is_400_with_mrstatus_5005(mr: FakeMessageRouter) -> None:
-    resp = requests.post(f"{mr.url}/events/{TOPIC}", data=b"{not json", headers=JSON,
-                         timeout=5)
+    resp = requests.post(f"{mr.url}/events/{TOPIC}", data=b"{not json", headers=JSON, timeout=5)
 
     assert_mr_error(resp, 400, 5005)
     assert mr.raw(TOPIC) == []
 
 
 def test_chunked_json_publish_is_rejected(mr: FakeMessageRouter) -> None:
-    resp = requests.post(f"{mr.url}/events/{TOPIC}", data=iter([b'{"a": 1}']),
-                         headers=JSON, timeout=5)
+    resp = requests.post(
+        f"{mr.url}/events/{TOPIC}", data=iter([b'{"a": 1}']), headers=JSON, timeout=5
+    )
 
     body = assert_mr_error(resp, 400, 5005)
     assert body["message"] == "The JSON stream reader doesn't support chunking"
@@ -137,39 +147,54 @@ def test_cambria_lengths_are_bytes_so_non_ascii_round_trips(mr: FakeMessageRoute
     entry = f"{len(key.encode())}.{len(msg.encode())}.{key}{msg}"
     body = f"{entry}\n  {entry}\n".encode()
 
-    resp = requests.post(f"{mr.url}/events/{TOPIC}", data=body, timeout=5,
-                         headers={"Content-Type": "application/cambria"})
+    resp = requests.post(
+        f"{mr.url}/events/{TOPIC}",
+        data=body,
+        timeout=5,
+        headers={"Content-Type": "application/cambria"},
+    )
 
     assert resp.json()["count"] == 2
     assert mr.raw(TOPIC) == [msg, msg]
     assert mr.records(TOPIC)[0].key == key
 
 
-def test_cambria_with_character_counted_lengths_is_rejected(
-        mr: FakeMessageRouter) -> None:
+def test_cambria_with_character_counted_lengths_is_rejected(mr: FakeMessageRouter) -> None:
     msg = '{"name":"é"}'
     body = f"0.{len(msg)}.{msg}".encode()  # the old Java client's char-count bug
 
-    resp = requests.post(f"{mr.url}/events/{TOPIC}", data=body, timeout=5,
-                         headers={"Content-Type": "application/cambria"})
+    resp = requests.post(
+        f"{mr.url}/events/{TOPIC}",
+        data=body,
+        timeout=5,
+        headers={"Content-Type": "application/cambria"},
+    )
 
     assert_mr_error(resp, 400, 5003)
     assert mr.raw(TOPIC) == []
 
 
 def test_cambria_zip_is_gunzipped(mr: FakeMessageRouter) -> None:
-    body = gzip.compress(b"0.7.{\"a\":1}")
+    body = gzip.compress(b'0.7.{"a":1}')
 
-    resp = requests.post(f"{mr.url}/events/{TOPIC}", data=body, timeout=5,
-                         headers={"Content-Type": "application/cambria-zip"})
+    resp = requests.post(
+        f"{mr.url}/events/{TOPIC}",
+        data=body,
+        timeout=5,
+        headers={"Content-Type": "application/cambria-zip"},
+    )
 
     assert resp.json()["count"] == 1
     assert mr.messages(TOPIC) == [{"a": 1}]
 
 
 def test_text_plain_is_one_message_per_line(mr: FakeMessageRouter) -> None:
-    resp = requests.post(f"{mr.url}/events/{TOPIC}", data="first\nsecond é\r\n".encode(),
-                         headers={"Content-Type": "text/plain"}, timeout=5)
+    resp = requests.post(
+        f"{mr.url}/events/{TOPIC}",
+        data="first\nsecond é\r\n".encode(),
+        headers={"Content-Type": "text/plain"},
+        timeout=5,
+    )
 
     assert resp.json()["count"] == 2
     assert mr.raw(TOPIC) == ["first", "second é"]
@@ -177,8 +202,10 @@ def test_text_plain_is_one_message_per_line(mr: FakeMessageRouter) -> None:
 
 # --------------------------------------------------------------------------- subscribe
 
+
 def test_new_consumer_group_only_sees_messages_published_after_first_get(
-        mr: FakeMessageRouter) -> None:
+    mr: FakeMessageRouter,
+) -> None:
     publish(mr, {"seq": "before"})
 
     assert poll(mr, group="fresh").json() == []
@@ -199,7 +226,8 @@ def test_subscribe_returns_json_array_of_strings(mr: FakeMessageRouter) -> None:
 
 
 def test_offsets_are_committed_on_write_so_second_get_does_not_repeat(
-        mr: FakeMessageRouter) -> None:
+    mr: FakeMessageRouter,
+) -> None:
     prime(mr)
     publish(mr, [{"n": 1}, {"n": 2}])
 
@@ -225,8 +253,7 @@ def test_limit_caps_the_batch_and_the_rest_follows(mr: FakeMessageRouter) -> Non
     assert len(poll(mr, limit=0).json()) == 3
 
 
-def test_long_poll_with_nothing_new_returns_empty_within_timeout(
-        mr: FakeMessageRouter) -> None:
+def test_long_poll_with_nothing_new_returns_empty_within_timeout(mr: FakeMessageRouter) -> None:
     prime(mr)
     started = time.monotonic()
 
@@ -282,6 +309,7 @@ def test_subscribe_to_unknown_topic_is_404(mr: FakeMessageRouter) -> None:
 
 # --------------------------------------------------------------------------- faults
 
+
 def test_batch_over_limit_is_413_and_halves_succeed(mr: FakeMessageRouter) -> None:
     mr.max_batch_messages(2)
     batch = [{"n": i} for i in range(4)]
@@ -300,8 +328,7 @@ def test_message_over_byte_limit_is_413_with_5004(mr: FakeMessageRouter) -> None
     assert mr.raw(TOPIC) == []
 
 
-def test_partial_publish_stores_first_k_and_answers_500_5007(
-        mr: FakeMessageRouter) -> None:
+def test_partial_publish_stores_first_k_and_answers_500_5007(mr: FakeMessageRouter) -> None:
     mr.partial_publish_next(2)
 
     body = assert_mr_error(publish(mr, [{"n": i} for i in range(5)]), 500, 5007)
@@ -321,11 +348,18 @@ def test_fail_next_429_then_recovers(mr: FakeMessageRouter) -> None:
     assert mr.publish_requests == 3
 
 
-@pytest.mark.parametrize(("status", "mrstatus"), [
-    (503, 3002), (500, 5002), (404, 5007), (400, 5003), (401, 4001), (403, 4002),
-])
-def test_fail_next_uses_mr_error_codes(mr: FakeMessageRouter, status: int,
-                                       mrstatus: int) -> None:
+@pytest.mark.parametrize(
+    ("status", "mrstatus"),
+    [
+        (503, 3002),
+        (500, 5002),
+        (404, 5007),
+        (400, 5003),
+        (401, 4001),
+        (403, 4002),
+    ],
+)
+def test_fail_next_uses_mr_error_codes(mr: FakeMessageRouter, status: int, mrstatus: int) -> None:
     mr.fail_next(1, status=status)
 
     assert_mr_error(publish(mr, {"n": 1}), status, mrstatus)
@@ -347,7 +381,8 @@ def test_fail_next_rejects_unsupported_status(mr: FakeMessageRouter) -> None:
 
 
 def test_reset_without_store_raises_connection_error_and_loses_nothing_stored(
-        mr: FakeMessageRouter) -> None:
+    mr: FakeMessageRouter,
+) -> None:
     mr.reset_next(1)
 
     with pytest.raises(requests.ConnectionError):
@@ -419,6 +454,7 @@ def test_down_drops_an_in_flight_long_poll(mr: FakeMessageRouter) -> None:
 
 # --------------------------------------------------------------------------- auth, TLS
 
+
 @pytest.mark.parametrize("auth", [None, ("onap", "wrong")])
 def test_basic_auth_missing_or_wrong_is_401(auth: tuple[str, str] | None) -> None:
     with FakeMessageRouter(basic_auth=("onap", "secret")) as router:
@@ -449,6 +485,7 @@ def test_tls_is_verified_with_the_generated_ca_file() -> None:
 
 
 # --------------------------------------------------------------------------- lifecycle
+
 
 def test_stop_is_bounded_even_with_a_long_poll_open() -> None:
     router = FakeMessageRouter(max_poll_seconds=10).start()

@@ -43,8 +43,9 @@ def pieces(data: bytes, size: int):
 @pytest.mark.parametrize("piece", [1, 7, 64, 100_000])
 def test_the_file_part_streams_to_the_writer_and_fields_before_and_after_are_kept(piece):
     payload = bytes(range(256)) * 300 + b"\r\n--not-the-boundary\r\n"
-    body = form(("name", None, b"cirros"), ("file", "c.qcow2", payload),
-                ("properties", None, b'{"a": "b"}'))
+    body = form(
+        ("name", None, b"cirros"), ("file", "c.qcow2", payload), ("properties", None, b'{"a": "b"}')
+    )
     sink = Sink()
     fields, filename = forms.read_form(pieces(body, piece), CONTENT_TYPE, sink.open)
     assert b"".join(sink.chunks) == payload

@@ -27,26 +27,44 @@ def test_the_defaults_listen_to_both_nova_topics_and_keep_completed_and_failed_a
 def test_secrets_can_come_from_files_and_never_show_in_repr(tmp_path):
     (tmp_path / "url").write_text(URL + "\n")
     (tmp_path / "mr").write_text("mr-pass")
-    conf = events(tmp_path, MULTICLOUD_EVENTS_TRANSPORT_URL_FILE=str(tmp_path / "url"),
-                  MULTICLOUD_EVENTS_CLOUD_OWNER="onap", MULTICLOUD_EVENTS_CLOUD_REGION_ID="R1",
-                  MULTICLOUD_MR_PASSWORD_FILE=str(tmp_path / "mr"))
+    conf = events(
+        tmp_path,
+        MULTICLOUD_EVENTS_TRANSPORT_URL_FILE=str(tmp_path / "url"),
+        MULTICLOUD_EVENTS_CLOUD_OWNER="onap",
+        MULTICLOUD_EVENTS_CLOUD_REGION_ID="R1",
+        MULTICLOUD_MR_PASSWORD_FILE=str(tmp_path / "mr"),
+    )
     assert conf.transport_url == URL and conf.mr_password == "mr-pass"
     assert "s3cret" not in repr(conf) and "mr-pass" not in repr(conf)
 
 
-@pytest.mark.parametrize(("env", "fragment"), [
-    ({"MULTICLOUD_EVENTS_TRANSPORT_URL": URL}, "needs MULTICLOUD_EVENTS_CLOUD_OWNER"),
-    ({"MULTICLOUD_EVENTS_TRANSPORT_URL": "http://x", "MULTICLOUD_EVENTS_CLOUD_OWNER": "o",
-      "MULTICLOUD_EVENTS_CLOUD_REGION_ID": "r"}, "rabbit://"),
-    ({"MULTICLOUD_EVENTS_PHASES": "END,LATER"}, "unknown LATER"),
-    ({"MULTICLOUD_EVENTS_DEFAULT_STATES": "PAUSE,NAP",
-      "MULTICLOUD_EVENTS_DEFAULT_TOPIC": "t"}, "unknown NAP"),
-    ({"MULTICLOUD_EVENTS_DEFAULT_STATES": "PAUSE"}, "go together"),
-    ({"MULTICLOUD_EVENTS_PREFER_FORMAT": "both"}, "must be one of"),
-    ({"MULTICLOUD_MR_URL": "message-router:3904"}, "http:// or https://"),
-    ({"MULTICLOUD_MR_BATCH_SIZE": "0"}, "between 1 and"),
-    ({"MULTICLOUD_MR_RETRY_MAX": "soon"}, "number of seconds"),
-])
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"MULTICLOUD_EVENTS_TRANSPORT_URL": URL}, "needs MULTICLOUD_EVENTS_CLOUD_OWNER"),
+        (
+            {
+                "MULTICLOUD_EVENTS_TRANSPORT_URL": "http://x",
+                "MULTICLOUD_EVENTS_CLOUD_OWNER": "o",
+                "MULTICLOUD_EVENTS_CLOUD_REGION_ID": "r",
+            },
+            "rabbit://",
+        ),
+        ({"MULTICLOUD_EVENTS_PHASES": "END,LATER"}, "unknown LATER"),
+        (
+            {
+                "MULTICLOUD_EVENTS_DEFAULT_STATES": "PAUSE,NAP",
+                "MULTICLOUD_EVENTS_DEFAULT_TOPIC": "t",
+            },
+            "unknown NAP",
+        ),
+        ({"MULTICLOUD_EVENTS_DEFAULT_STATES": "PAUSE"}, "go together"),
+        ({"MULTICLOUD_EVENTS_PREFER_FORMAT": "both"}, "must be one of"),
+        ({"MULTICLOUD_MR_URL": "message-router:3904"}, "http:// or https://"),
+        ({"MULTICLOUD_MR_BATCH_SIZE": "0"}, "between 1 and"),
+        ({"MULTICLOUD_MR_RETRY_MAX": "soon"}, "number of seconds"),
+    ],
+)
 def test_a_bad_events_setting_names_the_variable(tmp_path, env, fragment):
     with pytest.raises(ConfigError) as caught:
         events(tmp_path, **env)
@@ -54,9 +72,13 @@ def test_a_bad_events_setting_names_the_variable(tmp_path, env, fragment):
 
 
 def test_lists_are_normalised(tmp_path):
-    conf = events(tmp_path, MULTICLOUD_EVENTS_PHASES="start, end",
-                  MULTICLOUD_EVENTS_DEFAULT_STATES="pause,delete",
-                  MULTICLOUD_EVENTS_DEFAULT_TOPIC="t", MULTICLOUD_EVENTS_TOPICS="onap_multicloud")
+    conf = events(
+        tmp_path,
+        MULTICLOUD_EVENTS_PHASES="start, end",
+        MULTICLOUD_EVENTS_DEFAULT_STATES="pause,delete",
+        MULTICLOUD_EVENTS_DEFAULT_TOPIC="t",
+        MULTICLOUD_EVENTS_TOPICS="onap_multicloud",
+    )
     assert conf.phases == ("START", "END") and conf.default_states == ("PAUSE", "DELETE")
     assert conf.topics == ("onap_multicloud",)
 
@@ -75,8 +97,12 @@ class Region:
 
 
 def test_targets_are_the_configured_cloud_and_the_registered_regions_with_a_transport(tmp_path):
-    conf = events(tmp_path, MULTICLOUD_EVENTS_TRANSPORT_URL=URL,
-                  MULTICLOUD_EVENTS_CLOUD_OWNER="onap", MULTICLOUD_EVENTS_CLOUD_REGION_ID="R1")
+    conf = events(
+        tmp_path,
+        MULTICLOUD_EVENTS_TRANSPORT_URL=URL,
+        MULTICLOUD_EVENTS_CLOUD_OWNER="onap",
+        MULTICLOUD_EVENTS_CLOUD_REGION_ID="R1",
+    )
     registered = [
         Region("onap", "R1", "rabbit://other@h/v"),  # the configuration wins
         Region("onap", "R2", "rabbit://r2@h/v", ["onap_multicloud"], "my-pool"),
@@ -84,8 +110,7 @@ def test_targets_are_the_configured_cloud_and_the_registered_regions_with_a_tran
     ]
     found = regions.targets(conf, registered)
     assert [(t.vim_id, t.transport_url, t.topics, t.pool) for t in found] == [
-        ("onap_R1", URL, ("notifications", "versioned_notifications"),
-         "onap-multicloud-onap_R1"),
+        ("onap_R1", URL, ("notifications", "versioned_notifications"), "onap-multicloud-onap_R1"),
         ("onap_R2", "rabbit://r2@h/v", ("onap_multicloud",), "my-pool"),
     ]
     assert "s3cret" not in repr(found)
@@ -95,15 +120,24 @@ def test_targets_are_the_configured_cloud_and_the_registered_regions_with_a_tran
 def test_registered_regions_come_from_the_registry(tmp_path):
     from multicloud.vims.models import CloudRegion
 
-    region = CloudRegion(cloud_owner="onap", cloud_region_id="R9", cloud_type="openstack",
-                         identity_url="http://k/v3", username="u", default_tenant="t",
-                         notification_topics=["x"])
+    region = CloudRegion(
+        cloud_owner="onap",
+        cloud_region_id="R9",
+        cloud_type="openstack",
+        identity_url="http://k/v3",
+        username="u",
+        default_tenant="t",
+        notification_topics=["x"],
+    )
     region.password = "p"
     region.notification_transport_url = "rabbit://a:b@h/v"
     region.save()
     (target,) = regions.targets(events(tmp_path))
     assert (target.vim_id, target.transport_url, target.topics) == (
-        "onap_R9", "rabbit://a:b@h/v", ("x",))
+        "onap_R9",
+        "rabbit://a:b@h/v",
+        ("x",),
+    )
 
 
 def test_the_listener_process_runs_on_native_threads_never_monkey_patched(tmp_path):
@@ -118,8 +152,13 @@ def test_the_listener_process_runs_on_native_threads_never_monkey_patched(tmp_pa
         "import eventlet.patcher as p; "
         "print(p.is_monkey_patched('thread'), p.is_monkey_patched('socket'))"
     )
-    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
-                          text=True, timeout=120, cwd=regions.__file__.rsplit("/", 2)[0],
-                          env={"MULTICLOUD_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=regions.__file__.rsplit("/", 2)[0],
+        env={"MULTICLOUD_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1].split() == ["False", "False"]

@@ -14,14 +14,12 @@ from listener.subscriptions import Router
 from tests.nova_corpus import args, first, replay
 
 pytestmark = pytest.mark.django_db
-ALL_KINDS = ("CREATE", "DELETE", "POWER_OFF", "POWER_ON", "PAUSE", "UNPAUSE", "SHUT_DOWN",
-             "UPDATE")
+ALL_KINDS = ("CREATE", "DELETE", "POWER_OFF", "POWER_ON", "PAUSE", "UNPAUSE", "SHUT_DOWN", "UPDATE")
 
 
 def endpoint(prefer="unversioned", phases=("END", "ERROR"), kinds=ALL_KINDS, **kw) -> Endpoint:
     router = Router(kinds, "vm-events")
-    return Endpoint("onap", "R1", router, filters_from(prefer, phases), sleep=lambda s: None,
-                    **kw)
+    return Endpoint("onap", "R1", router, filters_from(prefer, phases), sleep=lambda s: None, **kw)
 
 
 def test_a_wanted_event_is_stored_before_it_is_acknowledged():
@@ -40,8 +38,9 @@ def test_a_redelivered_notification_is_acknowledged_and_not_stored_twice():
     assert Event.objects.count() == 1 and ep.counters["duplicate"] == 1
 
 
-@pytest.mark.parametrize(("prefer", "kept"), [("unversioned", "compute.instance."),
-                                              ("versioned", "instance.")])
+@pytest.mark.parametrize(
+    ("prefer", "kept"), [("unversioned", "compute.instance."), ("versioned", "instance.")]
+)
 def test_one_vm_action_gives_one_event_when_nova_sends_both_formats(prefer, kept):
     ep = endpoint(prefer=prefer)
     for item in replay(66):
@@ -50,8 +49,9 @@ def test_one_vm_action_gives_one_event_when_nova_sends_both_formats(prefer, kept
     assert types and all(t.startswith(kept) for t in types)
     kinds = [t.rsplit(".", 2)[-2] for t in types]
     assert sorted(kinds) == sorted(set(kinds))  # each action once
-    assert {"create", "delete", "pause", "unpause", "power_off", "power_on", "shutdown"} \
-        == set(kinds)
+    assert {"create", "delete", "pause", "unpause", "power_off", "power_on", "shutdown"} == set(
+        kinds
+    )
 
 
 def test_start_phases_are_only_kept_on_request():
@@ -80,10 +80,20 @@ def test_a_malformed_notification_is_acknowledged_not_looped_forever():
 @pytest.mark.django_db(transaction=True)  # the endpoint closes the broken connection
 def test_it_requeues_after_a_bounded_backoff_when_the_outbox_is_down():
     slept = []
-    ep = Endpoint("onap", "R1", Router(ALL_KINDS, "t"), filters_from("unversioned", ["END"]),
-                  db_retry_max=0.5, sleep=slept.append)
-    broken = mock.patch.object(consumer.outbox, "accept", autospec=True,
-                               side_effect=OperationalError("server closed the connection"))
+    ep = Endpoint(
+        "onap",
+        "R1",
+        Router(ALL_KINDS, "t"),
+        filters_from("unversioned", ["END"]),
+        db_retry_max=0.5,
+        sleep=slept.append,
+    )
+    broken = mock.patch.object(
+        consumer.outbox,
+        "accept",
+        autospec=True,
+        side_effect=OperationalError("server closed the connection"),
+    )
     with broken:
         results = [ep.handle(*args(first("compute.instance.pause.end"))) for _ in range(8)]
     assert results == [REQUEUE] * 8
@@ -108,8 +118,9 @@ def test_subscriptions_stored_for_the_region_route_events_to_their_topics():
     from listener import subscriptions
 
     subscriptions.subscribe("onap", "R1", {"states": ["PAUSE"], "topic": "pauses"})
-    ep = Endpoint("onap", "R1", Router(), filters_from("unversioned", ["END"]),
-                  sleep=lambda s: None)
+    ep = Endpoint(
+        "onap", "R1", Router(), filters_from("unversioned", ["END"]), sleep=lambda s: None
+    )
     ep.handle(*args(first("compute.instance.pause.end")))
     ep.handle(*args(first("compute.instance.unpause.end")))
     assert list(Event.objects.values_list("kind", "topics")) == [("PAUSE", ["pauses"])]
@@ -127,8 +138,7 @@ def test_it_warns_once_when_only_the_other_nova_format_arrives(caplog):
 @pytest.mark.django_db(transaction=True)  # the endpoint closes the connection on a requeue
 def test_an_unexpected_failure_is_logged_and_requeued_not_dropped(caplog):
     ep = endpoint()
-    with mock.patch.object(consumer.outbox, "accept", autospec=True,
-                           side_effect=KeyError("bug")):
+    with mock.patch.object(consumer.outbox, "accept", autospec=True, side_effect=KeyError("bug")):
         assert ep.handle(*args(first("compute.instance.pause.end"))) == REQUEUE
     assert "failed on compute.instance.pause.end" in caplog.text
     assert ep.handle(*args(first("compute.instance.pause.end"))) == HANDLED

@@ -38,8 +38,11 @@ CAPTURED = _load_capture()
 
 def _parse(record: dict) -> NovaEvent | None:
     return parse(
-        record["priority"], record["publisher_id"], record["event_type"],
-        record["payload"], record["metadata"],
+        record["priority"],
+        record["publisher_id"],
+        record["event_type"],
+        record["payload"],
+        record["metadata"],
     )
 
 
@@ -73,8 +76,9 @@ def test_capture_contains_both_formats():
 
 
 @pytest.mark.parametrize(
-    "record", [r for r in CAPTURED if _is_instance_event(r["event_type"])],
-    ids=lambda r: f'{r["event_type"]}-{r["metadata"]["message_id"][:8]}',
+    "record",
+    [r for r in CAPTURED if _is_instance_event(r["event_type"])],
+    ids=lambda r: f"{r['event_type']}-{r['metadata']['message_id'][:8]}",
 )
 def test_every_captured_instance_notification_parses(record):
     event = _parse(record)
@@ -87,7 +91,8 @@ def test_every_captured_instance_notification_parses(record):
 
 
 @pytest.mark.parametrize(
-    "record", [r for r in CAPTURED if r["event_type"].startswith("scheduler.")],
+    "record",
+    [r for r in CAPTURED if r["event_type"].startswith("scheduler.")],
     ids=lambda r: r["publisher_id"],
 )
 def test_scheduler_notifications_are_not_instance_events(record):
@@ -159,26 +164,50 @@ def test_versioned_update_carries_the_legacy_state_transition_fields():
 
 def test_ip_addresses_become_fixed_ips_and_nested_objects_unwrap():
     data = {
-        "uuid": "u1", "flavor": {"nova_object.data": {"root_gb": 2, "ephemeral_gb": 3}},
-        "ip_addresses": [{"nova_object.name": "IpPayload", "nova_object.data": {
-            "address": "192.168.1.3", "mac": "fa:16:3e:4c:2c:30", "version": 4,
-            "label": "private", "port_uuid": "p1", "meta": {}, "device_name": "tap1"}}],
-        "progress": 40, "task_state": "resize_prep",
+        "uuid": "u1",
+        "flavor": {"nova_object.data": {"root_gb": 2, "ephemeral_gb": 3}},
+        "ip_addresses": [
+            {
+                "nova_object.name": "IpPayload",
+                "nova_object.data": {
+                    "address": "192.168.1.3",
+                    "mac": "fa:16:3e:4c:2c:30",
+                    "version": 4,
+                    "label": "private",
+                    "port_uuid": "p1",
+                    "meta": {},
+                    "device_name": "tap1",
+                },
+            }
+        ],
+        "progress": 40,
+        "task_state": "resize_prep",
     }
     wrapped = {"nova_object.name": "InstanceActionPayload", "nova_object.data": data}
     payload = legacy_payload(wrapped)
-    assert payload["fixed_ips"] == [{
-        "address": "192.168.1.3", "version": 4, "label": "private",
-        "vif_mac": "fa:16:3e:4c:2c:30", "meta": {}, "port_uuid": "p1",
-    }]
+    assert payload["fixed_ips"] == [
+        {
+            "address": "192.168.1.3",
+            "version": 4,
+            "label": "private",
+            "vif_mac": "fa:16:3e:4c:2c:30",
+            "meta": {},
+            "port_uuid": "p1",
+        }
+    ]
     assert payload["disk_gb"] == 5
     assert payload["progress"] == 40
     assert payload["state_description"] == "resize_prep"
 
 
 def test_versioned_fault_becomes_legacy_exception_and_message():
-    fault = {"nova_object.data": {"exception": "FlavorDiskTooSmall",
-                                  "exception_message": "too small", "traceback": "..."}}
+    fault = {
+        "nova_object.data": {
+            "exception": "FlavorDiskTooSmall",
+            "exception_message": "too small",
+            "traceback": "...",
+        }
+    }
     payload = legacy_payload({"nova_object.data": {"uuid": "u1", "fault": fault}})
     assert payload["exception"] == "FlavorDiskTooSmall"
     assert payload["message"] == "too small"
@@ -209,25 +238,27 @@ KIND_EVENT_TYPES = [
     (Kind.REBOOT, "compute.instance.reboot.error", "instance.reboot.error", Phase.ERROR),
     (Kind.REBUILD, "compute.instance.rebuild.end", "instance.rebuild.end", Phase.END),
     (Kind.SHELVE, "compute.instance.shelve.end", "instance.shelve.end", Phase.END),
-    (Kind.SHELVE, "compute.instance.shelve_offload.end", "instance.shelve_offload.end",
-     Phase.END),
+    (Kind.SHELVE, "compute.instance.shelve_offload.end", "instance.shelve_offload.end", Phase.END),
     (Kind.UNSHELVE, "compute.instance.unshelve.end", "instance.unshelve.end", Phase.END),
-    (Kind.RESIZE, "compute.instance.resize.prep.start", "instance.resize_prep.start",
-     Phase.START),
+    (Kind.RESIZE, "compute.instance.resize.prep.start", "instance.resize_prep.start", Phase.START),
     (Kind.RESIZE, "compute.instance.resize.end", "instance.resize.end", Phase.END),
     (Kind.RESIZE, "compute.instance.resize.error", "instance.resize.error", Phase.ERROR),
     (Kind.RESIZE, "compute.instance.finish_resize.end", "instance.resize_finish.end", Phase.END),
-    (Kind.RESIZE, "compute.instance.resize.confirm.end", "instance.resize_confirm.end",
-     Phase.END),
-    (Kind.RESIZE, "compute.instance.resize.revert.start", "instance.resize_revert.start",
-     Phase.START),
+    (Kind.RESIZE, "compute.instance.resize.confirm.end", "instance.resize_confirm.end", Phase.END),
+    (
+        Kind.RESIZE,
+        "compute.instance.resize.revert.start",
+        "instance.resize_revert.start",
+        Phase.START,
+    ),
     (Kind.RESTORE, "compute.instance.restore.end", "instance.restore.end", Phase.END),
     (Kind.UPDATE, "compute.instance.update", "instance.update", Phase.NONE),
 ]
 
 
-@pytest.mark.parametrize("kind,legacy,versioned,phase", KIND_EVENT_TYPES,
-                         ids=[row[1] for row in KIND_EVENT_TYPES])
+@pytest.mark.parametrize(
+    "kind,legacy,versioned,phase", KIND_EVENT_TYPES, ids=[row[1] for row in KIND_EVENT_TYPES]
+)
 def test_every_table_kind_maps_from_both_formats(kind, legacy, versioned, phase):
     assert classify(legacy) == (Format.LEGACY, kind, phase)
     assert classify(versioned) == (Format.VERSIONED, kind, phase)
@@ -237,38 +268,50 @@ def test_kinds_table_covers_every_kind_except_error():
     assert {row[0] for row in KIND_EVENT_TYPES} == set(Kind) - {Kind.ERROR}
 
 
-@pytest.mark.parametrize("event_type,expected", [
-    ("compute.instance.create.error", (Format.LEGACY, Kind.CREATE, Phase.ERROR)),
-    ("instance.create.error", (Format.VERSIONED, Kind.CREATE, Phase.ERROR)),
-    ("instance.rebuild.error", (Format.VERSIONED, Kind.REBUILD, Phase.ERROR)),
-    ("instance.interface_attach.error", (Format.VERSIONED, Kind.ERROR, Phase.ERROR)),
-    ("compute.exception", (Format.VERSIONED, Kind.ERROR, Phase.ERROR)),
-    ("instance.rebuild_scheduled", (Format.VERSIONED, Kind.REBUILD, Phase.NONE)),
-])
+@pytest.mark.parametrize(
+    "event_type,expected",
+    [
+        ("compute.instance.create.error", (Format.LEGACY, Kind.CREATE, Phase.ERROR)),
+        ("instance.create.error", (Format.VERSIONED, Kind.CREATE, Phase.ERROR)),
+        ("instance.rebuild.error", (Format.VERSIONED, Kind.REBUILD, Phase.ERROR)),
+        ("instance.interface_attach.error", (Format.VERSIONED, Kind.ERROR, Phase.ERROR)),
+        ("compute.exception", (Format.VERSIONED, Kind.ERROR, Phase.ERROR)),
+        ("instance.rebuild_scheduled", (Format.VERSIONED, Kind.REBUILD, Phase.NONE)),
+    ],
+)
 def test_errors_and_phaseless_events_classify(event_type, expected):
     assert classify(event_type) == expected
 
 
-@pytest.mark.parametrize("event_type", [
-    "compute.instance.exists",  # usage audit record, not a state change
-    "instance.exists",
-    "scheduler.select_destinations.end",
-    "aggregate.create.end",
-    "compute.instance.snapshot.end",  # instance action outside the kinds table
-    "instance.update.end",  # update never has a phase
-    "instance.power_off",  # and actions always have one
-    "compute.instance.resize_prep.start",  # versioned spelling under the legacy prefix
-    "instance.resize.prep.start",  # legacy spelling under the versioned prefix
-    "",
-])
+@pytest.mark.parametrize(
+    "event_type",
+    [
+        "compute.instance.exists",  # usage audit record, not a state change
+        "instance.exists",
+        "scheduler.select_destinations.end",
+        "aggregate.create.end",
+        "compute.instance.snapshot.end",  # instance action outside the kinds table
+        "instance.update.end",  # update never has a phase
+        "instance.power_off",  # and actions always have one
+        "compute.instance.resize_prep.start",  # versioned spelling under the legacy prefix
+        "instance.resize.prep.start",  # legacy spelling under the versioned prefix
+        "",
+    ],
+)
 def test_unsupported_event_types_are_not_classified(event_type):
     assert classify(event_type) is None
 
 
 def test_compute_exception_kind_comes_from_the_failing_function():
-    payload = {"nova_object.name": "ExceptionPayload", "nova_object.data": {
-        "exception": "InstanceNotRunning", "exception_message": "not running",
-        "function_name": "stop_instance", "module_name": "nova.compute.manager"}}
+    payload = {
+        "nova_object.name": "ExceptionPayload",
+        "nova_object.data": {
+            "exception": "InstanceNotRunning",
+            "exception_message": "not running",
+            "function_name": "stop_instance",
+            "module_name": "nova.compute.manager",
+        },
+    }
     metadata = {"message_id": "m1", "timestamp": "2026-11-25 11:22:38.172502"}
     event = parse("ERROR", "nova-compute:osbox", "compute.exception", payload, metadata)
     assert (event.kind, event.phase, event.instance_id) == (Kind.POWER_OFF, Phase.ERROR, None)
@@ -312,8 +355,13 @@ def test_versioned_policy_yields_one_event_per_captured_action():
     policy = FormatPolicy(prefer=Format.VERSIONED)
     kept = [e for e in _captured_events() if policy.accepts(e) and wanted(e, set(Kind))]
     assert [e.kind for e in kept] == [
-        Kind.CREATE, Kind.PAUSE, Kind.UNPAUSE, Kind.POWER_OFF, Kind.POWER_ON,
-        Kind.SHUT_DOWN, Kind.DELETE,
+        Kind.CREATE,
+        Kind.PAUSE,
+        Kind.UNPAUSE,
+        Kind.POWER_OFF,
+        Kind.POWER_ON,
+        Kind.SHUT_DOWN,
+        Kind.DELETE,
     ]
     assert {e.format for e in kept} == {Format.VERSIONED}
     assert len({e.message_id for e in kept}) == len(kept)
@@ -404,14 +452,16 @@ def test_envelope_wins_when_a_payload_key_collides():
 # --------------------------------------------------------------------------- timestamps
 
 
-
-@pytest.mark.parametrize("text,expected", [
-    ("2026-11-25 11:22:38.172502", datetime(2026, 11, 25, 11, 22, 38, 172502, tzinfo=UTC)),
-    ("2026-11-25T11:22:37Z", datetime(2026, 11, 25, 11, 22, 37, tzinfo=UTC)),
-    ("2026-11-25T11:22:37+00:00", datetime(2026, 11, 25, 11, 22, 37, tzinfo=UTC)),
-    ("2026-11-25 11:22:37+00:00", datetime(2026, 11, 25, 11, 22, 37, tzinfo=UTC)),
-    ("2026-11-25T12:22:37.5+01:00", datetime(2026, 11, 25, 11, 22, 37, 500000, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("2026-11-25 11:22:38.172502", datetime(2026, 11, 25, 11, 22, 38, 172502, tzinfo=UTC)),
+        ("2026-11-25T11:22:37Z", datetime(2026, 11, 25, 11, 22, 37, tzinfo=UTC)),
+        ("2026-11-25T11:22:37+00:00", datetime(2026, 11, 25, 11, 22, 37, tzinfo=UTC)),
+        ("2026-11-25 11:22:37+00:00", datetime(2026, 11, 25, 11, 22, 37, tzinfo=UTC)),
+        ("2026-11-25T12:22:37.5+01:00", datetime(2026, 11, 25, 11, 22, 37, 500000, tzinfo=UTC)),
+    ],
+)
 def test_nova_timestamps_parse_to_aware_utc(text, expected):
     parsed = parse_timestamp(text)
     assert parsed == expected and parsed.utcoffset().total_seconds() == 0

@@ -19,8 +19,11 @@ def legacy_events(n: int):
     found = []
     for item in replay(max(n * 20, 200)):
         event = parse(*args(item))
-        if event and event.event_type.startswith("compute.instance.") and \
-                event.event_type.endswith(".end"):
+        if (
+            event
+            and event.event_type.startswith("compute.instance.")
+            and event.event_type.endswith(".end")
+        ):
             found.append(event)
         if len(found) == n:
             return found
@@ -76,7 +79,8 @@ def test_a_region_waiting_for_a_retry_is_held_back_entirely():
     for event in events:
         outbox.accept(event, "onap", "R1", ["t"])
     Event.objects.filter(message_id=events[0].message_id).update(
-        next_attempt_at=timezone.now() + timedelta(minutes=1))
+        next_attempt_at=timezone.now() + timedelta(minutes=1)
+    )
     assert outbox.claim("onap_R1", "w1", 10, 60) == []
 
 

@@ -26,10 +26,12 @@ def mr():
 
 
 def publisher_for(mr: FakeMessageRouter, **kw) -> Publisher:
-    client = MessageRouter(mr.url, *kw.pop("auth", ()), ca_file=kw.pop("ca_file", ""),
-                           timeout=kw.pop("timeout", 2.0))
-    return Publisher(client, batch_size=kw.pop("batch_size", 100), retry_min=0.01,
-                     retry_max=0.05, **kw)
+    client = MessageRouter(
+        mr.url, *kw.pop("auth", ()), ca_file=kw.pop("ca_file", ""), timeout=kw.pop("timeout", 2.0)
+    )
+    return Publisher(
+        client, batch_size=kw.pop("batch_size", 100), retry_min=0.01, retry_max=0.05, **kw
+    )
 
 
 def store(n: int, topics=(TOPIC,), region: str = "R1") -> list[str]:
@@ -71,8 +73,16 @@ def test_the_message_carries_the_envelope_and_no_context(mr):
     store(5)
     drain(publisher_for(mr))
     for message in mr.messages(TOPIC):
-        assert {"event_type", "kind", "cloud_owner", "cloud_region_id", "message_id",
-                "timestamp", "vim_id", "instance_id"} <= set(message)
+        assert {
+            "event_type",
+            "kind",
+            "cloud_owner",
+            "cloud_region_id",
+            "message_id",
+            "timestamp",
+            "vim_id",
+            "instance_id",
+        } <= set(message)
         assert message["cloud_owner"] == "onap" and message["cloud_region_id"] == "R1"
     assert "_context" not in json.dumps(mr.messages(TOPIC))
 
@@ -126,7 +136,8 @@ def test_a_batch_too_large_is_split_until_it_fits(mr):
 def test_a_single_message_too_large_is_dead_lettered_and_the_rest_published(mr, caplog):
     ids = store(6)
     Event.objects.filter(message_id=ids[2]).update(
-        message={"message_id": ids[2], "blob": "x" * 5000})
+        message={"message_id": ids[2], "blob": "x" * 5000}
+    )
     mr.max_message_bytes(4000)
     publisher = publisher_for(mr)
     drain(publisher)

@@ -31,8 +31,10 @@ class Progress:
         if self.total:
             filled = int(self.width * self.done / self.total)
             bar = "#" * filled + "." * (self.width - filled)
-            line = (f"{self.label} [{bar}] {100 * self.done / self.total:3.0f}%  "
-                    f"{mib:.1f}/{self.total / (1 << 20):.1f} MiB  {rate:.1f} MiB/s")
+            line = (
+                f"{self.label} [{bar}] {100 * self.done / self.total:3.0f}%  "
+                f"{mib:.1f}/{self.total / (1 << 20):.1f} MiB  {rate:.1f} MiB/s"
+            )
         else:
             line = f"{self.label} {mib:.1f} MiB  {rate:.1f} MiB/s"
         self.stream.write(f"\r{line}{end}")
