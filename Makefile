@@ -28,7 +28,7 @@ test: $(STAMP) ## run the whole test suite (SQLite; PostgreSQL too when TEST_DAT
 	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest -m "not sandbox and not system" $(PYTEST_ARGS); \
 	fi
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
 
 sandbox-up: ## start the OpenStack sandbox (tools/openstack-sandbox.sh)

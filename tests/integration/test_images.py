@@ -52,7 +52,7 @@ def upload(api, base, glance, data: bytes, **fields):  # noqa: F811
 def test_a_multipart_upload_becomes_an_active_glance_image_with_our_digests(
     api,
     base,
-    glance,
+    glance,  # noqa: F811
     image_conf,  # noqa: F811
 ):
     data = bytes(range(256)) * 4096
@@ -129,7 +129,7 @@ def test_the_file_path_is_not_taken_for_an_image_id(api, base):
 def test_a_staged_copy_is_distributed_without_resending_the_bytes(
     api,
     base,
-    glance,
+    glance,  # noqa: F811
     sandbox,  # noqa: F811
 ):
     first = upload(api, base, glance, b"z" * 300_000, imageType="raw").json()

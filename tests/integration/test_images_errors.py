@@ -83,8 +83,8 @@ def test_an_image_over_the_cap_is_413_and_no_space_is_507(api, base, glance, ima
 def test_glance_failing_midway_leaves_no_staging_copy_and_no_image(
     api,
     base,
-    glance,
-    image_conf,
+    glance,  # noqa: F811
+    image_conf,  # noqa: F811
     monkeypatch,  # noqa: F811
 ):
     def failing_upload(self, image_id, data, image_size=None, **kwargs):
@@ -114,8 +114,8 @@ def test_an_unreachable_image_service_is_500_with_a_clear_message(api, base, mon
 def test_export_is_off_by_default_and_confined_to_the_export_dir(
     api,
     base,
-    glance,
-    image_conf,
+    glance,  # noqa: F811
+    image_conf,  # noqa: F811
     tmp_path,  # noqa: F811
 ):
     data = b"e" * 70_000
@@ -137,8 +137,8 @@ def test_export_is_off_by_default_and_confined_to_the_export_dir(
 def test_create_by_url_is_refused_unless_allowed_then_fetched_in_the_background(
     api,
     base,
-    glance,
-    image_conf,
+    glance,  # noqa: F811
+    image_conf,  # noqa: F811
     tmp_path,  # noqa: F811
 ):
     data = hashlib.sha512(b"url").digest() * 4096

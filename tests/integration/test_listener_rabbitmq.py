@@ -83,8 +83,11 @@ def arrived(mr, expected: set[str]):
 
 @pytest.mark.timeout(300)
 def test_10000_notifications_with_message_router_down_for_a_while_arrive_exactly_once(
-    broker, listener, nova, mr
-):  # noqa: F811
+    broker,  # noqa: F811
+    listener,
+    nova,
+    mr,
+):
     items = seq_corpus(10_000)
     expected = expected_seqs(items)
     listener.start(broker)
@@ -155,8 +158,12 @@ def test_sigterm_stops_consuming_and_exits_cleanly(broker, listener, nova, mr): 
 
 @pytest.mark.timeout(300)
 def test_two_replicas_in_one_pool_share_the_work_and_publish_each_event_once(
-    tmp_path, broker, listener, nova, mr
-):  # noqa: F811
+    tmp_path,
+    broker,  # noqa: F811
+    listener,
+    nova,
+    mr,
+):
     second = ListenerProcess(dict(listener.env), tmp_path / "listener-2.log")
     try:
         listener.start(broker)
@@ -268,8 +275,11 @@ def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listene
 
 @pytest.mark.timeout(120)
 def test_https_and_basic_auth_towards_message_router_from_configuration(
-    tmp_path, broker, listener, nova
-):  # noqa: F811
+    tmp_path,
+    broker,  # noqa: F811
+    listener,
+    nova,
+):
     with FakeMessageRouter(tls=True, basic_auth=("multicloud", "mr-s3cret")) as secure:
         (tmp_path / "mr-password").write_text("mr-s3cret\n")
         listener.env.update(
