@@ -30,6 +30,7 @@ test: $(STAMP) ## run the whole test suite (SQLite; PostgreSQL too when TEST_DAT
 
 lint: $(STAMP) ## ruff check and ruff format --check
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 sandbox-up: ## start the OpenStack sandbox (tools/openstack-sandbox.sh)
 	bash tools/openstack-sandbox.sh
