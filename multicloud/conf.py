@@ -315,6 +315,11 @@ class EventsSettings:
     mr_batch_size: int
     mr_retry_min: float
     mr_retry_max: float
+    mr_max_attempts: int = 100
+    mr_max_age: float = 86400.0
+    mr_parallel: int = 8
+    listener_batch_size: int = 100
+    listener_batch_timeout: float = 0.05
 
 
 def _names(fold: Callable[[str], str] = str.strip):
@@ -338,10 +343,9 @@ def _seconds(low: float, high: float):
 
 
 def _transport_url(raw: str) -> str:
-    value = raw.strip()
-    if value and not value.startswith(("rabbit://", "amqp://", "kombu+")):
-        raise ValueError("must be a rabbit:// oslo.messaging transport URL")
-    return value
+    from listener.transport import check_transport_url
+
+    return check_transport_url(raw.strip()) if raw.strip() else ""
 
 
 def _events(src: _Source) -> EventsSettings:
@@ -390,6 +394,13 @@ def _events(src: _Source) -> EventsSettings:
         mr_batch_size=src.get("MULTICLOUD_MR_BATCH_SIZE", _int_range(1, 10000), 100),
         mr_retry_min=src.get("MULTICLOUD_MR_RETRY_MIN", _seconds(0.01, 600), 0.5),
         mr_retry_max=src.get("MULTICLOUD_MR_RETRY_MAX", _seconds(0.01, 3600), 60.0),
+        mr_max_attempts=src.get("MULTICLOUD_MR_MAX_ATTEMPTS", _int_range(0, 1_000_000), 100),
+        mr_max_age=src.get("MULTICLOUD_MR_MAX_AGE", _seconds(0, 31_536_000), 86400.0),
+        mr_parallel=src.get("MULTICLOUD_MR_PARALLEL", _int_range(1, 64), 8),
+        listener_batch_size=src.get("MULTICLOUD_EVENTS_BATCH_SIZE", _int_range(1, 1000), 100),
+        listener_batch_timeout=src.get(
+            "MULTICLOUD_EVENTS_BATCH_TIMEOUT", _seconds(0.001, 10), 0.05
+        ),
     )
 
 
