@@ -44,6 +44,7 @@ class Accepted:
     owner: str
     region: str
     topics: tuple[str, ...]
+    message: dict[str, Any] | None = None  # to_message() of the event, when already made
 
     @property
     def key(self) -> tuple[str, str]:
@@ -132,7 +133,7 @@ def _event_row(item: Accepted) -> Event:
         phase=event.phase.value,
         instance_id=event.instance_id or "",
         emitted_at=event.emitted_at,
-        message=to_message(event, item.owner, item.region),
+        message=item.message or to_message(event, item.owner, item.region),
         topics=sorted(set(item.topics)),
     )
 
