@@ -40,7 +40,7 @@ from listener.notifications import (
     to_message,
 )
 from listener.publisher import Counters
-from listener.subscriptions import Router
+from multicloud.events.subscriptions import Router
 
 log = logging.getLogger(__name__)
 

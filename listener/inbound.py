@@ -16,7 +16,7 @@ import reprlib
 from dataclasses import dataclass
 from typing import Any
 
-from listener.models import InboundDeadLetter
+from multicloud.events.models import InboundDeadLetter
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 200_000

@@ -2,10 +2,10 @@
 
 Framework-free (Django ORM only). :func:`accept_many` is what the listener calls (one
 transaction for a whole batch of notifications); :func:`claim` and :func:`settle` are what
-the publisher calls; :func:`events_since` serves pollers.
+the publisher calls (pollers read through :mod:`multicloud.events.service`).
 
-Each event has one :class:`~listener.models.Delivery` per topic, and the publisher works per
-*queue* (region + topic): a topic Message Router refuses or cannot reach holds back only
+Each event has one :class:`~multicloud.events.models.Delivery` per topic, and the publisher
+works per *queue* (region + topic): a topic Message Router refuses or cannot reach holds back only
 its own queue, never the region's other topics. Claiming keeps each queue in Nova order,
 even with several publishers on one PostgreSQL: a publisher first locks the queue's oldest
 pending delivery (``SELECT ... FOR UPDATE SKIP LOCKED``); if another publisher holds it, or
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,13 +27,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from listener.models import Delivery, Event, Status
 from listener.notifications import NovaEvent, to_message
+from multicloud.events.models import Delivery, Event, Status
+from multicloud.events.service import summarise
 
 log = logging.getLogger(__name__)
 PENDING = Status.PENDING
-#: Reason recorded on the deliveries of a deleted subscription.
-UNSUBSCRIBED = "subscription deleted"
 
 
 @dataclass(frozen=True)
@@ -330,107 +328,11 @@ def _apply(
     return bool(why)
 
 
-def summarise(event_ids: Iterable[int]) -> None:
-    """Bring the events' status, dead topics and errors in line with their deliveries."""
-    ids = set(event_ids)
-    if not ids:
-        return
-    unsettled = Delivery.objects.filter(event_id__in=ids).exclude(status=Status.PUBLISHED)
-    mixed = set(unsettled.values_list("event_id", flat=True))
-    # NOTE: fast path: every delivery of these events is published.
-    Event.objects.filter(id__in=ids - mixed).exclude(status=Status.PUBLISHED).update(
-        status=Status.PUBLISHED, published_at=timezone.now(), dead_topics=[], last_error=""
-    )
-    if mixed:
-        _summarise_mixed(mixed)
-
-
-def _summarise_mixed(ids: set[int]) -> None:
-    by_event: dict[int, list[tuple[str, str, str]]] = {}
-    for event_id, topic, status, error in Delivery.objects.filter(event_id__in=ids).values_list(
-        "event_id", "topic", "status", "last_error"
-    ):
-        by_event.setdefault(event_id, []).append((topic, status, error))
-    events = list(Event.objects.filter(id__in=ids))
-    now = timezone.now()
-    for event in events:
-        _summarise_one(event, by_event.get(event.id, []), now)
-    Event.objects.bulk_update(events, ["status", "dead_topics", "last_error", "published_at"])
-
-
-def _summarise_one(event: Event, deliveries: list[tuple[str, str, str]], now: datetime) -> None:
-    dead = sorted(topic for topic, status, _ in deliveries if status == Status.DEAD)
-    event.dead_topics = dead
-    errors = [
-        f"{topic}: {error}"
-        for topic, status, error in deliveries
-        if error and status != "published"
-    ]
-    event.last_error = "; ".join(errors)[:2000]
-    if any(status == PENDING for _, status, _ in deliveries):
-        event.status = Status.PENDING
-    elif dead:
-        event.status, event.published_at = Status.DEAD, None
-    else:
-        event.status, event.published_at = Status.PUBLISHED, event.published_at or now
-
-
 def release(rows: list[Delivery], worker: str) -> None:
     """Give back a claim unchanged (e.g. on shutdown before publishing)."""
     Delivery.objects.filter(id__in=[r.id for r in rows], claimed_by=worker).update(
         claimed_by="", claimed_until=None
     )
-
-
-def cancel(vim_id: str, topic: str | None) -> int:
-    """Dead-letter the pending deliveries of a deleted subscription (all topics when None),
-    so nothing retries them any more; returns how many."""
-    found = Delivery.objects.filter(vim_id=vim_id, status=PENDING)
-    if topic is not None:
-        found = found.filter(topic=topic)
-    with transaction.atomic():
-        event_ids = set(found.values_list("event_id", flat=True))
-        cancelled = found.update(
-            status=Status.DEAD, last_error=UNSUBSCRIBED, claimed_by="", claimed_until=None
-        )
-        summarise(event_ids)
-    return cancelled
-
-
-def events_since(
-    owner: str, region: str, kinds: list[str] | None, since: datetime | None, limit: int
-) -> list[dict[str, Any]]:
-    """Stored events of a region for pollers, oldest first, Nova time strictly after ``since``."""
-    found = Event.objects.filter(cloud_owner=owner, cloud_region_id=region)
-    if kinds:
-        found = found.filter(kind__in=kinds)
-    if since is not None:
-        found = found.filter(emitted_at__gt=since)
-    rows = list(found.order_by("emitted_at", "id")[:limit])
-    details = _delivery_details([row.id for row in rows])
-    return [
-        {
-            **row.message,
-            "delivery": {
-                "status": row.status,
-                "topics": row.topics,
-                "dead_topics": row.dead_topics,
-                **({"errors": details[row.id]} if details.get(row.id) else {}),
-            },
-        }
-        for row in rows
-    ]
-
-
-def _delivery_details(event_ids: list[int]) -> dict[int, dict[str, str]]:
-    """Per event, the last error of each topic not published yet (dead or retrying)."""
-    details: dict[int, dict[str, str]] = {}
-    found = Delivery.objects.filter(event_id__in=event_ids).exclude(last_error="")
-    for event_id, topic, error in found.exclude(status=Status.PUBLISHED).values_list(
-        "event_id", "topic", "last_error"
-    ):
-        details.setdefault(event_id, {})[topic] = error
-    return details
 
 
 def prune(days: int) -> int:

@@ -18,10 +18,10 @@ from listener.mr import MessageRouter
 from listener.outbox import GiveUp
 from listener.publisher import Counters, Publisher
 from listener.regions import ListenTarget
-from listener.subscriptions import Router
 from listener.supervisor import RegionListener
 from listener.transport import oslo_config
 from multicloud.conf import EventsSettings
+from multicloud.events.subscriptions import Router
 
 log = logging.getLogger(__name__)
 #: Seconds a stop may take (in-flight notifications finishing), whatever the brokers do.

@@ -18,7 +18,8 @@ from enum import StrEnum
 from typing import Any
 
 from listener.regions import ListenTarget
-from listener.transport import broker_reachable, check_transport_url
+from listener.transport import broker_reachable
+from multicloud.messaging_url import check_transport_url
 
 log = logging.getLogger(__name__)
 

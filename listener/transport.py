@@ -1,6 +1,9 @@
-"""oslo.messaging configuration for our transports (no Django here: tools import it too)."""
+"""oslo.messaging configuration for our transports (no Django here: tools import it too),
+and a bounded probe of a RabbitMQ broker."""
 
 from __future__ import annotations
+
+from multicloud.messaging_url import parse_conf
 
 #: x-delivery-limit of our quorum queues: RabbitMQ 4 defaults to 20 redeliveries, after which a
 #: message is dropped; the listener requeues on purpose while the database is down.
@@ -32,71 +35,12 @@ def oslo_config(prefetch: int, durable: bool = False, quorum: bool = False):
     return conf
 
 
-#: Drivers that cannot carry a cloud's notifications to us (in-process only).
-_NOT_FOR_CLOUDS = frozenset({"fake"})
-
-
-def check_transport_url(url: str) -> str:
-    """``url`` itself when oslo.messaging can use it, else ValueError with a safe message.
-
-    Checked with oslo.messaging's own parser and against the drivers actually installed
-    (and importable: a driver whose library is missing is refused). The message never
-    repeats the URL (it carries a password).
-    """
-    from oslo_messaging import InvalidTransportURL, TransportURL
-
-    try:
-        parsed = TransportURL.parse(_parse_conf(), url)
-    except (InvalidTransportURL, ValueError) as exc:
-        reason = "bad port" if isinstance(exc, ValueError) else "no scheme"
-        raise ValueError(f"is not an oslo.messaging transport URL ({reason})") from None
-    driver = (parsed.transport or "").split("+")[0]
-    if driver not in usable_drivers():
-        raise ValueError(
-            f"names driver {driver!r}, which is not an installed broker driver "
-            f"(installed: {', '.join(sorted(usable_drivers())) or 'none'})"
-        )
-    if not parsed.hosts or not all(h.hostname for h in parsed.hosts):
-        raise ValueError("names no broker host")
-    if not all(h.port is None or 0 < h.port < 65536 for h in parsed.hosts):
-        raise ValueError("has a port outside 1-65535")
-    return url
-
-
-_conf = None
-_drivers: frozenset[str] | None = None
-
-
-def _parse_conf():
-    global _conf  # noqa: PLW0603 (one private ConfigOpts for parsing, built on first use)
-    if _conf is None:
-        _conf = oslo_config(prefetch=0)
-    return _conf
-
-
-def usable_drivers() -> frozenset[str]:
-    """oslo.messaging drivers installed here that import (cached for the process)."""
-    global _drivers  # noqa: PLW0603 (entry points do not change while we run)
-    if _drivers is None:
-        from importlib.metadata import entry_points
-
-        found = set()
-        for entry in entry_points(group="oslo.messaging.drivers"):
-            try:
-                entry.load()
-            except Exception:  # noqa: BLE001, S112 (a driver missing its library is unusable)
-                continue
-            found.add(entry.name)
-        _drivers = frozenset(found - _NOT_FOR_CLOUDS)
-    return _drivers
-
-
 def broker_reachable(url: str, timeout: float) -> str:
     """ "" when one of the URL's RabbitMQ brokers accepts our login within ``timeout``
     seconds, else why not (safe to log: no password). Other drivers are not probed."""
     from oslo_messaging import TransportURL
 
-    parsed = TransportURL.parse(_parse_conf(), url)
+    parsed = TransportURL.parse(parse_conf(), url)
     if parsed.transport.split("+")[0] not in ("rabbit", "kombu"):
         return ""
     problems = []

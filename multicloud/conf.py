@@ -343,7 +343,7 @@ def _seconds(low: float, high: float):
 
 
 def _transport_url(raw: str) -> str:
-    from listener.transport import check_transport_url
+    from multicloud.messaging_url import check_transport_url
 
     return check_transport_url(raw.strip()) if raw.strip() else ""
 

@@ -327,7 +327,7 @@ def test_a_refused_topic_beside_a_good_one_holds_back_nothing_and_is_dead_letter
     bad = "unauthenticated.REFUSED"
     listener.env["MULTICLOUD_MR_MAX_ATTEMPTS"] = "3"
     listener.django(
-        "from listener.models import Subscription; Subscription.objects.create("
+        "from multicloud.events.models import Subscription; Subscription.objects.create("
         f"cloud_owner='osbox', cloud_region_id='RegionOne', topic='{bad}', "
         "states=['CREATE','DELETE','PAUSE','UNPAUSE','POWER_OFF','POWER_ON','SHUT_DOWN','UPDATE'])"
     )
@@ -387,7 +387,7 @@ def test_an_amqp_and_an_unreachable_region_beside_a_good_one_block_nothing(
 
 POISON = """
 import json
-from listener.models import InboundDeadLetter
+from multicloud.events.models import InboundDeadLetter
 print(json.dumps(sorted(InboundDeadLetter.objects.values_list("reason", flat=True))))
 """
 

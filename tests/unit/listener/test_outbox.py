@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from listener import outbox
-from listener.models import Delivery, Event
 from listener.notifications import parse
+from multicloud.events import service
+from multicloud.events.models import Delivery, Event
 from tests.nova_corpus import args, replay
 
 pytestmark = pytest.mark.django_db
@@ -151,10 +152,10 @@ def test_a_round_whose_lease_was_taken_over_changes_nothing():
 def test_cancelling_a_topic_dead_letters_its_pending_deliveries_only():
     for event in legacy_events(2):
         outbox.accept(event, "onap", "R1", ["gone", "kept"])
-    assert outbox.cancel("onap_R1", "gone") == 2
+    assert service.cancel("onap_R1", "gone") == 2
     assert outbox.pending_queues() == [("onap_R1", "kept")]
     assert set(Delivery.objects.filter(topic="gone").values_list("last_error", flat=True)) == {
-        outbox.UNSUBSCRIBED
+        service.UNSUBSCRIBED
     }
 
 
@@ -162,13 +163,13 @@ def test_pollers_get_events_after_a_time_filtered_by_kind():
     events = legacy_events(6)
     for event in events:
         outbox.accept(event, "onap", "R1", ["t"])
-    everything = outbox.events_since("onap", "R1", None, None, 100)
+    everything = service.events_since("onap", "R1", None, None, 100)
     assert [e["message_id"] for e in everything] == [e.message_id for e in events]
     since = events[2].emitted_at
-    later = outbox.events_since("onap", "R1", None, since, 100)
+    later = service.events_since("onap", "R1", None, since, 100)
     assert [e["message_id"] for e in later] == [e.message_id for e in events[3:]]
     kind = events[0].kind.value
-    only = outbox.events_since("onap", "R1", [kind], None, 100)
+    only = service.events_since("onap", "R1", [kind], None, 100)
     assert only and all(e["kind"] == kind for e in only)
     assert everything[0]["delivery"] == {"status": "pending", "topics": ["t"], "dead_topics": []}
 

@@ -8,10 +8,11 @@ import time
 import pytest
 
 from listener import outbox
-from listener.models import Delivery, Event
 from listener.mr import MessageRouter
 from listener.notifications import parse
 from listener.publisher import Publisher
+from multicloud.events import service
+from multicloud.events.models import Delivery, Event
 from tests.doubles.dmaap_mr import FakeMessageRouter
 from tests.nova_corpus import args, replay
 
@@ -258,7 +259,7 @@ def test_a_topic_that_keeps_failing_is_dead_lettered_and_visible_to_pollers(mr, 
     assert published_ids(mr) == ids
     assert outbox.counts()["dead"] == 3
     assert caplog.text.count("DEAD-LETTERED") == 3 and "gave up after 3 attempts" in caplog.text
-    polled = outbox.events_since("onap", "R1", None, None, 10)
+    polled = service.events_since("onap", "R1", None, None, 10)
     assert polled[0]["delivery"]["dead_topics"] == ["unauthenticated.BAD"]
     assert "gave up after 3 attempts" in polled[0]["delivery"]["errors"]["unauthenticated.BAD"]
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.db import transaction
 
-from listener import outbox
-from listener.models import Subscription
-from listener.notifications import Kind
+from multicloud.events import service
+from multicloud.events.kinds import Kind
+from multicloud.events.models import Subscription
 from multicloud.exceptions import BadRequest, NotFound
 
 #: Kafka's topic-name rule (what Message Router accepts): 1-249 of [A-Za-z0-9._-].
@@ -99,7 +99,7 @@ def unsubscribe(owner: str, region: str, topic: str | None) -> int:
         topics = list(found.values_list("topic", flat=True))
         deleted, _ = found.delete()
         for name in topics:
-            outbox.cancel(f"{owner}_{region}", name)
+            service.cancel(f"{owner}_{region}", name)
     if not deleted:
         raise NotFound(
             f"no event subscription of {owner}_{region}" + (f" to topic {topic}" if topic else "")
