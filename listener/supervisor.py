@@ -99,7 +99,6 @@ class RegionListener:
     def _set(self, state: State, detail: str, level: int, retry_in: float | None = None) -> None:
         if state is self.state and detail == self.detail:
             return
-        self.state, self.detail = state, detail
         target = self.target
         if state is State.LISTENING:
             log.info(
@@ -109,11 +108,13 @@ class RegionListener:
                 ",".join(target.topics),
                 target.pool,
             )
+            self.state, self.detail = state, detail
             return
         again = (
             f"; retrying in the background (every {self.retry_max:g}s at most)" if retry_in else ""
         )
         log.log(level, "region %s: %s: %s%s", target.vim_id, state.value, detail, again)
+        self.state, self.detail = state, detail
 
     def stop(self) -> None:
         """Ask to stop (returns at once); :meth:`join` waits for the drain."""

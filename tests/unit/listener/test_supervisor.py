@@ -75,5 +75,5 @@ def test_stopping_a_region_stuck_on_its_broker_returns_by_the_deadline():
     started = time.monotonic()
     region.stop()
     assert region.join(time.monotonic() + 0.5) is False
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 3
     stuck.set()
