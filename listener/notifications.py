@@ -56,48 +56,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
-
-class Kind(StrEnum):
-    """What happened to the VM (the spec's event kinds, plus UPDATE and ERROR)."""
-
-    CREATE = "CREATE"
-    DELETE = "DELETE"
-    SOFT_DELETE = "SOFT_DELETE"
-    SHUT_DOWN = "SHUT_DOWN"
-    POWER_OFF = "POWER_OFF"
-    POWER_ON = "POWER_ON"
-    PAUSE = "PAUSE"
-    UNPAUSE = "UNPAUSE"
-    SUSPEND = "SUSPEND"
-    RESUME = "RESUME"
-    REBOOT = "REBOOT"
-    REBUILD = "REBUILD"
-    SHELVE = "SHELVE"
-    UNSHELVE = "UNSHELVE"
-    RESIZE = "RESIZE"
-    RESTORE = "RESTORE"
-    UPDATE = "UPDATE"
-    ERROR = "ERROR"
-
-
-class Phase(StrEnum):
-    """Where in the action the notification was sent; NONE for phase-less event types."""
-
-    START = "START"
-    END = "END"
-    ERROR = "ERROR"
-    NONE = "NONE"
-
-
-class Format(StrEnum):
-    """Nova notification format."""
-
-    LEGACY = "LEGACY"  # compute.instance.*, flat payload
-    VERSIONED = "VERSIONED"  # instance.*, nova_object payload
-
+from multicloud.events.kinds import (
+    DEFAULT_PHASES,
+    DEFAULT_PREFER_FORMAT,
+    NOVA_SETTING_FORMATS,
+    Format,
+    Kind,
+    Phase,
+)
 
 _PHASES = {"start": Phase.START, "end": Phase.END, "error": Phase.ERROR}
 
@@ -172,8 +140,6 @@ _FUNCTION_KINDS = {
     "finish_revert_resize": Kind.RESIZE,
     "restore_instance": Kind.RESTORE,
 }
-
-DEFAULT_PHASES: frozenset[Phase] = frozenset({Phase.END, Phase.ERROR})
 
 # The fields info_from_instance() always writes (research notes §2.4); both formats carry them.
 LEGACY_CORE_FIELDS: tuple[str, ...] = (
@@ -519,30 +485,23 @@ def wanted(
     return event.kind in set(kinds) and event.phase in set(phases)
 
 
-_NOVA_SETTING_FORMATS = {
-    "unversioned": Format.LEGACY,
-    "versioned": Format.VERSIONED,
-    "both": Format.VERSIONED,
-}
-
-
 @dataclass(frozen=True)
 class FormatPolicy:
     """Which Nova format feeds events, so one VM action yields one event.
 
     Events of the other format are dropped at the filter stage: the listener acks them
     without forwarding. That loses nothing, since Nova sends the same action in the kept
-    format. Default: VERSIONED, the format with a schema and a compatibility contract. Nova's
-    own default is ``notification_format=unversioned``, so build the policy with
-    :meth:`for_nova_setting` from the VIM's setting rather than relying on the default.
+    format. Default: LEGACY, what Nova's default ``notification_format=unversioned`` sends
+    (the same default as ``MULTICLOUD_EVENTS_PREFER_FORMAT``); build the policy with
+    :meth:`for_nova_setting` from the VIM's setting.
     """
 
-    prefer: Format = Format.VERSIONED
+    prefer: Format = NOVA_SETTING_FORMATS[DEFAULT_PREFER_FORMAT]
 
     @classmethod
     def for_nova_setting(cls, notification_format: str) -> FormatPolicy:
         """Policy for Nova's ``[notifications] notification_format`` (both -> versioned)."""
-        return cls(prefer=_NOVA_SETTING_FORMATS[notification_format.strip().lower()])
+        return cls(prefer=NOVA_SETTING_FORMATS[notification_format.strip().lower()])
 
     def accepts(self, event: NovaEvent) -> bool:
         """True when the event comes in the preferred format."""

@@ -376,7 +376,9 @@ def test_legacy_policy_keeps_the_same_actions_from_legacy_events():
 
 
 def test_format_policy_follows_the_nova_setting():
-    assert FormatPolicy().prefer is Format.VERSIONED
+    assert (
+        FormatPolicy().prefer is Format.LEGACY
+    )  # Nova's default, and MULTICLOUD_EVENTS_PREFER_FORMAT's
     assert FormatPolicy.for_nova_setting("both").prefer is Format.VERSIONED
     assert FormatPolicy.for_nova_setting("versioned").prefer is Format.VERSIONED
     assert FormatPolicy.for_nova_setting(" Unversioned ").prefer is Format.LEGACY

@@ -1,0 +1,1 @@
+"""Event federation: what an event is (kinds, phases, formats), shared by every layer."""
