@@ -29,6 +29,7 @@ def migrate() -> None:
 
 
 def somaxconn() -> int:
+    """The kernel's cap on a listen backlog (both modes' servers cap theirs by it)."""
     try:
         return int(Path("/proc/sys/net/core/somaxconn").read_text())
     except (OSError, ValueError):

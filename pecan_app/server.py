@@ -30,6 +30,7 @@ import time
 import warnings
 
 from multicloud.conf import ConfigError, Settings, get_settings
+from multicloud.launch import somaxconn
 from multicloud.logs import logging_config
 
 log = logging.getLogger("multicloud.server")
@@ -38,14 +39,6 @@ log = logging.getLogger("multicloud.server")
 QUICK_DEATH_SECONDS = 2.0
 MAX_QUICK_DEATHS = 5
 DRAIN_SECONDS = 20.0
-
-
-def somaxconn() -> int:
-    try:
-        with open("/proc/sys/net/core/somaxconn") as handle:
-            return int(handle.read())
-    except (OSError, ValueError):
-        return 4096
 
 
 def open_sockets(settings: Settings) -> list[socket.socket]:

@@ -25,10 +25,6 @@ def target_url(plugin: Plugin, path: str) -> str:
     return f"{plugin.url}/{match.group(1)}"
 
 
-def is_chunked_request(request: Request) -> bool:
-    return "chunked" in request.headers.get("transfer-encoding", "").lower()
-
-
 def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Response:
     """Send ``request`` to ``plugin`` and stream its answer back unchanged."""
     url = target_url(plugin, request.path)
@@ -38,7 +34,7 @@ def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Resp
     data = (
         body
         if body is not None
-        else upload(request.stream, request.content_length, is_chunked_request(request))
+        else upload(request.stream, request.content_length, request.chunked)
     )
     try:
         upstream = requests.request(

@@ -101,6 +101,15 @@ def verify_option(ssl_insecure: bool, ssl_cacert: str) -> bool | str:
     return str(path)
 
 
+def project_scope(tenant: str) -> dict[str, str]:
+    """``project_id`` for a Keystone id (32 hex digits), else ``project_name``.
+
+    The one rule for a tenant given by id or name (image routes, the ``Project`` header).
+    """
+    is_id = len(tenant) == 32 and all(c in "0123456789abcdef" for c in tenant.lower())
+    return {"project_id": tenant} if is_id else {"project_name": tenant}
+
+
 def credentials(
     region: CloudRegion, project_name: str | None = None, project_id: str | None = None
 ) -> Credentials:
@@ -294,12 +303,6 @@ def translate_errors(what: str = "the cloud") -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- image service
-
-
-def project_scope(tenant: str) -> dict[str, str]:
-    """``project_id`` for a Keystone id (32 hex digits), else ``project_name``."""
-    is_id = len(tenant) == 32 and all(c in "0123456789abcdef" for c in tenant.lower())
-    return {"project_id": tenant} if is_id else {"project_name": tenant}
 
 
 def glance_for(region: CloudRegion, tenant: str) -> Any:

@@ -15,7 +15,6 @@ whole, to rewrite the upstream URLs in them. Tokens are never logged.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 import time
@@ -26,6 +25,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from multicloud.api.http import parse_json
 from multicloud.exceptions import BadRequest, NotFound, Unauthorized
 from multicloud.openstack import client
 from multicloud.proxy import relay
@@ -180,10 +180,7 @@ def _anonymous_endpoints(target: Target, service: str) -> Endpoints:
 
 def issue_token(target: Target, body: bytes, query: list[tuple[str, str]]) -> relay.Answer:
     """POST the caller's auth body to the region's Keystone; 201 with the catalog rewritten."""
-    try:
-        auth = json.loads(body)
-    except ValueError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    auth = parse_json(body)
     if not isinstance(auth, dict) or not isinstance(auth.get("auth"), dict):
         raise BadRequest('request body must be a Keystone v3 auth request: {"auth": {...}}')
     what = f"the identity service of {target.region.vim_id}"
