@@ -5,6 +5,15 @@ Bytes never sit whole in memory: an upload is streamed to a staging copy
 copy to Glance; a download is relayed chunk by chunk. Glance's digests are
 checked against ours before an upload counts as done, and any failure removes
 the new staging copy and the half-created Glance image.
+
+An upload reads as steps: *receive* the body into a staging copy
+(:func:`upload_raw`, :func:`upload_form`; :func:`upload_json` names a copy
+already staged), :func:`create_image`, :func:`send_bytes` (the staged copy to
+that image), then :func:`finish_upload` (:func:`wait_verified`: Glance says
+``active`` with our digests; then the copy is recorded). Raw and multipart
+bodies whose metadata comes first are sent while they are received (a
+:class:`~multicloud.images.pipeline.Pipeline` creates the image and sends the
+growing copy). Metadata is parsed here, for every body kind.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +55,8 @@ from multicloud.vims.service import get_region, parse_vim_id
 log = logging.getLogger(__name__)
 
 ACTIVE_TIMEOUT = 600.0
+#: The metadata fields of an upload (form fields, query parameters or JSON keys).
+META_KEYS = ("name", "imageType", "containerFormat", "visibility", "properties")
 _UNSAFE_NAME = re.compile(r"[^\w.+-]+")
 
 
@@ -83,8 +94,26 @@ def connect(owner: str, region: str, tenant: str) -> Target:
 # --------------------------------------------------------------------------- staging
 
 
-def upload_raw(target: Target, stream, length: int | None, meta: ImageMeta) -> dict[str, Any]:
-    """Upload a raw request body (``Content-Length`` or chunked), staged and streamed at once."""
+def upload_json(target: Target, body: dict[str, Any]) -> dict[str, Any]:
+    """Upload a copy already staged, named by ``stagingId`` or ``source`` (distribution)."""
+    staged, defaults = staged_source(body)
+    meta = parse_meta({**defaults, **{k: body[k] for k in META_KEYS if k in body}})
+    return upload_staged(target, staged, meta, new_copy=False)
+
+
+def upload_raw(
+    target: Target,
+    stream: Any,
+    length: int | None,
+    values: Mapping[str, Any],
+    filename: str | None = None,
+) -> dict[str, Any]:
+    """Upload a raw body (``Content-Length`` or chunked), staged and sent at once.
+
+    ``values`` holds the metadata (``META_KEYS``; the query of a request), ``filename`` the
+    file's name for defaults.
+    """
+    meta = parse_meta(values, filename)
     conf = staging.conf()
     pipe = Pipeline(target, meta, length)
     try:
@@ -93,9 +122,9 @@ def upload_raw(target: Target, stream, length: int | None, meta: ImageMeta) -> d
         staged = pipe.finish(meta)
     except BaseException:
         pipe.abort()
-        _delete_quietly(target, pipe.image_id)
+        delete_quietly(target, pipe.image_id)
         raise
-    return complete(target, staged, pipe.image_id, new_copy=True)
+    return finish_upload(target, staged, pipe.image_id, new_copy=True)
 
 
 def upload_form(target: Target, stream, content_type: str, length: int | None) -> dict[str, Any]:
@@ -125,15 +154,15 @@ def upload_form(target: Target, stream, content_type: str, length: int | None) -
         sink = sinks[0]
         if isinstance(sink, Pipeline):
             _amend(target, sink, meta)
-            return complete(target, sink.finish(meta), sink.image_id, new_copy=True)
+            return finish_upload(target, sink.finish(meta), sink.image_id, new_copy=True)
         staged = sink.finish(meta.name, meta.disk_format, meta.container_format)
     except BaseException:
         for sink in sinks:
             sink.abort()
             if isinstance(sink, Pipeline):
-                _delete_quietly(target, sink.image_id)
+                delete_quietly(target, sink.image_id)
         raise
-    return upload(target, staged, meta, new_copy=True)
+    return upload_staged(target, staged, meta, new_copy=True)
 
 
 def _amend(target: Target, pipe: Pipeline, meta: ImageMeta) -> None:
@@ -206,32 +235,51 @@ def _stage_from_glance(
     }
 
 
-# --------------------------------------------------------------------------- publishing
+# --------------------------------------------------------------------------- sending
 
 
-def publish(target: Target, staged: StagedImage, meta: ImageMeta) -> dict[str, Any]:
-    """Create the Glance image and upload a staged copy to it, then :func:`complete`."""
-    with target.errors():
-        image = target.glance.images.create(**meta.create_kwargs())
+def upload_staged(target: Target, staged: StagedImage, meta: ImageMeta, new_copy: bool) -> dict:
+    """:func:`send_staged` a staged copy; a new copy is discarded if that fails."""
     try:
-        with target.errors(), open(staged.path, "rb") as data:
-            target.glance.images.upload(image["id"], data, image_size=staged.size)
+        return send_staged(target, staged, meta)
     except BaseException:
-        _delete_quietly(target, image["id"])
+        if new_copy:
+            staging.discard(staged)
         raise
-    return complete(target, staged, image["id"], new_copy=False)
 
 
-def complete(target: Target, staged: StagedImage, image_id: str, new_copy: bool) -> dict:
-    """Wait for ``active`` and verify the digests; on failure delete the image.
+def send_staged(target: Target, staged: StagedImage, meta: ImageMeta) -> dict[str, Any]:
+    """Create the Glance image, send it the staged bytes, then :func:`finish_upload`."""
+    image_id = create_image(target, meta)["id"]
+    try:
+        send_bytes(target, image_id, staged)
+    except BaseException:
+        delete_quietly(target, image_id)
+        raise
+    return finish_upload(target, staged, image_id, new_copy=False)
+
+
+def create_image(target: Target, meta: ImageMeta) -> Any:
+    """A new Glance image (no data yet), as Glance answered."""
+    with target.errors():
+        return target.glance.images.create(**meta.create_kwargs())
+
+
+def send_bytes(target: Target, image_id: str, staged: StagedImage) -> None:
+    """Upload a staged copy's bytes to an existing Glance image."""
+    with target.errors(), open(staged.path, "rb") as data:
+        target.glance.images.upload(image_id, data, image_size=staged.size)
+
+
+def finish_upload(target: Target, staged: StagedImage, image_id: str, new_copy: bool) -> dict:
+    """:func:`wait_verified`, then record the copy; on failure delete the image.
 
     A new staged copy is discarded on failure, or at once when nothing is retained.
     """
     try:
-        image = _wait_active(target, image_id)
-        verify(image, staged)
+        image = wait_verified(target, image_id, staged)
     except BaseException:
-        _delete_quietly(target, image_id)
+        delete_quietly(target, image_id)
         if new_copy:
             staging.discard(staged)
         raise
@@ -241,6 +289,13 @@ def complete(target: Target, staged: StagedImage, image_id: str, new_copy: bool)
         staging.discard(staged)
     staging.purge_expired()
     return {**shape(image, target.decoration()), "stagingId": str(staged.id)}
+
+
+def wait_verified(target: Target, image_id: str, staged: StagedImage) -> Any:
+    """The image once Glance says ``active``, checked against the staged copy (502 if not)."""
+    image = _wait_active(target, image_id)
+    verify(image, staged)
+    return image
 
 
 def _wait_active(target: Target, image_id: str) -> Any:
@@ -276,23 +331,14 @@ def verify(image: Any, staged: StagedImage) -> None:
         )
 
 
-def _delete_quietly(target: Target, image_id: str) -> None:
+def delete_quietly(target: Target, image_id: str) -> None:
+    """Remove a half-created image, logging (not raising) a failure."""
     try:
         with target.errors():
             target.glance.images.delete(image_id)
         log.info("removed half-created image %s from %s", image_id, target.region.vim_id)
     except MulticloudError as exc:
         log.error("could not remove half-created image %s: %s", image_id, exc.message)
-
-
-def upload(target: Target, staged: StagedImage, meta: ImageMeta, new_copy: bool) -> dict:
-    """Publish a staged copy; a new one is discarded if that fails."""
-    try:
-        return publish(target, staged, meta)
-    except BaseException:
-        if new_copy:
-            staging.discard(staged)
-        raise
 
 
 # --------------------------------------------------------------------------- metadata API
@@ -343,7 +389,7 @@ class Download:
 
 def download(target: Target, image_id: str, range_header: str | None, head: bool) -> Download:
     """The image's bytes (or one range of them) with their headers."""
-    image = _active(target, image_id)
+    image = active_image(target, image_id)
     size = image["size"] or 0
     selected = parse_range(range_header, size)
     first, last = selected or (0, size - 1)
@@ -371,7 +417,8 @@ def download(target: Target, image_id: str, range_header: str | None, head: bool
     return Download(status, headers, relay(body, skip, last - first + 1, image["id"], resp.close))
 
 
-def _active(target: Target, image_id: str) -> Any:
+def active_image(target: Target, image_id: str) -> Any:
+    """The image, 409 unless it is ``active`` (has data)."""
     image = _get(target, image_id)
     if image["status"] != "active":
         raise Conflict(f"image {image_id} is {image['status']}, not active: it has no data yet")
@@ -450,7 +497,7 @@ def export_path(export_dir: Path | None, image_path: Any) -> Path:
 def export(target: Target, image_id: str, image_path: Any) -> dict[str, Any]:
     """Write the image to ``<imagePath>/<name>.<format>`` inside the export directory."""
     directory = export_path(staging.conf().export_dir, image_path)
-    image = _active(target, image_id)
+    image = active_image(target, image_id)
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / file_name(image)
     partial = directory / f".{final.name}.{uuid.uuid4().hex}.part"

@@ -25,7 +25,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             target = service.connect(*parse_vim_id(options["vim"]), options["tenant"])
-            image = service._active(target, options["image_id"])
+            image = service.active_image(target, options["image_id"])
             output = options["output"] or service.file_name(image)
             answer = service.download(target, options["image_id"], None, head=False)
             progress = Progress(image["size"], "download", stream=self.stderr._out)
