@@ -316,7 +316,7 @@ _ISOTIME_FIELDS = ("launched_at", "terminated_at", "deleted_at")
 def _flavor_fields(flavor: Mapping[str, Any] | None) -> dict[str, Any]:
     flavor = flavor or {}
     root, ephemeral = flavor.get("root_gb"), flavor.get("ephemeral_gb")
-    both_known = isinstance(root, int) and isinstance(ephemeral, int)
+    disk_gb = root + ephemeral if isinstance(root, int) and isinstance(ephemeral, int) else None
     return {
         "instance_type": flavor.get("name"),
         "instance_flavor_id": flavor.get("flavorid"),
@@ -324,7 +324,7 @@ def _flavor_fields(flavor: Mapping[str, Any] | None) -> dict[str, Any]:
         "vcpus": flavor.get("vcpus"),
         "root_gb": root,
         "ephemeral_gb": ephemeral,
-        "disk_gb": root + ephemeral if both_known else None,
+        "disk_gb": disk_gb,
     }
 
 

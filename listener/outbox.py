@@ -207,7 +207,7 @@ def prune(days: int) -> int:
 
 def counts() -> dict[str, int]:
     """Rows per status (for logs and tests)."""
-    totals = {status.value: 0 for status in Event.Status}
+    totals = {status: 0 for status in Event.Status.values}
     for item in Event.objects.values("status").annotate(n=Count("id")).order_by():
         totals[item["status"]] = item["n"]
     return totals

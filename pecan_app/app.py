@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 
 import django
 import webob
@@ -107,6 +108,7 @@ def to_neutral(environ: dict, params: dict[str, str]) -> Request:
 
 def to_webob(response: Response, method: str) -> webob.Response:
     headers = response.all_headers()
+    app_iter: Iterable[bytes]
     if method == "HEAD":
         app_iter = [b""]
     elif response.stream is not None:

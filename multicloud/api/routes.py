@@ -12,6 +12,8 @@ Both namespaces are served in-process by the same handlers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from listener import handlers as events
 from multicloud.api.routing import Handlers, Route, Router
 from multicloud.api.swagger import swagger_json
@@ -44,7 +46,7 @@ def per_region(
     Handlers are wrapped by the broker's dispatch, so a region served by an
     external plugin is forwarded there instead.
     """
-    if isinstance(handler, dict):
+    if isinstance(handler, Mapping):
         handler = {method: regional(h) for method, h in handler.items()}
     else:
         handler = regional(handler)

@@ -120,7 +120,7 @@ def _zone_totals(hypervisors: list[dict], zones: dict[str, str]) -> list[dict[st
     totals: dict[str, dict[str, Any]] = {}
     for h in hypervisors:
         host = (h.get("service") or {}).get("host") or h.get("hypervisor_hostname")
-        name = zones.get(host, "nova")
+        name = zones.get(host, "nova") if host else "nova"
         zone = totals.setdefault(
             name,
             {

@@ -243,6 +243,11 @@ def send(
         )
 
 
+def token_access(session: ks_session.Session) -> Any:
+    """The token (keystoneauth ``AccessInfo``) of an authenticated session, fetched if needed."""
+    return session.auth.get_access(session)  # type: ignore[union-attr]
+
+
 def check_credentials(creds: Credentials) -> dict[str, Any]:
     """Authenticate once; 400 with the reason when the cloud is unreachable or says no.
 
@@ -250,7 +255,7 @@ def check_credentials(creds: Credentials) -> dict[str, Any]:
     """
     session = new_session(creds)
     try:
-        access = session.auth.get_access(session)
+        access = token_access(session)
     except ks_exc.Unauthorized:
         raise BadRequest(
             f"the identity service at {creds.auth_url} rejected the credentials "
@@ -359,7 +364,7 @@ def translate_glance_errors(what: str = "the image service") -> Iterator[None]:
     except g_exc.HTTPException as exc:
         status = _glance_status(exc)
         # NOTE: Glance answers 415 when the data does not match the declared disk format.
-        error = BadRequest if status == 415 else _BY_STATUS.get(status)
+        error = BadRequest if status == 415 else _BY_STATUS.get(status or 0)
         detail = f"{what}: {exc.details or exc}"
         if error is not None:
             raise error(detail, upstream_status=status) from None

@@ -169,7 +169,7 @@ def _anonymous_endpoints(target: Target, service: str) -> Endpoints:
         return endpoints_from_catalog([], None, None, target.identity_root)
     session = client.session_for(target.region)
     with client.translate_errors(f"the identity service of {target.region.vim_id}"):
-        access = session.auth.get_access(session)
+        access = client.token_access(session)
     return endpoints_from_catalog(
         access.service_catalog.catalog, None, target.region_name, target.identity_root
     )
