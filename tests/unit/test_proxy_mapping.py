@@ -137,7 +137,7 @@ def test_an_upload_of_known_length_is_streamed_in_chunks_with_its_length():
 
 
 def test_the_cache_is_keyed_by_region_and_token_and_forgets_revoked_tokens():
-    cache = service._EndpointCache(2)
+    cache = service._EndpointCache(3)
     endpoints = catalog.endpoints_from_catalog([], None, None, "http://ks")
     cache.put("a_1", "tok", endpoints, time.time() + 60)
     assert cache.get("a_1", "tok") is endpoints
@@ -145,9 +145,15 @@ def test_the_cache_is_keyed_by_region_and_token_and_forgets_revoked_tokens():
     assert cache.get("a_1", "other") is None
     cache.put("b_1", "tok", endpoints, time.time() - 1)
     assert cache.get("b_1", "tok") is None  # expired
+    cache.put("b_1", "tok", endpoints, time.time() + 60)
+    cache.put("a_1", "other", endpoints, time.time() + 60)
+    stored = [part for key in cache.items for part in key]
+    assert len(cache.items) == 3
+    assert not any("tok" in part or "other" in part for part in stored)  # digests, never tokens
     cache.forget("tok")
-    assert cache.get("a_1", "tok") is None
-    assert all("tok" not in key for key in cache.items)  # digests, never the token
+    assert cache.get("a_1", "tok") is None and cache.get("b_1", "tok") is None
+    assert list(cache.items) == [(service._digest("other"), "a_1")]  # other tokens stay
+    assert cache.get("a_1", "other") is endpoints
 
 
 class _Reply:
