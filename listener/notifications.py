@@ -141,7 +141,7 @@ _FUNCTION_KINDS = {
     "restore_instance": Kind.RESTORE,
 }
 
-# The fields info_from_instance() always writes (research notes §2.4); both formats carry them.
+# The fields Nova's info_from_instance() always writes; both formats carry them.
 LEGACY_CORE_FIELDS: tuple[str, ...] = (
     "tenant_id",
     "user_id",
@@ -503,9 +503,9 @@ class FormatPolicy:
         """Policy for Nova's ``[notifications] notification_format`` (both -> versioned)."""
         return cls(prefer=NOVA_SETTING_FORMATS[notification_format.strip().lower()])
 
-    def accepts(self, event: NovaEvent) -> bool:
-        """True when the event comes in the preferred format."""
-        return event.format is self.prefer
+    def accepts(self, source_format: Format) -> bool:
+        """True for events of the preferred format."""
+        return source_format is self.prefer
 
 
 # --------------------------------------------------------------------------- outgoing message

@@ -169,13 +169,6 @@ def _apply(row: Event, outcome: Outcome, now: datetime, retry_at: datetime | Non
     row.published_at = now if row.status == Event.Status.PUBLISHED else None
 
 
-def release(rows: list[Event], worker: str) -> None:
-    """Give back a claim unchanged (e.g. on shutdown before publishing)."""
-    Event.objects.filter(id__in=[r.id for r in rows], claimed_by=worker).update(
-        claimed_by="", claimed_until=None
-    )
-
-
 def events_since(
     owner: str, region: str, kinds: list[str] | None, since: datetime | None, limit: int
 ) -> list[dict[str, Any]]:

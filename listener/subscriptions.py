@@ -116,12 +116,6 @@ class Router:
             chosen.add(self.default[1])
         return sorted(chosen)
 
-    def wanted_kinds(self, owner: str, region: str) -> set[str]:
-        kinds = set(self.default[0]) if self.default else set()
-        for states, _ in self._subscriptions(owner, region):
-            kinds |= states
-        return kinds
-
     def _subscriptions(self, owner: str, region: str) -> list[tuple[frozenset, str]]:
         key, now = (owner, region), self.clock()
         with self._lock:

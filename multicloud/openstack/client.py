@@ -163,10 +163,6 @@ class _SessionCache:
                 self.items.popitem(last=False)
             return created
 
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-
 
 _sessions = _SessionCache(MAX_CACHED_SESSIONS)
 

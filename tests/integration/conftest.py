@@ -8,12 +8,6 @@ from tests.integration import rabbit
 from tests.sandbox import *  # noqa: F403
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "sandbox: needs the OpenStack sandbox (tools/openstack-sandbox.sh)"
-    )
-
-
 @pytest.fixture
 def image_conf(tmp_path, override_settings):
     """The image service's settings, its staging area in ``tmp_path``."""

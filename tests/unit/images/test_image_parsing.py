@@ -49,6 +49,7 @@ def test_the_file_part_streams_to_the_writer_and_fields_before_and_after_are_kep
     sink = Sink()
     fields, filename = forms.read_form(pieces(body, piece), CONTENT_TYPE, sink.open)
     assert b"".join(sink.chunks) == payload
+    assert sink.fields_before == {"name": "cirros"} and sink.filename == "c.qcow2"
     assert fields == {"name": "cirros", "properties": '{"a": "b"}'} and filename == "c.qcow2"
 
 
