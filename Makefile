@@ -34,11 +34,11 @@ test: $(STAMP) ## run the whole test suite (SQLite; PostgreSQL too when TEST_DAT
 	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest -m "not sandbox and not system" $(PYTEST_ARGS); \
 	fi
 
-lint: $(STAMP) ## ruff check, ruff format --check, mypy
+lint: $(STAMP) ## ruff check, ruff format --check, mypy, lint-imports (layering, no cycles)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-#	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports
 
 sandbox-up: ## start the OpenStack sandbox (tools/openstack-sandbox.sh)
 	bash tools/openstack-sandbox.sh

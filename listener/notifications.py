@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from multicloud.events.kinds import (
@@ -65,6 +65,8 @@ from multicloud.events.kinds import (
     Format,
     Kind,
     Phase,
+    format_timestamp,
+    parse_timestamp,
 )
 
 _PHASES = {"start": Phase.START, "end": Phase.END, "error": Phase.ERROR}
@@ -245,24 +247,6 @@ def unwrap(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [unwrap(item) for item in obj]
     return obj
-
-
-def parse_timestamp(value: str) -> datetime:
-    """Parse a Nova timestamp into an aware UTC datetime.
-
-    Accepts the notifier's naive "2026-11-25 11:22:38.172502" (Nova writes UTC) and ISO-8601
-    with ``Z`` or an offset. Raises ValueError on anything else.
-    """
-    parsed = datetime.fromisoformat(value.strip())
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Render an aware datetime as ISO-8601 UTC with microseconds and a ``Z`` suffix."""
-    utc = moment.astimezone(UTC).replace(tzinfo=None)
-    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def _legacy_created(value: str | None) -> str:

@@ -87,6 +87,19 @@ class Settings:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
+    @property
+    def listen_backlog(self) -> int:
+        """``MULTICLOUD_BACKLOG`` capped by the kernel: what both modes' servers listen with."""
+        return min(self.backlog, somaxconn())
+
+
+def somaxconn() -> int:
+    """The kernel's cap on a listen backlog (``net.core.somaxconn``; 4096 when unreadable)."""
+    try:
+        return int(Path("/proc/sys/net/core/somaxconn").read_text())
+    except (OSError, ValueError):
+        return 4096
+
 
 def _text(raw: str) -> str:
     return raw.strip()

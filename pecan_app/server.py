@@ -30,7 +30,6 @@ import time
 import warnings
 
 from multicloud.conf import ConfigError, Settings, get_settings
-from multicloud.launch import somaxconn
 from multicloud.logs import logging_config
 
 log = logging.getLogger("multicloud.server")
@@ -59,7 +58,7 @@ def open_sockets(settings: Settings) -> list[socket.socket]:
         # NOTE: SO_REUSEPORT would also let us bind next to another process of
         # the same user already listening there; this plain bind refuses it.
         _listen(info, reuse_port=False, backlog=0).close()
-    backlog = min(settings.backlog, somaxconn())
+    backlog = settings.listen_backlog
     socks: list[socket.socket] = []
     try:
         for _ in range(count):

@@ -1,1 +1,1 @@
-"""Event federation: what an event is (kinds, phases, formats), shared by every layer."""
+"""Event federation: what an event is (kinds.py), subscriptions and the stored events' REST API."""

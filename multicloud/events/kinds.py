@@ -1,12 +1,12 @@
-"""Event kinds, phases and Nova notification formats: their one definition.
+"""What a VM event is: its kind, the phase of the action, the Nova format it came in.
 
-Standard library only, so that configuration (``multicloud/conf.py``), the notification
-mapper (``listener/notifications.py``), subscriptions and the status poller
-(``listener/status.py``) all import the same names.
+Stdlib only, so configuration, the notification mapper, the status poller and the REST
+handlers share one definition.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -67,3 +67,21 @@ NOVA_SETTING_FORMATS: dict[str, Format] = {
 PREFER_FORMATS: tuple[str, ...] = ("unversioned", "versioned")
 #: Nova's own default ``notification_format``, hence ours: one event per action out of the box.
 DEFAULT_PREFER_FORMAT = "unversioned"
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse a Nova timestamp into an aware UTC datetime.
+
+    Accepts the notifier's naive "2026-11-25 11:22:38.172502" (Nova writes UTC) and ISO-8601
+    with ``Z`` or an offset. Raises ValueError on anything else.
+    """
+    parsed = datetime.fromisoformat(value.strip())
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Render an aware datetime as ISO-8601 UTC with microseconds and a ``Z`` suffix."""
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"

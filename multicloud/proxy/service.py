@@ -25,8 +25,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from multicloud.api.http import parse_json
 from multicloud.exceptions import BadRequest, NotFound, Unauthorized
+from multicloud.http import parse_json
 from multicloud.openstack import client
 from multicloud.proxy import relay
 from multicloud.proxy.catalog import Endpoints, Rewriter, endpoints_from_catalog

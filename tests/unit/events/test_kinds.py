@@ -1,7 +1,6 @@
 """The one definition of event kinds, phases and formats, and what depends on it."""
 
 from listener.notifications import FormatPolicy
-from listener.status import KIND_VM_STATES
 from multicloud.conf import load
 from multicloud.events.kinds import (
     DEFAULT_PHASES,
@@ -11,6 +10,7 @@ from multicloud.events.kinds import (
     Format,
     Kind,
 )
+from multicloud.status.service import KIND_VM_STATES
 
 
 def test_every_kind_has_its_vm_state_mapping():

@@ -185,13 +185,13 @@ def test_the_route_table_is_exactly_the_pinned_one():
 
 _PROXY = "multicloud.proxy.handlers.proxy_"
 _IMAGES = "multicloud.images.handlers."
-_EVENTS = "listener.handlers."
+_EVENTS = "multicloud.events.handlers."
 
 #: The handler of every route, by the name its four forms share (``_vio``/``_v1`` dropped):
 #: one function, or one per method.
 PINNED_HANDLERS = {
-    "swagger": "multicloud.api.swagger.swagger_json",
-    "vio_swagger": "multicloud.api.swagger.swagger_json",
+    "swagger": "multicloud.api.routes.swagger_json",
+    "vio_swagger": "multicloud.api.routes.swagger_json",
     "vim_types": "multicloud.broker.handlers.vim_types",
     "healthcheck": "multicloud.health.handlers.healthcheck",
     "check_vim_capacity": "multicloud.capacity.handlers.check_vim_capacity",
@@ -232,7 +232,7 @@ PINNED_HANDLERS = {
         "DELETE": f"{_EVENTS}unsubscribe",
     },
     "events": f"{_EVENTS}list_events",
-    "check_vim_status": f"{_EVENTS}check_vim_status",
+    "check_vim_status": "multicloud.status.handlers.check_vim_status",
     "forward": "multicloud.broker.dispatch.not_here",
 }
 
