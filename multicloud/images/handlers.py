@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from multicloud.exceptions import BadRequest
 from multicloud.http import Request, Response, json_response
+from multicloud.images import download as downloads
 from multicloud.images import fetch, service, staging
 from multicloud.vims.service import region_of
 
@@ -33,7 +34,7 @@ def upload(request: Request) -> Response:
 
 def download(request: Request) -> Response:
     """GET .../images/file/{imageid}: the bytes (Range → 206)."""
-    answer = service.download(
+    answer = downloads.download(
         _target(request),
         request.params["imageid"],
         request.headers.get("range"),
@@ -52,8 +53,8 @@ def export(request: Request) -> Response:
     body = request.json_object()
     path = body.get("imagePath", body.get("imagepath"))
     staging_conf = staging.conf()
-    service.export_path(staging_conf.export_dir, path)  # 403 before touching the cloud
-    return json_response(service.export(_target(request), request.params["imageid"], path))
+    downloads.export_path(staging_conf.export_dir, path)  # 403 before touching the cloud
+    return json_response(downloads.export(_target(request), request.params["imageid"], path))
 
 
 def list_images(request: Request) -> Response:
