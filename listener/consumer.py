@@ -153,10 +153,10 @@ class Endpoint:
     def _sort(self, priority: str, message: dict[str, Any], batch: _Sorted) -> None:
         event_type = message.get("event_type")
         classified = classify(event_type) if isinstance(event_type, str) else None
-        if classified is None:
+        if classified is None or not isinstance(event_type, str):
             self.counters.add("ignored")
             return
-        if classified[0] is not self.filters.policy.prefer:
+        if not self.filters.policy.accepts(classified[0]):
             # NOTE: decided on the event type alone, before the (costly) payload mapping.
             self.counters.add("other_format")
             self._warn_format_once(classified[0])
@@ -165,7 +165,7 @@ class Endpoint:
         try:
             event = parse(
                 priority,
-                message.get("publisher_id"),
+                str(message.get("publisher_id") or ""),
                 event_type,
                 message.get("payload"),
                 message.get("metadata") or {},

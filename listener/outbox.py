@@ -157,7 +157,7 @@ def _event_values(item: Accepted, ops, created) -> tuple:  # noqa: ANN001 (backe
         json.dumps(message),
         json.dumps(sorted(set(item.topics))),
         "[]",
-        Status.PENDING.value,
+        str(Status.PENDING),
         "",
         created,
     )
@@ -328,13 +328,6 @@ def _apply(
     return bool(why)
 
 
-def release(rows: list[Delivery], worker: str) -> None:
-    """Give back a claim unchanged (e.g. on shutdown before publishing)."""
-    Delivery.objects.filter(id__in=[r.id for r in rows], claimed_by=worker).update(
-        claimed_by="", claimed_until=None
-    )
-
-
 def prune(days: int) -> int:
     """Delete published events created more than ``days`` ago; dead letters are kept."""
     cutoff = timezone.now() - timedelta(days=days)
@@ -344,7 +337,7 @@ def prune(days: int) -> int:
 
 def counts() -> dict[str, int]:
     """Events per status (for logs and tests)."""
-    totals = {status.value: 0 for status in Status}
+    totals = {str(status): 0 for status in Status.values}
     for item in Event.objects.values("status").annotate(n=Count("id")).order_by():
         totals[item["status"]] = item["n"]
     return totals

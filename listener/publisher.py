@@ -26,7 +26,6 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
@@ -322,8 +321,3 @@ def _drop_connection() -> None:
         connection.close()
     except DatabaseError:
         pass
-
-
-def stats() -> dict[str, Any]:
-    """Outbox totals per status."""
-    return outbox.counts()
