@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -153,13 +154,27 @@ class AaiClient:
         found = self.get(path, **params) or {}
         return list(found.get(singular, []))
 
-    def put(self, path: str, body: dict[str, Any]) -> bool:
-        """Create or update: read the version first, retry on 412; True when created."""
+    def put(
+        self,
+        path: str,
+        body: dict[str, Any],
+        before_create: Callable[[], None] | None = None,
+        drop: tuple[str, ...] = (),
+    ) -> bool:
+        """Create or update: read the version first, retry on 412; True when created.
+
+        An update keeps the object's other attributes (and its edges and children);
+        ``drop`` names attributes to remove. ``before_create`` runs before a create
+        is sent, so a caller can note the object as its own even if the answer is lost.
+        """
         for attempt in range(1, MAX_WRITE_ATTEMPTS + 1):
             current = self.get(path)
             sent = {k: v for k, v in body.items() if k != "resource-version"}
             if current is not None:
-                sent = {**_own_fields(current), **sent, "resource-version": _version(current)}
+                kept = {k: v for k, v in _own_fields(current).items() if k not in drop}
+                sent = {**kept, **sent, "resource-version": _version(current)}
+            elif before_create is not None:
+                before_create()
             response = self.call("PUT", path, sent)
             if response.status_code < 300:
                 return current is None

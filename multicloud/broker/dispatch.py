@@ -14,7 +14,7 @@ import logging
 
 from multicloud.api.http import Request, Response
 from multicloud.api.routing import Handler
-from multicloud.broker import service
+from multicloud.broker import aai_resolve, service
 from multicloud.broker.forward import forward
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import BadRequest, NotFound
@@ -29,6 +29,8 @@ def regional(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def dispatch(request: Request) -> Response:
+        if get_settings().aai.enabled:
+            return _dispatch_by_aai(request, handler)
         if not get_settings().plugins:
             return handler(request)
         owner, region = vims.region_key(request.params)
@@ -44,6 +46,27 @@ def regional(handler: Handler) -> Handler:
         return answer
 
     return dispatch
+
+
+def _dispatch_by_aai(request: Request, handler: Handler) -> Response:
+    """``aai`` mode: A&AI says what the region is (cached); 404 unknown, 503 A&AI away."""
+    owner, region = vims.region_key(request.params)
+    registration = _is_registration(request)
+    if registration and not get_settings().plugins:
+        return handler(request)  # NOTE: the registry reads the region from A&AI itself.
+    kind = aai_resolve.resolve(owner, region, fresh=registration)
+    plugin = service.plugin_for(kind.cloud_type, kind.version)
+    if plugin is None:
+        return handler(request)
+    answer = forward(plugin, request)
+    if registration and 200 <= answer.status < 300:
+        _remember(
+            owner, region, {"cloud-type": kind.cloud_type, "cloud-region-version": kind.version}
+        )
+    if request.method == "DELETE" and _is_region_path(request) and _ok_or_gone(answer):
+        CloudRegion.objects.filter(cloud_owner=owner, cloud_region_id=region).delete()
+        aai_resolve.forget(owner, region)
+    return answer
 
 
 def _is_registration(request: Request) -> bool:

@@ -1,0 +1,55 @@
+"""The registry interface: the ``local`` backend (this service's database) or ``aai``.
+
+``MULTICLOUD_REGISTRY`` picks one; handlers only call the three functions here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from multicloud.api.http import Request
+from multicloud.conf import get_settings
+from multicloud.vims import service
+
+
+def _aai_mode() -> bool:
+    return get_settings().aai.enabled
+
+
+def register(request: Request) -> dict[str, Any]:
+    """POST .../registry → the registration as GET shows it (answered with 202)."""
+    owner, region = service.region_key(request.params)
+    if _aai_mode():
+        from multicloud.broker import aai_resolve
+        from multicloud.vims import aai_registry
+
+        record = aai_registry.register(
+            owner, region, request.json(required=False), request.base_url
+        )
+        aai_resolve.forget(owner, region)
+        return aai_registry.describe(record)
+    record, _created = service.register(owner, region, request.json())
+    return service.describe(record)
+
+
+def status(request: Request) -> dict[str, Any]:
+    """GET .../registry."""
+    record = service.get_region(*service.region_key(request.params))
+    if _aai_mode():
+        from multicloud.vims import aai_registry
+
+        return aai_registry.describe(record)
+    return service.describe(record)
+
+
+def unregister(request: Request) -> None:
+    """DELETE .../{vimid}."""
+    owner, region = service.region_key(request.params)
+    if _aai_mode():
+        from multicloud.broker import aai_resolve
+        from multicloud.vims import aai_registry
+
+        aai_registry.unregister(owner, region)
+        aai_resolve.forget(owner, region)
+        return
+    service.unregister(owner, region)
