@@ -282,7 +282,7 @@ class Graph:
             raise AaiFault(3000, f"Missing required property: {', '.join(missing)}")
         return attrs
 
-    def validate(self, target: Target, body: Any, app_id: str) -> None:
+    def validate(self, target: Target, body: Any, app_id: str, nested: bool = False) -> None:
         """Every check of a PUT, before anything is written (all or nothing)."""
         if not isinstance(body, dict):
             raise AaiFault(3102, "the payload is not a JSON object")
@@ -290,7 +290,7 @@ class Graph:
         for key, value in target.keys.items():
             if key in body and str(body[key]) != value:
                 raise AaiFault(3000, "uri and payload keys don't match")
-        if target.parent and target.parent not in self.nodes:
+        if target.parent and not nested and target.parent not in self.nodes:
             raise AaiFault(6114, f"No Node of type parent found at: {target.parent}")
         existing = self.nodes.get(target.uri)
         self.check_version(existing, body.get("resource-version"), target.uri)
@@ -300,7 +300,7 @@ class Graph:
             for item in items:
                 child = self.child_target(target, container, child_type, item)
                 given.add(child.uri)
-                self.validate(child, item, app_id)
+                self.validate(child, item, app_id, nested=True)
             if existing is not None:
                 omitted = [c for c in self.children(target.uri, container) if c.uri not in given]
                 if omitted and app_id not in self.whitelist:
