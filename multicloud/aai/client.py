@@ -92,7 +92,7 @@ class AaiClient:
         self.version = settings.schema_version
         self.timeout = timeout
         self.session = requests.Session()
-        self.session.verify = settings.ca_file or True
+        self.verify: bool | str = settings.ca_file or True
         if settings.username:
             self.session.auth = (settings.username, settings.password)
         self.session.headers.update({"Accept": JSON, "X-FromAppId": APP_ID})
@@ -121,6 +121,9 @@ class AaiClient:
                 headers=headers,
                 timeout=self.timeout,
                 allow_redirects=False,
+                # NOTE: per request, since requests lets REQUESTS_CA_BUNDLE override a
+                # session's verify setting.
+                verify=self.verify,
             )
         except requests.Timeout:
             raise AaiUnavailable(f"A&AI did not answer {method} {path} in time") from None
