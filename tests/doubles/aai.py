@@ -484,6 +484,7 @@ class Graph:
 class _Faults:
     def __init__(self) -> None:
         self.slow = 0.0
+        self.slow_methods: tuple[str, ...] = ()
         self.down_after_writes: int | None = None
         self.bump_writes = 0
         self.bump_filter = ""
@@ -589,9 +590,10 @@ class FakeAai:
 
     # ------------------------------------------------------------------ faults
 
-    def slow(self, seconds: float) -> None:
-        """Delay every answer by ``seconds`` (0 ends it)."""
+    def slow(self, seconds: float, methods: tuple[str, ...] = ()) -> None:
+        """Delay every answer (or those to ``methods``) by ``seconds`` (0 ends it)."""
         self.faults.slow = seconds
+        self.faults.slow_methods = methods
 
     def down_after_writes(self, n: int) -> None:
         """Serve ``n`` more writes, then go down (the n+1th write is refused)."""
@@ -645,7 +647,7 @@ class FakeAai:
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes):
         """One request → (status, JSON body or None)."""
-        if self.faults.slow:
+        if self.faults.slow and method in (self.faults.slow_methods or (method,)):
             time.sleep(self.faults.slow)
         split = urlsplit(raw_path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
