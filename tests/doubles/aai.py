@@ -488,6 +488,7 @@ class _Faults:
         self.down_after_writes: int | None = None
         self.bump_writes = 0
         self.bump_filter = ""
+        self.bumped: set[str] = set()
 
 
 class FakeAai:
@@ -600,10 +601,11 @@ class FakeAai:
         self.faults.down_after_writes = n
 
     def concurrent_writer(self, times: int, path_contains: str = "") -> None:
-        """Before each of the next ``times`` writes to an existing node (whose path
-        contains ``path_contains``), another writer updates it: its version moves on."""
+        """Another writer updates the next ``times`` existing nodes (whose path contains
+        ``path_contains``) just before this client writes each: its version moves on once."""
         self.faults.bump_writes = times
         self.faults.bump_filter = path_contains
+        self.faults.bumped = set()
 
     def clear_faults(self) -> None:
         self.faults = _Faults()
@@ -652,14 +654,15 @@ class FakeAai:
         split = urlsplit(raw_path)
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         with self.lock:
-            self.log.append(
-                {"method": method, "path": split.path, "query": query, "headers": headers}
-            )
+            entry = {"method": method, "path": split.path, "query": query, "headers": headers}
+            self.log.append(entry)
             try:
                 path = self._check_request(split.path, headers)
-                return self._dispatch(method, path, query, headers, body)
+                status, payload = self._dispatch(method, path, query, headers, body)
             except AaiFault as fault:
-                return fault.status, fault.body(method, _short(split.path))
+                status, payload = fault.status, fault.body(method, _short(split.path))
+            entry["status"] = status
+            return status, payload
 
     def _check_request(self, raw: str, headers: dict[str, str]) -> str:
         if not self._authorised(headers.get("authorization", "")):
@@ -722,9 +725,13 @@ class FakeAai:
 
     def _write(self, method, target, query, headers, body):
         existing = self.graph.nodes.get(target.uri)
-        if self.faults.bump_writes and existing and self.faults.bump_filter in target.uri:
-            self.faults.bump_writes -= 1
-            self.graph.bump(existing)  # NOTE: another writer got there first.
+        faults = self.faults
+        node_write = target.kind == "node" and existing is not None
+        if faults.bump_writes and node_write and faults.bump_filter in target.uri:
+            if target.uri not in faults.bumped:
+                faults.bump_writes -= 1
+                faults.bumped.add(target.uri)
+                self.graph.bump(existing)  # NOTE: another writer got there first.
         if self.faults.down_after_writes is not None:
             if self.faults.down_after_writes <= 0:
                 self.faults.down_after_writes = None
