@@ -489,6 +489,7 @@ class _Faults:
         self.bump_writes = 0
         self.bump_filter = ""
         self.bumped: set[str] = set()
+        self.bump_once = True
 
 
 class FakeAai:
@@ -600,11 +601,15 @@ class FakeAai:
         """Serve ``n`` more writes, then go down (the n+1th write is refused)."""
         self.faults.down_after_writes = n
 
-    def concurrent_writer(self, times: int, path_contains: str = "") -> None:
+    def concurrent_writer(
+        self, times: int, path_contains: str = "", once_per_node: bool = True
+    ) -> None:
         """Another writer updates the next ``times`` existing nodes (whose path contains
-        ``path_contains``) just before this client writes each: its version moves on once."""
+        ``path_contains``) just before this client writes each, so its version moves on;
+        each node once, or before every write with ``once_per_node=False``."""
         self.faults.bump_writes = times
         self.faults.bump_filter = path_contains
+        self.faults.bump_once = once_per_node
         self.faults.bumped = set()
 
     def clear_faults(self) -> None:
@@ -728,7 +733,7 @@ class FakeAai:
         faults = self.faults
         node_write = target.kind == "node" and existing is not None
         if faults.bump_writes and node_write and faults.bump_filter in target.uri:
-            if target.uri not in faults.bumped:
+            if not (faults.bump_once and target.uri in faults.bumped):
                 faults.bump_writes -= 1
                 faults.bumped.add(target.uri)
                 self.graph.bump(existing)  # NOTE: another writer got there first.

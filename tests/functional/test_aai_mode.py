@@ -1,4 +1,4 @@
-"""``MULTICLOUD_REGISTRY=aai`` without a cloud: what A&AI's answers alone decide (both frameworks)."""
+"""``MULTICLOUD_REGISTRY=aai`` without a cloud: what A&AI alone decides (both frameworks)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from multicloud.vims.models import CloudRegion
-from tests.doubles.aai_fixtures import aai_mode, cloud_region_path, fake_aai, use_aai  # noqa: F401
+from tests.doubles.aai_fixtures import cloud_region_path, use_aai
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 

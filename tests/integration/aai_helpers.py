@@ -79,10 +79,3 @@ class OnapFlavor:
         if not self.deleted:
             self.session.delete(f"/flavors/{self.id}", endpoint_filter=COMPUTE, raise_exc=False)
             self.deleted = True
-
-
-@pytest.fixture
-def onap_flavor(admin_session):
-    flavor = OnapFlavor(admin_session)
-    yield flavor
-    flavor.delete()

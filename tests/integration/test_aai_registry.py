@@ -16,8 +16,8 @@ import pytest
 
 from multicloud.vims import hpa
 from multicloud.vims.models import CloudRegion
-from tests.doubles.aai_fixtures import aai_mode, fake_aai, use_aai  # noqa: F401
-from tests.integration.aai_helpers import CR, esr_writes_the_region, onap_flavor, wait_job  # noqa: F401
+from tests.doubles.aai_fixtures import use_aai
+from tests.integration.aai_helpers import CR, OnapFlavor, esr_writes_the_region, wait_job
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 
@@ -26,6 +26,13 @@ V0 = "/api/multicloud/v0/osbox_RegionOne"
 VIO = "/api/multicloud-vio/v1/osbox/RegionOne"
 SO_TENANT = f"{CR}/tenants/tenant/so-owned-tenant"
 SO_VSERVER = f"{SO_TENANT}/vservers/vserver/vm-1"
+
+
+@pytest.fixture
+def onap_flavor(admin_session):
+    flavor = OnapFlavor(admin_session)
+    yield flavor
+    flavor.delete()
 
 
 def so_wrote_a_vserver(aai) -> None:
@@ -76,8 +83,10 @@ def test_the_esr_flow(api, monkeypatch, fake_aai, sandbox, onap_flavor):
     assert caps["cpuPinning"]["hpa-capability-id"] == hpa.capability_id(
         onap_flavor.id, "cpuPinning"
     )
-    pinning = {a["hpa-attribute-key"]: json.loads(a["hpa-attribute-value"])
-               for a in caps["cpuPinning"]["hpa-feature-attributes"]}  # fmt: skip
+    pinning = {
+        a["hpa-attribute-key"]: json.loads(a["hpa-attribute-value"])
+        for a in caps["cpuPinning"]["hpa-feature-attributes"]
+    }
     assert pinning == {"logicalCpuPinningPolicy": {"value": "dedicated"}}
     assert (
         "hpa-capabilities"

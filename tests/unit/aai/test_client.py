@@ -67,7 +67,7 @@ def test_create_sends_no_version_and_update_reads_it_first(client, aai):
 
 def test_a_concurrent_writer_is_answered_by_reading_again(client, aai):
     region(client)
-    aai.concurrent_writer(MAX_WRITE_ATTEMPTS - 1)
+    aai.concurrent_writer(MAX_WRITE_ATTEMPTS - 1, once_per_node=False)
     client.put(CR, {"identity-url": "http://proxy"})
     assert aai.get(CR)["identity-url"] == "http://proxy"
     assert len(aai.requests("PUT")) == 1 + MAX_WRITE_ATTEMPTS
@@ -75,7 +75,7 @@ def test_a_concurrent_writer_is_answered_by_reading_again(client, aai):
 
 def test_retries_are_bounded_and_the_error_carries_aais_text(client, aai):
     region(client)
-    aai.concurrent_writer(100)
+    aai.concurrent_writer(100, once_per_node=False)
     with pytest.raises(AaiError) as caught:
         client.put(CR, {"identity-url": "http://proxy"})
     assert caught.value.status == 412

@@ -224,8 +224,12 @@ def test_edge_errors(aai):
     assert (
         answer.status_code == 400 and service_exception(answer)["variables"][-1] == "ERR.5.4.6145"
     )
-    answer = call(aai, "PUT", CR + "/tenants/tenant/t1/relationship-list/relationship", {
-        "related-to": "pserver", "related-link": f"/aai/v13{host}"})  # fmt: skip
+    answer = call(
+        aai,
+        "PUT",
+        CR + "/tenants/tenant/t1/relationship-list/relationship",
+        {"related-to": "pserver", "related-link": f"/aai/v13{host}"},
+    )
     assert (
         answer.status_code == 400 and service_exception(answer)["variables"][-1] == "ERR.5.4.6120"
     )
@@ -256,12 +260,18 @@ def test_relationship_data_is_accepted_instead_of_a_link(aai):
 
 def test_a_put_with_a_relationship_list_replaces_the_edges(aai):
     region(aai)
-    call(aai, "PUT", CR + "/availability-zones/availability-zone/az1", {
-        "availability-zone-name": "az1", "hypervisor-type": "QEMU"})  # fmt: skip
+    call(
+        aai,
+        "PUT",
+        CR + "/availability-zones/availability-zone/az1",
+        {"availability-zone-name": "az1", "hypervisor-type": "QEMU"},
+    )
     host = "/cloud-infrastructure/pservers/pserver/h1"
     to_region = {"related-to": "cloud-region", "related-link": f"/aai/v13{CR}"}
-    to_zone = {"related-to": "availability-zone",
-               "related-link": f"/aai/v13{CR}/availability-zones/availability-zone/az1"}  # fmt: skip
+    to_zone = {
+        "related-to": "availability-zone",
+        "related-link": f"/aai/v13{CR}/availability-zones/availability-zone/az1",
+    }
     call(aai, "PUT", host, {"relationship-list": {"relationship": [to_region, to_zone]}})
     assert len(aai.get(host)["relationship-list"]["relationship"]) == 2
     body = {
@@ -280,8 +290,12 @@ def test_an_implied_delete_is_refused_unless_whitelisted(aai):
     region(aai)
     flavor = CR + "/flavors/flavor/f1"
     cap = {"hpa-capability-id": "c1", "hpa-feature": "basicCapabilities"}
-    body = {"flavor-id": "f1", "flavor-name": "f", "flavor-selflink": "x",
-            "hpa-capabilities": {"hpa-capability": [cap]}}  # fmt: skip
+    body = {
+        "flavor-id": "f1",
+        "flavor-name": "f",
+        "flavor-selflink": "x",
+        "hpa-capabilities": {"hpa-capability": [cap]},
+    }
     call(aai, "PUT", flavor, body)
     emptied = {
         **body,
@@ -343,8 +357,12 @@ def test_delete_rules(aai):
     zone_before = version(aai, zone)
     assert call(aai, "DELETE", host, **{"resource-version": version(aai, host)}).status_code == 204
     assert version(aai, zone) != zone_before  # a deleted node's cousins are bumped
-    call(aai, "PUT", CR + "/esr-system-info-list/esr-system-info/e", {
-        "esr-system-info-id": "e", "user-name": "u", "password": "p", "system-type": "VIM"})  # fmt: skip
+    call(
+        aai,
+        "PUT",
+        CR + "/esr-system-info-list/esr-system-info/e",
+        {"esr-system-info-id": "e", "user-name": "u", "password": "p", "system-type": "VIM"},
+    )
     assert call(aai, "DELETE", CR, **{"resource-version": version(aai, CR)}).status_code == 204
     assert not aai.exists(zone) and not aai.exists(CR + "/esr-system-info-list/esr-system-info/e")
 
@@ -353,16 +371,21 @@ def test_a_tenant_with_vservers_cannot_be_deleted(aai):
     region(aai)
     tenant = CR + "/tenants/tenant/t1"
     call(aai, "PUT", tenant, {"tenant-id": "t1", "tenant-name": "one"})
-    call(aai, "PUT", tenant + "/vservers/vserver/v1", {
-        "vserver-id": "v1", "vserver-name": "vm", "vserver-selflink": "x"})  # fmt: skip
+    call(
+        aai,
+        "PUT",
+        tenant + "/vservers/vserver/v1",
+        {"vserver-id": "v1", "vserver-name": "vm", "vserver-selflink": "x"},
+    )
     answer = call(aai, "DELETE", tenant, **{"resource-version": version(aai, tenant)})
     assert answer.status_code == 400 and "vserver" in service_exception(answer)["variables"][-2]
 
 
 def test_patch_merges_attributes(aai):
     region(aai)
-    wrong_type = requests.patch(aai.base + CR, json={"identity-url": "x"}, headers=HEADERS,
-                                auth=("AAI", "AAI"), timeout=5)  # fmt: skip
+    wrong_type = requests.patch(
+        aai.base + CR, json={"identity-url": "x"}, headers=HEADERS, auth=("AAI", "AAI"), timeout=5
+    )
     assert wrong_type.status_code == 400
     answer = requests.patch(
         aai.base + CR,
@@ -411,8 +434,9 @@ def test_down_after_writes(aai):
 
 def test_https_with_its_own_ca():
     with FakeAai(tls=True) as aai:
-        answer = requests.get(aai.base + CR, headers=HEADERS, auth=("AAI", "AAI"),
-                              verify=aai.ca_file, timeout=5)  # fmt: skip
+        answer = requests.get(
+            aai.base + CR, headers=HEADERS, auth=("AAI", "AAI"), verify=aai.ca_file, timeout=5
+        )
         assert answer.status_code == 404
         with pytest.raises(requests.exceptions.SSLError):
             requests.get(aai.base + CR, headers=HEADERS, timeout=5)
