@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -99,3 +101,56 @@ def test_credentials_in_the_body_are_ignored(api, aai_mode):
     assert state["registry"]["status"] == "failed"
     assert "no esr-system-info" in state["registry"]["error"]
     assert "posted-secret" not in json.dumps(state)
+
+
+class _Plugin(BaseHTTPRequestHandler):
+    """An external plugin that answers every GET with the path it was sent."""
+
+    def do_GET(self):  # noqa: N802
+        data = json.dumps({"plugin-saw": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        """Quiet."""
+
+
+@pytest.fixture
+def plugin():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Plugin)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/multicloud-azure"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_cloud_type_aai_holds_picks_the_external_plugin(api, monkeypatch, fake_aai, plugin):
+    plugins = json.dumps([{"cloud_type": "azure", "url": plugin}])
+    use_aai(monkeypatch, fake_aai, MULTICLOUD_PLUGINS=plugins)
+    fake_aai.seed(cloud_region_path("osbox", "RegionX"), {"cloud-type": "azure"})
+    answer = api.request("GET", f"{FORMS[1]}/tenants")
+    assert answer.status == 200
+    assert answer.json() == {"plugin-saw": "/api/multicloud-azure/v1/osbox/RegionX/tenants"}
+    fake_aai.seed(cloud_region_path("osbox", "RegionY"), {"cloud-type": "openstack"})
+    local = api.request("GET", "/api/multicloud/v1/osbox/RegionY/tenants")
+    assert local.status == 404 and "not registered" in local.json()["error"]  # in-process
+
+
+def test_unregistering_while_aai_is_down_is_503_and_keeps_the_region(api, aai_mode):
+    aai_mode.seed(cloud_region_path("osbox", "RegionX"), {"cloud-type": "openstack"})
+    assert api.request("POST", f"{FORMS[0]}/registry", b"").status == 202
+    deadline = time.monotonic() + 20
+    while CloudRegion.objects.get().discovery_status not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    aai_mode.down()
+    answer = api.request("DELETE", FORMS[0])
+    assert answer.status == 503 and answer.json()["code"] == 503
+    assert CloudRegion.objects.exists()
+    aai_mode.up()
+    assert api.request("DELETE", FORMS[0]).status == 204
+    assert not CloudRegion.objects.exists()
+    assert aai_mode.exists(cloud_region_path("osbox", "RegionX"))  # never the region itself
