@@ -1,8 +1,8 @@
 """In-process test double of ONAP A&AI, speaking A&AI's REST protocol over real HTTP.
 
 An HTTP(S) server on 127.0.0.1 (a free port by default) that serves the part of
-A&AI Multicloud uses, with A&AI's rules (/work/shared/aai-contract.md sections 1
-and 7; schema slice in :mod:`tests.doubles.aai_schema`):
+A&AI Multicloud uses, with A&AI's rules (the schema slice is in
+:mod:`tests.doubles.aai_schema`):
 
 * paths ``/aai/{version}/{namespace}/{plural}/{singular}/{keys}[/{child...}]``,
   wrapper-less containers (``.../hpa-feature-attributes/{key}``), plurals, and

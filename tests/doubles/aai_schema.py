@@ -1,7 +1,7 @@
 """The slice of A&AI's schema the A&AI double serves (node types, edge rules, error codes).
 
 Facts from A&AI's OXM schema (v13 and later), its edge rules (cloud-infrastructure,
-HPA and ESR files) and its error table; see /work/shared/aai-contract.md section 1.
+HPA and ESR files) and its error table (``error.properties``).
 """
 
 from __future__ import annotations
