@@ -478,6 +478,8 @@ class AaiSettings:
     username: str
     password: str = dataclasses.field(repr=False)
     ca_file: str
+    #: Seconds per A&AI call; None: ``MULTICLOUD_CLOUD_TIMEOUT`` (never more than it).
+    timeout: float | None = None
 
     @property
     def enabled(self) -> bool:
@@ -519,6 +521,7 @@ def _aai(src: _Source) -> AaiSettings:
         username=src.get("AAI_USERNAME", _text, ""),
         password=src.get("AAI_PASSWORD", _text, ""),
         ca_file=ca_file,
+        timeout=src.get("AAI_TIMEOUT", _seconds(0.1, 3600), None),
     )
 
 

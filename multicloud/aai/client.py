@@ -244,5 +244,6 @@ def client() -> AaiClient:
         found = _clients.get(key)
         if found is None:
             _clients.clear()
-            found = _clients[key] = AaiClient(settings.aai, settings.cloud_timeout)
+            timeout = min(settings.aai.timeout or settings.cloud_timeout, settings.cloud_timeout)
+            found = _clients[key] = AaiClient(settings.aai, timeout)
         return found

@@ -44,19 +44,28 @@ def _use(monkeypatch, aai: FakeAai, **extra: str) -> None:
     aai_resolve.clear()
 
 
-@pytest.fixture
-def aai_mode(monkeypatch, fake_aai) -> Iterator[FakeAai]:
-    """The service in ``MULTICLOUD_REGISTRY=aai`` mode against the double."""
+def _reset() -> None:
     from multicloud.broker import aai_resolve
     from multicloud.conf import get_settings
 
-    _use(monkeypatch, fake_aai)
-    yield fake_aai
-    monkeypatch.undo()
     get_settings.cache_clear()
     aai_resolve.clear()
 
 
-def use_aai(monkeypatch, aai: FakeAai, **extra: str) -> None:
-    """Switch to ``aai`` mode against ``aai`` with extra settings (e.g. a timeout)."""
-    _use(monkeypatch, aai, **extra)
+@pytest.fixture
+def use_aai(monkeypatch) -> Iterator:
+    """``use_aai(double, **settings)`` switches to ``aai`` mode for one test (undone after it)."""
+
+    def use(aai: FakeAai, **extra: str) -> None:
+        _use(monkeypatch, aai, **extra)
+
+    yield use
+    monkeypatch.undo()
+    _reset()
+
+
+@pytest.fixture
+def aai_mode(use_aai, fake_aai) -> FakeAai:
+    """The service in ``MULTICLOUD_REGISTRY=aai`` mode against the double."""
+    use_aai(fake_aai)
+    return fake_aai

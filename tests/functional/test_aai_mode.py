@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from multicloud.vims.models import CloudRegion
-from tests.doubles.aai_fixtures import cloud_region_path, use_aai
+from tests.doubles.aai_fixtures import cloud_region_path
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -67,8 +67,8 @@ def test_the_broker_caches_what_aai_says(api, aai_mode):
     assert len(aai_mode.requests("GET")) == 1
 
 
-def test_a_slow_aai_is_bounded_by_the_cloud_timeout(api, monkeypatch, fake_aai):
-    use_aai(monkeypatch, fake_aai, MULTICLOUD_CLOUD_TIMEOUT="1")
+def test_a_slow_aai_is_bounded_by_the_cloud_timeout(api, use_aai, fake_aai):
+    use_aai(fake_aai, MULTICLOUD_CLOUD_TIMEOUT="1")
     fake_aai.slow(5)
     started = time.monotonic()
     answer = api.request("GET", f"{FORMS[0]}/tenants")
@@ -127,9 +127,9 @@ def plugin():
     server.server_close()
 
 
-def test_the_cloud_type_aai_holds_picks_the_external_plugin(api, monkeypatch, fake_aai, plugin):
+def test_the_cloud_type_aai_holds_picks_the_external_plugin(api, use_aai, fake_aai, plugin):
     plugins = json.dumps([{"cloud_type": "azure", "url": plugin}])
-    use_aai(monkeypatch, fake_aai, MULTICLOUD_PLUGINS=plugins)
+    use_aai(fake_aai, MULTICLOUD_PLUGINS=plugins)
     fake_aai.seed(cloud_region_path("osbox", "RegionX"), {"cloud-type": "azure"})
     answer = api.request("GET", f"{FORMS[1]}/tenants")
     assert answer.status == 200

@@ -60,3 +60,20 @@ def test_the_password_can_come_from_a_file_and_is_not_shown(tmp_path):
 
 def test_a_modern_version_is_accepted(tmp_path):
     assert _load(tmp_path, AAI_SCHEMA_VERSION="V19").schema_version == "v19"
+
+
+@pytest.mark.parametrize(("aai_timeout", "expected"), [(None, 30.0), ("2", 2.0), ("99", 30.0)])
+def test_the_aai_timeout_is_the_cloud_timeout_at_most(tmp_path, monkeypatch, aai_timeout, expected):
+    from multicloud.aai import client
+    from multicloud.conf import get_settings
+
+    monkeypatch.setenv("MULTICLOUD_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AAI_URL", "http://127.0.0.1:1")
+    if aai_timeout:
+        monkeypatch.setenv("AAI_TIMEOUT", aai_timeout)
+    get_settings.cache_clear()
+    try:
+        assert client.client().timeout == expected
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
