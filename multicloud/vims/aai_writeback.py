@@ -73,6 +73,8 @@ class Writer:
         self.record = record
         self.footprint = footprint
         self.region_path = cloud_region_path(record.cloud_owner, record.cloud_region_id)
+        #: Zones of ours the cloud no longer has; removed after the pservers.
+        self.stale_zones: set[str] = set()
 
     # ------------------------------------------------------------------ writing
 
@@ -89,6 +91,8 @@ class Writer:
                 self.zones(found["availability-zones"])
             if "hypervisors" not in found["errors"]:
                 self.pservers(found["hypervisors"], extras["zone_of_host"])
+            for path in sorted(self.stale_zones):
+                self.remove("availability-zones", path)
             self.identity_url()
         finally:
             self.footprint.save()
@@ -165,7 +169,7 @@ class Writer:
         # NOTE: stale zones go after the pservers (an AZ with members cannot be deleted).
         for path, body in desired.items():
             self.aai.put(path, body, self.footprint.claim("availability-zones", path))
-        self._stale_zones = self.footprint.owned["availability-zones"] - desired.keys()
+        self.stale_zones = self.footprint.owned["availability-zones"] - desired.keys()
 
     def pservers(self, hypervisors: list[dict[str, Any]], zone_of_host: dict[str, str]) -> None:
         owner, region = self.record.cloud_owner, self.record.cloud_region_id
@@ -183,8 +187,6 @@ class Writer:
             self.pserver_edges(path, zone)
         for path in sorted(self.footprint.owned["pservers"] - desired.keys()):
             self.remove("pservers", path)
-        for path in sorted(getattr(self, "_stale_zones", set())):
-            self.remove("availability-zones", path)
 
     def pserver_edges(self, path: str, zone: str | None) -> None:
         wanted = {("cloud-region", self.region_path)}
