@@ -3,7 +3,8 @@
 Every per-region route of the table is wrapped by :func:`regional`. With no
 plugin configured this is a no-op. Otherwise the region's type/version (from
 the registry, or from the body of a registration) picks the plugin, and the
-request is forwarded whole; the plugin's answer comes back unchanged.
+request is forwarded whole; the plugin's answer comes back unchanged. In
+``aai`` registry mode the type/version come from A&AI (:mod:`multicloud.broker.aai_resolve`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import functools
 import json
 import logging
 
-from multicloud.api.http import Request, Response
-from multicloud.api.routing import Handler
 from multicloud.broker import aai_resolve, service
 from multicloud.broker.forward import forward
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import BadRequest, NotFound
+from multicloud.http import Request, Response
+from multicloud.routing import Handler
 from multicloud.vims import service as vims
 from multicloud.vims.models import CloudRegion
 
@@ -70,11 +71,11 @@ def _dispatch_by_aai(request: Request, handler: Handler) -> Response:
 
 
 def _is_registration(request: Request) -> bool:
-    return request.method == "POST" and request.path.rstrip("/").endswith("/registry")
+    return request.method == "POST" and request.route.resource == "registry"
 
 
 def _is_region_path(request: Request) -> bool:
-    return not request.params.get("rest") and not request.path.rstrip("/").endswith("/registry")
+    return request.route.resource == "region"
 
 
 def _ok_or_gone(answer: Response) -> bool:

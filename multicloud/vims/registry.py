@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from multicloud.api.http import Request
+from multicloud.http import Request
 from multicloud.conf import get_settings
 from multicloud.vims import service
 
@@ -34,7 +34,7 @@ def register(request: Request) -> dict[str, Any]:
 
 def status(request: Request) -> dict[str, Any]:
     """GET .../registry."""
-    record = service.get_region(*service.region_key(request.params))
+    record = service.region_of(request)
     if _aai_mode():
         from multicloud.vims import aai_registry
 
