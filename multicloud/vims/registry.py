@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from multicloud.http import Request
 from multicloud.conf import get_settings
+from multicloud.http import Request
 from multicloud.vims import service
 
 
