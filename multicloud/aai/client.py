@@ -128,7 +128,14 @@ class AaiClient:
         except requests.Timeout:
             raise AaiUnavailable(f"A&AI did not answer {method} {path} in time") from None
         except requests.RequestException as exc:
-            raise AaiUnavailable(f"cannot reach A&AI for {method} {path}: {exc}") from None
+            # NOTE: the detail (A&AI's address, the socket error) is for the log, not callers.
+            log.warning("A&AI %s %s: %s", method, path, exc)
+            reason = (
+                "TLS verification failed"
+                if isinstance(exc, requests.exceptions.SSLError)
+                else "connection failed"
+            )
+            raise AaiUnavailable(f"cannot reach A&AI for {method} {path} ({reason})") from None
 
     def checked(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
         """A call that must succeed; its JSON body (None when empty)."""

@@ -104,9 +104,9 @@ def run(pk: int, generation: int) -> None:
     except CloudRegion.DoesNotExist:
         return
     try:
-        service.mark_discovery(pk, generation, discovery_status=CloudRegion.Discovery.RUNNING)
+        discovery.mark_discovery(pk, generation, discovery_status=CloudRegion.Discovery.RUNNING)
         found = _run(record)
-        service.mark_discovery(
+        discovery.mark_discovery(
             pk, generation, discovery_status=CloudRegion.Discovery.DONE, discovered=found
         )
         log.info("registration of %s from A&AI: done", record.vim_id)
@@ -121,7 +121,7 @@ def run(pk: int, generation: int) -> None:
 
 
 def _fail(pk: int, generation: int, reason: str) -> None:
-    service.mark_discovery(
+    discovery.mark_discovery(
         pk, generation, discovery_status=CloudRegion.Discovery.FAILED, discovery_error=reason
     )
 
