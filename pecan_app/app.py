@@ -17,6 +17,7 @@ import webob
 from pecan.core import PecanBase
 from pecan.hooks import PecanHook
 
+from multicloud import auth
 from multicloud.api.http import (
     JSON_TYPE,
     Request,
@@ -85,7 +86,9 @@ class MulticloudPecan(PecanBase):
 
     def invoke_controller(self, route, args, kwargs, state) -> None:
         req = state.request
-        answer = route.handler_for(req.method)(to_neutral(req.environ, args[0]))
+        neutral = to_neutral(req.environ, args[0])
+        auth.authorize(neutral, route)
+        answer = route.handler_for(req.method)(neutral)
         state.response = to_webob(answer, req.method)
 
     def _handle_empty_response_body(self, state) -> None:

@@ -14,6 +14,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from multicloud import auth
 from multicloud.api.http import (
     JSON_TYPE,
     Request,
@@ -66,6 +67,7 @@ class RouteView(APIView):
     def serve(self, request, **params: str):
         django_request = request._request
         neutral = to_neutral(django_request, params)
+        auth.authorize(neutral, self.route)
         return to_django(self.route.handler_for(neutral.method)(neutral), django_request.method)
 
 

@@ -64,7 +64,17 @@ class Request:
     :meth:`json` (both capped), or iterate it for uploads.
     """
 
-    __slots__ = ("method", "path", "params", "query", "headers", "stream", "_json", "base_url")
+    __slots__ = (
+        "method",
+        "path",
+        "params",
+        "query",
+        "headers",
+        "stream",
+        "_json",
+        "base_url",
+        "identity",
+    )
 
     def __init__(
         self,
@@ -84,6 +94,8 @@ class Request:
         self.stream = stream
         self.base_url = base_url
         self._json: Any = _UNSET
+        #: Who is calling (a ``multicloud.auth.Identity``), set by ``auth.authorize``.
+        self.identity: Any = None
 
     @property
     def content_length(self) -> int | None:
