@@ -53,7 +53,9 @@ _DEFAULTS: dict[str, dict[str, str]] = {
     "event_subscriptions": {"GET": READER, "POST": ADMIN, "DELETE": ADMIN},
     "events": {"GET": READER},
     "check_vim_status": {"POST": READER},
-    "forward": {m: READER if m in _READ else MEMBER for m in ("GET", "POST", "PUT", "PATCH", "DELETE")},
+    "forward": {
+        m: READER if m in _READ else MEMBER for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    },
 }
 
 #: Decisions taken inside a handler, beyond the route's own rule.
@@ -90,7 +92,10 @@ def rule_name(route_name: str, method: str) -> str:
 
 def defaults(routes) -> list[oslo.DocumentedRuleDefault]:
     """Every rule with its default, for the enforcer and the documentation."""
-    rules = [oslo.RuleDefault(name, check, description) for name, (check, description) in ROLE_RULES.items()]
+    rules = [
+        oslo.RuleDefault(name, check, description)
+        for name, (check, description) in ROLE_RULES.items()
+    ]
     seen: dict[str, oslo.DocumentedRuleDefault] = {}
     for route in routes:
         for method in route.methods:
@@ -127,3 +132,26 @@ def enforce(policy_file: str, rule: str, identity: Identity, target: dict) -> No
     """403 unless ``identity`` passes ``rule``."""
     if not enforcer(policy_file).authorize(rule, target, identity.credentials()):
         raise Forbidden(f"the role is not allowed to do this ({rule})", rule=rule)
+
+
+def markdown(routes) -> str:
+    """The rule table of ``docs/policy.md``."""
+    lines = ["| rule | default | what it guards |", "|---|---|---|"]
+    for rule in defaults(routes):
+        what = rule.description
+        if isinstance(rule, oslo.DocumentedRuleDefault):
+            what = f"{rule.operations[0]['method']} `{rule.operations[0]['path']}` (and its other forms): {what}"
+        lines.append(f"| `{rule.name}` | `{rule.check_str}` | {what} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "multicloud.settings")
+    django.setup()
+    from multicloud.api.routes import ROUTES
+
+    print(markdown(ROUTES), end="")

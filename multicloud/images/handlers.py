@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from multicloud import auth
 from multicloud.api.http import Request, Response, json_response
 from multicloud.exceptions import BadRequest
 from multicloud.images import fetch, service, staging
@@ -16,21 +17,39 @@ def _target(request: Request) -> service.Target:
     return service.connect(*region_key(request.params), request.params["tenantid"])
 
 
+PUBLISHED = ("public", "community")
+
+
+def _publish_check(request: Request):
+    """A check of image metadata: only ``image:publicize`` may share an image with all."""
+
+    def check(meta) -> None:
+        if meta.visibility in PUBLISHED:
+            auth.require(request, "image:publicize")
+
+    return check
+
+
 def upload(request: Request) -> Response:
     """POST .../images/file: multipart, raw body (metadata in the query) or a staged source."""
     target = _target(request)
+    check = _publish_check(request)
     content_type = request.headers.get("content-type", "")
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "application/json":
         body = request.json_object()
         staged, defaults = service.staged_source(body)
         meta = parse_meta({**defaults, **{k: body[k] for k in META_KEYS if k in body}})
+        check(meta)
         result = service.upload(target, staged, meta, new_copy=False)
     elif kind == "multipart/form-data":
-        result = service.upload_form(target, request.stream, content_type, request.content_length)
+        result = service.upload_form(
+            target, request.stream, content_type, request.content_length, check
+        )
     else:
         values = {k: request.query_one(k) for k in META_KEYS}
         meta = parse_meta(values, request.query_one("filename"))
+        check(meta)
         result = service.upload_raw(target, request.stream, request.content_length, meta)
     return json_response({**result, "returnCode": 1}, status=201)
 
@@ -79,6 +98,7 @@ def create_from_url(request: Request) -> Response:
     """POST .../images {"name","imagePath": URL,...}: 200 if the name exists, else 202."""
     body = request.json_object()
     meta = parse_meta(body)
+    _publish_check(request)(meta)
     url, _ = fetch.check_url(body.get("imagePath"), staging.conf().url_allowlist)
     target = _target(request)
     existing = service.find_by_name(target, meta.name)
