@@ -140,7 +140,8 @@ def markdown(routes) -> str:
     for rule in defaults(routes):
         what = rule.description
         if isinstance(rule, oslo.DocumentedRuleDefault):
-            what = f"{rule.operations[0]['method']} `{rule.operations[0]['path']}` (and its other forms): {what}"
+            first = rule.operations[0]
+            what = f"{first['method']} `{first['path']}` (and its other forms): {what}"
         lines.append(f"| `{rule.name}` | `{rule.check_str}` | {what} |")
     return "\n".join(lines) + "\n"
 
