@@ -1,0 +1,127 @@
+"""Small loopback fakes for the security tests.
+
+* :class:`FakeKeystone` records every request (method, path, headers, body) and
+  answers token issue and validation from a table of tokens it knows;
+* :class:`Tarpit` accepts connections, reads, and never answers.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def token_body(user: str, roles: list[str], catalog: list | None = None) -> dict:
+    """A Keystone v3 token document."""
+    expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+    return {
+        "token": {
+            "methods": ["password"],
+            "user": {"id": user, "name": user, "domain": {"id": "default", "name": "Default"}},
+            "project": {"id": "p1", "name": "p1", "domain": {"id": "default", "name": "Default"}},
+            "roles": [{"id": r, "name": r} for r in roles],
+            "catalog": catalog or [],
+            "expires_at": expires,
+            "issued_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+        }
+    }
+
+
+class FakeKeystone:
+    """A Keystone v3 double on 127.0.0.1 that records what it is sent."""
+
+    def __init__(self, tokens: dict[str, list[str]] | None = None, catalog: list | None = None):
+        self.tokens = dict(tokens or {})
+        self.catalog = catalog or []
+        self.requests: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+                fake.requests.append(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": body,
+                    }
+                )
+                status, headers, payload = fake.answer(self.command, self.path, self.headers)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                for name, value in headers + [("Content-Type", "application/json")]:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_DELETE = do_HEAD = _answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v3"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def answer(self, method: str, path: str, headers) -> tuple[int, list, dict]:
+        if path.rstrip("/") == "/v3":
+            return 200, [], {"version": {"id": "v3.14", "status": "stable", "links": []}}
+        if path.startswith("/v3/auth/tokens") and method == "POST":
+            return (
+                201,
+                [("X-Subject-Token", "service-token")],
+                token_body("svc", ["admin"], self.catalog),
+            )
+        if path.startswith("/v3/auth/tokens") and method == "GET":
+            subject = headers.get("X-Subject-Token", "")
+            if subject in self.tokens:
+                return (
+                    200,
+                    [("X-Subject-Token", subject)],
+                    token_body("u-" + subject, self.tokens[subject]),
+                )
+            return 404, [], {"error": {"code": 404, "message": "token not found"}}
+        return 404, [], {"error": {"code": 404, "message": "not here"}}
+
+    def validations(self) -> int:
+        return sum(1 for r in self.requests if r["method"] == "GET" and "auth/tokens" in r["path"])
+
+    def bodies(self) -> str:
+        return "\n".join(r["body"] for r in self.requests)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Tarpit:
+    """Accepts TCP connections and reads them without ever answering."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self._open: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self._open.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self._open:
+            conn.close()
