@@ -63,7 +63,7 @@ class FakeKeystone:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_DELETE = do_HEAD = _answer
+            do_GET = do_POST = do_DELETE = do_HEAD = _answer  # noqa: N815
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v3"
