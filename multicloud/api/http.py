@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
-from multicloud.exceptions import BadRequest, PayloadTooLarge
+from multicloud.exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
 JSON_TYPE = "application/json"
 #: Largest JSON request body a handler parses (streams have their own caps).
@@ -128,9 +128,16 @@ class Request:
         return data
 
     def json(self, required: bool = True) -> Any:
-        """The body parsed as JSON; 400 when it is missing or malformed."""
+        """The body parsed as JSON; 400 when it is missing or malformed.
+
+        A body of another media type is 415 (a browser's cross-site form or
+        ``text/plain`` fetch cannot send ``application/json`` without CORS).
+        """
         if self._json is _UNSET:
-            self._json = _parse_json(self.read_body(), required)
+            raw = self.read_body()
+            if raw.strip() and not is_json_type(self.headers.get("content-type", "")):
+                raise UnsupportedMediaType("the request body must be application/json")
+            self._json = _parse_json(raw, required)
         return self._json
 
     def json_object(self) -> dict[str, Any]:
@@ -144,6 +151,12 @@ class Request:
 _UNSET = object()
 
 
+def is_json_type(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type, parameters ignored."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == JSON_TYPE or (kind.startswith("application/") and kind.endswith("+json"))
+
+
 def _parse_json(raw: bytes, required: bool) -> Any:
     if not raw.strip():
         if required:
@@ -153,6 +166,8 @@ def _parse_json(raw: bytes, required: bool) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("request body is not valid JSON: nested too deeply") from None
 
 
 def render_json(data: Any) -> bytes:

@@ -182,7 +182,7 @@ def issue_token(target: Target, body: bytes, query: list[tuple[str, str]]) -> re
     """POST the caller's auth body to the region's Keystone; 201 with the catalog rewritten."""
     try:
         auth = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
     if not isinstance(auth, dict) or not isinstance(auth.get("auth"), dict):
         raise BadRequest('request body must be a Keystone v3 auth request: {"auth": {...}}')
