@@ -8,12 +8,16 @@ web framework.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from urllib.parse import parse_qsl
 
 from multicloud.exceptions import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json"
 #: Largest JSON request body a handler parses (streams have their own caps).
@@ -196,8 +200,12 @@ class Response:
         return render_json(self.data)
 
     def all_headers(self) -> list[tuple[str, str]]:
-        """Headers to send: Content-Type and (for fixed bodies) Content-Length first."""
-        headers = list(self.headers)
+        """Headers to send: Content-Type and (for fixed bodies) Content-Length first.
+
+        A header whose name or value holds CR, LF or NUL (a cloud's value can end
+        up in one) is dropped: in pecan mode it would split the response.
+        """
+        headers = [(n, v) for n, v in self.headers if safe_header(n, v)]
         names = {name.lower() for name, _ in headers}
         body_len = None if self.stream is not None else len(self.rendered())
         if self.content_type and "content-type" not in names and (body_len or self.stream):
@@ -205,6 +213,17 @@ class Response:
         if body_len is not None and "content-length" not in names:
             headers.append(("Content-Length", str(body_len)))
         return headers
+
+
+_UNSAFE_HEADER = re.compile(r"[\r\n\x00]")
+
+
+def safe_header(name: str, value: str) -> bool:
+    """Whether a header can be sent as it is (no CR/LF/NUL); logs the ones that cannot."""
+    if _UNSAFE_HEADER.search(name) or _UNSAFE_HEADER.search(str(value)):
+        log.warning("dropped response header %r: it holds CR, LF or NUL", name[:64])
+        return False
+    return True
 
 
 def json_response(data: Any, status: int = 200, headers: list | None = None) -> Response:

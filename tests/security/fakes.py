@@ -55,9 +55,11 @@ class FakeKeystone:
                     }
                 )
                 status, headers, payload = fake.answer(self.command, self.path, self.headers)
-                data = json.dumps(payload).encode()
+                raw = isinstance(payload, bytes)
+                data = payload if raw else json.dumps(payload).encode()
+                kind = "application/octet-stream" if raw else "application/json"
                 self.send_response(status)
-                for name, value in headers + [("Content-Type", "application/json")]:
+                for name, value in headers + [("Content-Type", kind)]:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -98,6 +100,64 @@ class FakeKeystone:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+MARKER = b"MARKER-internal-secret"
+
+
+class CraftedCloud(FakeKeystone):
+    """A whole malicious cloud on one port: Keystone (/v3), Glance (/glance), a marker.
+
+    Its catalog sends image to its own ``/glance`` and compute to
+    ``compute_url`` (default: its ``/internal`` marker, standing for a host the
+    service must not read for callers). ``image`` is what every image GET returns.
+    """
+
+    def __init__(self, image: dict | None = None, compute_url: str | None = None):
+        self.image = image or {}
+        super().__init__({"t1": ["admin"]})
+        root = self.url.removesuffix("/v3")
+        self.catalog = [
+            _service("image", f"{root}/glance"),
+            _service("compute", compute_url or f"{root}/internal"),
+        ]
+
+    def answer(self, method: str, path: str, headers):
+        # NOTE: a crafted image id may have moved the path anywhere (dot segments).
+        if path.startswith("/v3"):
+            return super().answer(method, path, headers)
+        if path.startswith("/internal"):
+            return 200, [], MARKER
+        if "/schemas/" in path:
+            return 200, [], {"name": "image", "properties": {}, "additionalProperties": True}
+        if path.rstrip("/").endswith("/file"):
+            return 200, [], b"PWND"
+        return 200, [], self.image
+
+
+def _service(kind: str, url: str) -> dict:
+    endpoints = [
+        {"interface": i, "region": "RegionOne", "region_id": "RegionOne", "url": url, "id": i}
+        for i in ("public", "internal", "admin")
+    ]
+    return {"type": kind, "name": kind, "id": kind, "endpoints": endpoints}
+
+
+def region_body(keystone_url: str, password: str = "pw") -> dict:
+    """An A&AI cloud-region registration body pointing at ``keystone_url``."""
+    esr = {
+        "service-url": keystone_url,
+        "user-name": "admin",
+        "password": password,
+        "default-tenant": "p1",
+        "cloud-domain": "Default",
+    }
+    return {
+        "cloud-type": "openstack",
+        "cloud-region-version": "pike",
+        "cloud-extra-info": '{"openstack-region-id": "RegionOne"}',
+        "esr-system-info-list": {"esr-system-info": [esr]},
+    }
 
 
 class Tarpit:
