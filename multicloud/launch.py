@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from multicloud.conf import BASE_DIR, ConfigError, Settings, get_settings
+from multicloud.openstack import allowlist
 
 
 def migrate() -> None:
@@ -62,7 +63,8 @@ def uwsgi_command(settings: Settings) -> list[str]:
 def main() -> int:
     try:
         settings = get_settings()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        allowlist.log_policy()
         migrate()
         if settings.web_framework == "django":
             argv = uwsgi_command(settings)

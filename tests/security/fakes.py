@@ -86,7 +86,7 @@ class FakeKeystone:
                 return (
                     200,
                     [("X-Subject-Token", subject)],
-                    token_body("u-" + subject, self.tokens[subject]),
+                    token_body("u-" + subject, self.tokens[subject], self.catalog),
                 )
             return 404, [], {"error": {"code": 404, "message": "token not found"}}
         return 404, [], {"error": {"code": 404, "message": "not here"}}
@@ -185,3 +185,54 @@ class Tarpit:
         self.sock.close()
         for conn in self._open:
             conn.close()
+
+
+class Marker:
+    """An internal HTTP server (on 127.0.0.2) that must never be read for a caller."""
+
+    def __init__(self, host: str = "127.0.0.2"):
+        self.hits: list[str] = []
+        marker = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802
+                marker.hits.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(MARKER)))
+                self.end_headers()
+                self.wfile.write(MARKER)
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        self.url = f"http://{host}:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Banner:
+    """A TCP service that sends a banner line and closes (an SSH-like port)."""
+
+    def __init__(self, line: bytes = b"SSH-2.0-OpenSSH_9.6 fake-banner\r\n"):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.line = line
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.sendall(self.line)
+
+    def close(self) -> None:
+        self.sock.close()

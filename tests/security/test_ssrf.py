@@ -1,0 +1,116 @@
+"""T1 and T2: region takeover and SSRF (C1/C2, H1, N1, N5), in both frameworks."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.security.conftest import basic
+from tests.security.fakes import (
+    MARKER,
+    Banner,
+    CraftedCloud,
+    FakeKeystone,
+    Marker,
+    Tarpit,
+    region_body,
+)
+from tests.servers import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+V1 = "/api/multicloud/v1/CloudOwner/RegionOne"
+V0 = "/api/multicloud/v0/CloudOwner_RegionOne"
+VICTIM = {
+    "auth": {
+        "identity": {
+            "methods": ["password"],
+            "password": {
+                "user": {"name": "so", "domain": {"name": "Default"}, "password": "VICTIM-PW"}
+            },
+        }
+    }
+}
+
+
+def _body(url: str) -> bytes:
+    return json.dumps(region_body(url)).encode()
+
+
+@pytest.fixture
+def clouds():
+    made = []
+
+    def make(cls=FakeKeystone, *args, **kwargs):
+        made.append(cls(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for fake in made:
+        fake.close()
+
+
+def test_t1_takeover_needs_the_admin_role_and_a_browser_form_is_refused(
+    api, configure, api_users, clouds
+):
+    configure(MULTICLOUD_AUTH="basic")
+    legit, evil = clouds(), clouds()
+    admin = basic("admin", "admin-pass-1")
+    assert api.request("POST", f"{V1}/registry", _body(legit.url), headers=admin).status == 202
+    takeovers = [
+        ({}, "application/json", 401),
+        (basic("member", "member-pass-1"), "application/json", 403),
+        (admin, "text/plain;charset=UTF-8", 415),
+    ]
+    for headers, kind, status in takeovers:
+        answer = api.request("POST", f"{V1}/registry", _body(evil.url), headers, content_type=kind)
+        assert answer.status == status
+    victim = api.request("POST", f"{V1}/identity/v3/auth/tokens", json.dumps(VICTIM).encode())
+    assert victim.status == 201
+    assert "VICTIM-PW" in legit.bodies()
+    assert evil.requests == []
+
+
+def test_t2a_a_service_url_outside_the_allowlist_is_never_contacted(api, configure, clouds):
+    configure(MULTICLOUD_CLOUD_ALLOWLIST="192.0.2.0/24,cloud.example")
+    probe = clouds()
+    answer = api.request("POST", f"{V0}/registry", _body(probe.url + "/internal/admin?probe=1#"))
+    assert answer.status == 403
+    assert answer.json()["error"] == "the cloud's address is outside MULTICLOUD_CLOUD_ALLOWLIST"
+    assert probe.requests == []
+
+
+def test_t2a_registration_errors_carry_no_transport_detail(api, configure):
+    configure(MULTICLOUD_CLOUD_TIMEOUT="1")
+    tarpit, banner = Tarpit(), Banner()
+    try:
+        ports = {"closed": free_port(), "tarpit": tarpit.port, "banner": banner.port}
+        errors = {}
+        for name, port in ports.items():
+            url = f"http://127.0.0.1:{port}/internal/admin?probe=1#"
+            answer = api.request("POST", f"{V0}/registry", _body(url))
+            assert answer.status == 400
+            errors[name] = answer.json()["error"]
+    finally:
+        tarpit.close()
+        banner.close()
+    for text in errors.values():
+        assert "127.0.0.1" not in text and "Errno" not in text and "SSH" not in text
+    assert len(set(errors.values())) == 1, errors
+
+
+def test_t2b_a_catalog_endpoint_outside_the_allowlist_is_never_read(api, configure, clouds):
+    configure(MULTICLOUD_CLOUD_ALLOWLIST="127.0.0.1/32")
+    internal = clouds(Marker)
+    evil = clouds(CraftedCloud, compute_url=internal.url)
+    assert api.request("POST", f"{V0}/registry", _body(evil.url)).status == 202
+    token = {"X-Auth-Token": "t1"}
+    full_read = api.request("GET", f"{V0}/nova/marker.txt", headers=token)
+    anonymous = api.request("GET", f"{V0}/nova")  # N1: the version document, no token
+    time.sleep(0.2)
+    for answer in (full_read, anonymous):
+        assert answer.status == 403, answer.body
+        assert MARKER not in answer.body
+    assert internal.hits == []
