@@ -73,7 +73,13 @@ class FakeKeystone:
 
     def answer(self, method: str, path: str, headers) -> tuple[int, list, dict]:
         if path.rstrip("/") == "/v3":
-            return 200, [], {"version": {"id": "v3.14", "status": "stable", "links": []}}
+            return 200, [], {
+                "version": {
+                    "id": "v3.14",
+                    "status": "stable",
+                    "links": [{"rel": "self", "href": self.url + "/"}],
+                }
+            }
         if path.startswith("/v3/auth/tokens") and method == "POST":
             return (
                 201,
