@@ -48,7 +48,10 @@ def uwsgi_command(settings: Settings) -> list[str]:
         "processes": settings.workers,
         "threads": settings.threads,
         "listen": min(settings.backlog, somaxconn()),
-        "harakiri": settings.request_timeout,
+        # NOTE: no harakiri: it kills the whole worker (every thread) at a fixed
+        # deadline even while bytes flow, so long image transfers failed. The
+        # timeout is per read/write instead: a request that stops moving is cut,
+        # one that keeps moving is not (cloud side: MULTICLOUD_CLOUD_TIMEOUT).
         "socket-timeout": settings.request_timeout,
     }
     argv = [path, "--ini", str(BASE_DIR / "uwsgi.ini")]

@@ -25,6 +25,7 @@ from multicloud.api.http import (
     render_json,
 )
 from multicloud.api.routing import Route
+from multicloud.conf import get_settings
 from multicloud.exceptions import (
     BadRequest,
     MethodNotAllowed,
@@ -103,7 +104,7 @@ def _chunked_input(meta):
         import uwsgi
     except ImportError:
         return meta["wsgi.input"]
-    return _UwsgiChunkedInput(uwsgi)
+    return _UwsgiChunkedInput(uwsgi, get_settings().request_timeout)
 
 
 class _UwsgiChunkedInput:

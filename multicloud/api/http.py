@@ -58,6 +58,11 @@ def headers_from_environ(environ: Mapping[str, Any]) -> Headers:
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             items.append((key.replace("_", "-"), environ[key]))
+    # NOTE: Eventlet keeps only the first of repeated headers in the environ; its
+    # raw list shows a second Content-Length, which must not go unnoticed.
+    lengths = [v for k, v in environ.get("headers_raw", ()) if k.lower() == "content-length"]
+    if len(lengths) > 1:
+        items.append(("CONTENT-LENGTH", ", ".join(lengths)))
     return Headers(items)
 
 

@@ -1,7 +1,9 @@
 """Who may call which route: authentication and authorization, framework-free.
 
 :func:`authorize` is the one call both web adapters make once the route is
-matched, before the handler runs. It checks the Host header (H3), then, when
+matched, before the handler runs. It checks the body framing (one
+non-negative Content-Length, not with Transfer-Encoding) and the Host header
+(H3), then, when
 ``MULTICLOUD_AUTH`` is ``keystone`` or ``basic``, authenticates the caller
 (401 with ``WWW-Authenticate``) and checks the route's oslo.policy rule (403).
 Open routes (healthcheck, swagger.json) and the OpenStack passthrough/token
@@ -14,6 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from multicloud.auth import policy
+from multicloud.auth.framing import check_framing
 from multicloud.auth.hosts import check_host
 from multicloud.auth.identity import Identity
 from multicloud.conf import AuthSettings, get_settings
@@ -28,6 +31,7 @@ __all__ = ["Identity", "authorize", "require"]
 def authorize(request: Request, route: Route) -> None:
     """Admit ``request`` to ``route`` or raise the 400/401/403 that says why not."""
     settings = get_settings()
+    check_framing(request.headers)
     check_host(request.headers.get("host"), settings.allowed_hosts)
     if not settings.auth.enabled:
         return

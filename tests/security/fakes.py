@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -73,13 +74,17 @@ class FakeKeystone:
 
     def answer(self, method: str, path: str, headers) -> tuple[int, list, dict]:
         if path.rstrip("/") == "/v3":
-            return 200, [], {
-                "version": {
-                    "id": "v3.14",
-                    "status": "stable",
-                    "links": [{"rel": "self", "href": self.url + "/"}],
-                }
-            }
+            return (
+                200,
+                [],
+                {
+                    "version": {
+                        "id": "v3.14",
+                        "status": "stable",
+                        "links": [{"rel": "self", "href": self.url + "/"}],
+                    }
+                },
+            )
         if path.startswith("/v3/auth/tokens") and method == "POST":
             return (
                 201,
@@ -242,3 +247,46 @@ class Banner:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class TricklePlugin:
+    """An external plugin whose GET answers trickle ``size`` bytes over ``seconds``."""
+
+    def __init__(self, size: int = 10240, seconds: float = 5.0, steps: int = 10):
+        plugin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                body = b'{"status": "registered"}'
+                self.send_response(202)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):  # noqa: N802
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                for _ in range(steps):
+                    self.wfile.write(b"x" * (size // steps))
+                    self.wfile.flush()
+                    time.sleep(seconds / steps)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/multicloud-trickle"
+        self.size = size
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        del plugin
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
