@@ -26,6 +26,10 @@ def migrate() -> None:
 
     django.setup()
     call_command("migrate", interactive=False, verbosity=1)
+    from multicloud.images import staging
+
+    settings = get_settings()
+    staging.remove_stale_parts(2 * max(settings.request_timeout, settings.cloud_timeout))
     connections.close_all()
 
 

@@ -67,3 +67,19 @@ def test_a_public_address_without_auth_refuses_to_start(tmp_path, host):
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1
     assert "MULTICLOUD_AUTH=none" in lines[0] and host in lines[0]
+
+
+def test_start_up_removes_only_stale_partial_staging_files(tmp_path, configure, db):
+    import time
+
+    from multicloud.images import staging
+
+    configure(MULTICLOUD_IMAGE_STAGING_DIR=str(tmp_path))
+    stale, live, kept = tmp_path / "a.part", tmp_path / "b.part", tmp_path / "c.img"
+    for path in (stale, live, kept):
+        path.write_bytes(b"x")
+    old = time.time() - 600
+    os.utime(stale, (old, old))
+    os.utime(kept, (old, old))
+    assert staging.remove_stale_parts(300) == 1
+    assert not stale.exists() and live.exists() and kept.exists()
