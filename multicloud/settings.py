@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "multicloud.vims",
     "multicloud.images",
     "multicloud.auth",
+    "multicloud.events",
     "listener",
 ]
 MIDDLEWARE: list[str] = []

@@ -22,8 +22,8 @@ from multicloud.auth.identity import Identity
 from multicloud.conf import AuthSettings, get_settings
 
 if TYPE_CHECKING:
-    from multicloud.api.http import Request
-    from multicloud.api.routing import Route
+    from multicloud.http import Request
+    from multicloud.routing import Route
 
 __all__ = ["Identity", "authorize", "require"]
 
@@ -40,7 +40,7 @@ def authorize(request: Request, route: Route) -> None:
     identity = authenticator(settings.auth, settings.cloud_timeout).authenticate(request.headers)
     request.identity = identity
     rule = policy.rule_name(route.name, request.method)
-    policy.enforce(settings.auth.policy_file, rule, identity, dict(request.params))
+    policy.enforce(settings.auth.policy_file, rule, identity, dict(request.params), route)
 
 
 def require(request: Request, rule: str) -> None:

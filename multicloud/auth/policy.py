@@ -114,9 +114,11 @@ def defaults(routes) -> list[oslo.DocumentedRuleDefault]:
 
 @lru_cache(maxsize=4)
 def enforcer(policy_file: str) -> oslo.Enforcer:
-    """The enforcer for ``policy_file`` (empty: the defaults only)."""
-    from multicloud.api.routes import ROUTES
+    """The enforcer for ``policy_file`` (empty: the defaults only).
 
+    Route rules are registered the first time a route is checked (:func:`enforce`),
+    so this layer needs no import of the route table.
+    """
     conf = cfg.ConfigOpts()
     conf([], project="multicloud", default_config_files=[], default_config_dirs=[])
     # NOTE: no file given means no file at all, not oslo's search for policy.yaml
@@ -124,13 +126,20 @@ def enforcer(policy_file: str) -> oslo.Enforcer:
     path = str(Path(policy_file).resolve()) if policy_file else "/nonexistent/policy.yaml"
     result = oslo.Enforcer(conf, policy_file=path, default_rule=ADMIN)
     conf.set_override("policy_dirs", [], "oslo_policy")
-    result.register_defaults(defaults(ROUTES))
+    result.register_defaults(defaults(()))
     return result
 
 
-def enforce(policy_file: str, rule: str, identity: Identity, target: dict) -> None:
-    """403 unless ``identity`` passes ``rule``."""
-    if not enforcer(policy_file).authorize(rule, target, identity.credentials()):
+def enforce(policy_file: str, rule: str, identity: Identity, target: dict, route=None) -> None:
+    """403 unless ``identity`` passes ``rule`` (the rule of ``route`` when given)."""
+    checker = enforcer(policy_file)
+    if rule not in checker.registered_rules and route is not None:
+        for default in defaults((route,)):
+            if default.name not in checker.registered_rules:
+                checker.register_default(default)
+        # NOTE: rules registered after the first load apply from the next load.
+        checker.load_rules(force_reload=True)
+    if not checker.authorize(rule, target, identity.credentials()):
         raise Forbidden(f"the role is not allowed to do this ({rule})", rule=rule)
 
 
@@ -144,15 +153,3 @@ def markdown(routes) -> str:
             what = f"{first['method']} `{first['path']}` (and its other forms): {what}"
         lines.append(f"| `{rule.name}` | `{rule.check_str}` | {what} |")
     return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    import os
-
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "multicloud.settings")
-    django.setup()
-    from multicloud.api.routes import ROUTES
-
-    print(markdown(ROUTES), end="")

@@ -13,11 +13,11 @@ import re
 import pytest
 
 from multicloud import auth
-from multicloud.api.http import Headers, Request
 from multicloud.api.routes import ROUTES
 from multicloud.auth import policy
 from multicloud.auth.identity import Identity
 from multicloud.exceptions import Forbidden
+from multicloud.http import Headers, Request
 
 EXPECTED = {
     ("swagger", "GET"): "open",
@@ -123,10 +123,12 @@ def test_a_policy_file_overrides_a_default(basic_mode, configure, tmp_path):
 
     file = get_settings().auth.policy_file
     member = Identity("m", frozenset(["member"]))
+    images = next(r for r in ROUTES if r.name == "images")
+    registry = next(r for r in ROUTES if r.name == "registry")
     with pytest.raises(Forbidden):
-        policy.enforce(file, "images:get", member, {})
-    policy.enforce(file, "registry:post", member, {})
-    policy.enforce("", "images:get", member, {})
+        policy.enforce(file, "images:get", member, {}, images)
+    policy.enforce(file, "registry:post", member, {}, registry)
+    policy.enforce("", "images:get", member, {}, images)
 
 
 def test_docs_list_every_rule_with_its_default():
