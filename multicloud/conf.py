@@ -605,8 +605,13 @@ def main(argv: list[str] | None = None) -> int:
     for field in dataclasses.fields(settings):
         value = getattr(settings, field.name)
         shown = "<set>" if field.name in ("secret_key", "encryption_keys") else value
-        print(f"{field.name} = {shown}")
+        print(f"{field.name} = {mask_userinfo(str(shown))}")
     return 0
+
+
+def mask_userinfo(text: str) -> str:
+    """``scheme://user:secret@host`` with the secret replaced by ``***``."""
+    return re.sub(r"(://[^:/@\s]*:)[^@/\s]*@", r"\1***@", text)
 
 
 if __name__ == "__main__":

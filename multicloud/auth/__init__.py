@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from multicloud.auth import policy
-from multicloud.auth.framing import check_framing
+from multicloud.auth.framing import check_framing, check_path
 from multicloud.auth.hosts import check_host
 from multicloud.auth.identity import Identity
 from multicloud.conf import AuthSettings, get_settings
@@ -32,6 +32,7 @@ def authorize(request: Request, route: Route) -> None:
     """Admit ``request`` to ``route`` or raise the 400/401/403 that says why not."""
     settings = get_settings()
     check_framing(request.headers)
+    check_path(request.path)
     check_host(request.headers.get("host"), settings.allowed_hosts)
     if not settings.auth.enabled:
         return

@@ -96,3 +96,20 @@ def test_t10c_a_huge_range_number_is_not_a_500():
     from multicloud.images.ranges import parse_range
 
     assert parse_range("bytes=" + "9" * 5000 + "-", 100) is None
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{V0}/nova/v2.1/../../../secret",
+        f"{V0}/nova/v2.1/%2e%2e/%2E%2E/secret",
+        f"{V0}/nova/v2.1/./servers",
+        f"{V0}/glance/v2/images%3Fx=1",
+        f"{V0}/glance/v2/images%23frag",
+        "/api/multicloud/v0/Owner_Plugin/x/%2e%2e/%2e%2e/%2e%2e/admin",
+    ],
+)
+def test_m6_dot_segments_and_encoded_query_or_fragment_are_400(api, path):
+    answer = api.request("GET", path, headers={"X-Auth-Token": "t"})
+    assert answer.status == 400
+    assert answer.json()["code"] == 400
