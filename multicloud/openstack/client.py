@@ -86,14 +86,19 @@ def keystone_v3_url(service_url: str) -> str:
     return url + "/v3"
 
 
+def cacert_path(ssl_cacert: str) -> Path:
+    """Where a region's CA bundle is kept (named by its digest, shared by equal bundles)."""
+    digest = hashlib.sha256(ssl_cacert.encode()).hexdigest()[:16]
+    return get_settings().data_dir / "cacerts" / f"{digest}.pem"
+
+
 def verify_option(ssl_insecure: bool, ssl_cacert: str) -> bool | str:
     """requests' ``verify``: False, True, or the path of the region's CA bundle."""
     if ssl_insecure:
         return False
     if not ssl_cacert.strip():
         return True
-    digest = hashlib.sha256(ssl_cacert.encode()).hexdigest()[:16]
-    path = get_settings().data_dir / "cacerts" / f"{digest}.pem"
+    path = cacert_path(ssl_cacert)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(f"{path}.{threading.get_ident()}")
