@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -209,6 +210,9 @@ def plain_session(verify: bool | str) -> ks_session.Session:
             found = _plain_sessions[key] = allowlist.guard(
                 ks_session.Session(verify=verify, timeout=get_settings().cloud_timeout)
             )
+            # NOTE: this session serves every caller: a cookie one upstream set for
+            # one caller must never ride along on another's calls (L1).
+            found.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         return found
 
 

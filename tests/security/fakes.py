@@ -126,7 +126,8 @@ class CraftedCloud(FakeKeystone):
 
     def __init__(self, image: dict | None = None, compute_url: str | None = None):
         self.image = image or {}
-        super().__init__({"t1": ["admin"]})
+        self.internal_headers: list[tuple[str, str]] = []
+        super().__init__({"t1": ["admin"], "t2": ["admin"]})
         root = self.url.removesuffix("/v3")
         self.catalog = [
             _service("image", f"{root}/glance"),
@@ -138,7 +139,7 @@ class CraftedCloud(FakeKeystone):
         if path.startswith("/v3"):
             return super().answer(method, path, headers)
         if path.startswith("/internal"):
-            return 200, [], MARKER
+            return 200, list(self.internal_headers), MARKER
         if "/schemas/" in path:
             return 200, [], {"name": "image", "properties": {}, "additionalProperties": True}
         if path.rstrip("/").endswith("/file"):

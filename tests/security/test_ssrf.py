@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 
@@ -114,3 +115,37 @@ def test_t2b_a_catalog_endpoint_outside_the_allowlist_is_never_read(api, configu
         assert answer.status == 403, answer.body
         assert MARKER not in answer.body
     assert internal.hits == []
+
+
+def test_l1_l2_only_allowed_headers_cross_and_no_cookie_is_shared(api, clouds):
+    cloud = clouds(CraftedCloud)
+    # NOTE: fresh tokens: the proxy caches endpoints per (region, token) in the process.
+    one, two = f"a-{uuid.uuid4()}", f"b-{uuid.uuid4()}"
+    cloud.tokens.update({one: ["admin"], two: ["admin"]})
+    cloud.internal_headers = [
+        ("Set-Cookie", "lb=caller-a; Path=/"),
+        ("Access-Control-Allow-Origin", "*"),
+        ("X-Openstack-Request-Id", "req-1"),
+    ]
+    assert api.request("POST", f"{V0}/registry", _body(cloud.url)).status == 202
+    first = api.request(
+        "GET",
+        f"{V0}/nova/v2.1/servers",
+        headers={
+            "X-Auth-Token": one,
+            "Cookie": "session=caller-secret",
+            "Authorization": "Basic c2VjcmV0",
+            "X-Forwarded-For": "10.0.0.1",
+        },
+    )
+    assert first.status == 200
+    assert "set-cookie" not in first.headers
+    assert "access-control-allow-origin" not in first.headers
+    assert first.headers["x-openstack-request-id"] == "req-1"
+    second = api.request("GET", f"{V0}/nova/v2.1/servers", headers={"X-Auth-Token": two})
+    assert second.status == 200
+    upstream = [r["headers"] for r in cloud.requests if r["path"] == "/internal/v2.1/servers"]
+    assert len(upstream) == 2
+    for headers in upstream:
+        names = {name.lower() for name in headers}
+        assert not names & {"cookie", "authorization", "x-forwarded-for"}, headers
