@@ -310,7 +310,9 @@ def translate_errors(what: str = "the cloud") -> Iterator[None]:
     except ks_exc.ConnectFailure:
         raise ServiceUnavailable(f"cannot reach {what}") from None
     except ks_exc.ClientException as exc:
-        raise UpstreamError(f"{what}: {exc}") from None
+        # NOTE: the detail (addresses, errno, TLS subjects) goes to the log only (M4).
+        log.warning("%s failed: %s", what, exc)
+        raise UpstreamError(f"{what} failed") from None
 
 
 # --------------------------------------------------------------------------- image service

@@ -56,7 +56,7 @@ def run(pk: int, generation: int) -> None:
             pk,
             generation,
             discovery_status=CloudRegion.Discovery.FAILED,
-            discovery_error=f"unexpected error: {exc}",
+            discovery_error=f"unexpected error ({type(exc).__name__}; see the service log)",
         )
     finally:
         connections.close_all()

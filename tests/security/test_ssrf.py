@@ -149,3 +149,18 @@ def test_l1_l2_only_allowed_headers_cross_and_no_cookie_is_shared(api, clouds):
     for headers in upstream:
         names = {name.lower() for name in headers}
         assert not names & {"cookie", "authorization", "x-forwarded-for"}, headers
+
+
+def test_m4_discovery_errors_name_no_internal_address(api, clouds):
+    closed = free_port()
+    cloud = clouds(CraftedCloud, compute_url=f"http://127.0.0.1:{closed}")
+    assert api.request("POST", f"{V0}/registry", _body(cloud.url)).status == 202
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = api.request("GET", f"{V0}/registry").json()
+        if state["registry"]["status"] in ("done", "failed"):
+            break
+        time.sleep(0.2)
+    text = json.dumps(state)
+    assert state["registry"]["status"] in ("done", "failed")
+    assert f":{closed}" not in text and "Errno" not in text and "refused" not in text.lower()
