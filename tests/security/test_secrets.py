@@ -76,3 +76,39 @@ def test_printed_settings_mask_passwords_in_urls(configure, capsys):
     out = capsys.readouterr().out
     assert "db-secret" not in out and "mq-secret" not in out
     assert "postgresql://mc:***@127.0.0.1:5432/mc" in out
+
+
+def test_unregister_removes_subscriptions_events_and_staged_copies(api, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from multicloud.events.models import Event, Subscription
+    from multicloud.images.models import StagedImage, StagedUpload
+
+    _region()
+    Subscription.objects.create(cloud_owner="o", cloud_region_id="r", topic="T", states=["PAUSE"])
+    Subscription.objects.create(cloud_owner="o", cloud_region_id="other", topic="T", states=[])
+    Event.objects.create(
+        cloud_owner="o", cloud_region_id="r", vim_id="o_r", message_id="m1",
+        event_type="compute.instance.pause.end", kind="PAUSE", phase="END",
+        emitted_at=timezone.now(), next_attempt_at=timezone.now(), message={},
+    )  # fmt: skip
+    later = timezone.now() + timedelta(hours=1)
+    copies = []
+    for name in ("only-here", "shared"):
+        path = tmp_path / f"{name}.img"
+        path.write_bytes(b"x")
+        copies.append(
+            StagedImage.objects.create(
+                path=str(path), size=1, sha512="a", sha256="b", md5="c", expires=later
+            )
+        )
+    StagedUpload.objects.create(staged=copies[0], vim_id="o_r", image_id="i1")
+    StagedUpload.objects.create(staged=copies[1], vim_id="o_r", image_id="i2")
+    StagedUpload.objects.create(staged=copies[1], vim_id="o_other", image_id="i3")
+    assert api.request("DELETE", "/api/multicloud/v0/o_r").status == 204
+    assert list(Subscription.objects.values_list("cloud_region_id", flat=True)) == ["other"]
+    assert not Event.objects.exists()
+    assert list(StagedImage.objects.values_list("pk", flat=True)) == [copies[1].pk]
+    assert not (tmp_path / "only-here.img").exists() and (tmp_path / "shared.img").exists()
