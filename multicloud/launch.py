@@ -16,16 +16,32 @@ from pathlib import Path
 from multicloud.conf import BASE_DIR, ConfigError, Settings, get_settings
 from multicloud.openstack import allowlist
 
+#: PostgreSQL advisory lock key that serializes start-up migrations across replicas.
+MIGRATION_LOCK = 0x6D63_6D69  # "mcmi"
+
 
 def migrate() -> None:
-    """Apply database migrations (idempotent; safe to run at every start)."""
+    """Apply database migrations (idempotent; safe to run at every start).
+
+    On PostgreSQL, replicas starting together take turns (an advisory lock), so
+    two of them never apply the same migration at once.
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "multicloud.settings")
     import django
     from django.core.management import call_command
-    from django.db import connections
+    from django.db import connection, connections
 
     django.setup()
-    call_command("migrate", interactive=False, verbosity=1)
+    locked = connection.vendor == "postgresql"
+    if locked:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+    try:
+        call_command("migrate", interactive=False, verbosity=1)
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
     from multicloud.images import staging
 
     settings = get_settings()
