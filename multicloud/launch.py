@@ -49,13 +49,6 @@ def migrate() -> None:
     connections.close_all()
 
 
-def somaxconn() -> int:
-    try:
-        return int(Path("/proc/sys/net/core/somaxconn").read_text())
-    except (OSError, ValueError):
-        return 4096
-
-
 def uwsgi_command(settings: Settings) -> list[str]:
     """The uWSGI argv for the django mode."""
     binary = Path(sys.executable).with_name("uwsgi")
@@ -67,7 +60,7 @@ def uwsgi_command(settings: Settings) -> list[str]:
         "http-socket": settings.bind,
         "processes": settings.workers,
         "threads": settings.threads,
-        "listen": min(settings.backlog, somaxconn()),
+        "listen": settings.listen_backlog,
         # NOTE: no harakiri: it kills the whole worker (every thread) at a fixed
         # deadline even while bytes flow, so long image transfers failed. The
         # timeout is per read/write instead: a request that stops moving is cut,

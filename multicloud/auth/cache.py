@@ -7,8 +7,6 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-_MISSING = object()
-
 
 class TTLCache:
     """Keys expire ``ttl`` seconds after :meth:`put` (or at the given deadline)."""
@@ -22,8 +20,8 @@ class TTLCache:
     def get(self, key: Any, default: Any = None) -> Any:
         """The live value of ``key``, else ``default``."""
         with self._lock:
-            entry = self._items.get(key, _MISSING)
-            if entry is _MISSING:
+            entry = self._items.get(key)
+            if entry is None:
                 return default
             deadline, value = entry
             if deadline <= time.monotonic():

@@ -90,7 +90,7 @@ def rule_name(route_name: str, method: str) -> str:
     return f"{base_name(route_name)}:{method.lower()}"
 
 
-def defaults(routes) -> list[oslo.DocumentedRuleDefault]:
+def defaults(routes) -> list[oslo.RuleDefault]:
     """Every rule with its default, for the enforcer and the documentation."""
     rules = [
         oslo.RuleDefault(name, check, description)

@@ -31,7 +31,8 @@ def check_vim_capacity(request: Request) -> Response:
     kept_v1, seen = [], set()
     for item in body["VIMs"]:
         pair = (item["cloud-owner"], item["cloud-region-id"])
-        if by_pair.get(pair) and pair not in seen:
+        answer = by_pair.get(pair)
+        if answer and pair not in seen:
             seen.add(pair)
-            kept_v1.append({**item, "AZs": by_pair[pair].get("AZs", [])})
+            kept_v1.append({**item, "AZs": answer.get("AZs", [])})
     return json_response({"VIMs": kept_v1})

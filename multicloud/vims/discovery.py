@@ -100,7 +100,9 @@ MAX_PAGES = 50
 def images(record: CloudRegion) -> list[dict[str, Any]]:
     glance = client.adapter(record, "image")
     keys = ("id", "name", "status", "disk_format", "container_format", "size", "visibility")
-    found, url, seen = [], "/v2/images?limit=200", set()
+    found: list[dict[str, Any]] = []
+    url: str | None = "/v2/images?limit=200"
+    seen: set[str] = set()
     while url and len(seen) < MAX_PAGES:
         seen.add(url)
         page = glance.get(url).json()
