@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -70,17 +71,18 @@ class Settings:
     log_level: str
     log_format: str
     access_log: bool
-    secret_key: str
+    secret_key: str = dataclasses.field(repr=False)
     debug: bool
     allowed_hosts: tuple[str, ...]
     request_timeout: int
-    encryption_keys: tuple[str, ...]
+    encryption_keys: tuple[str, ...] = dataclasses.field(repr=False)
     cloud_timeout: float
     public_url: str
     plugins: tuple[Plugin, ...]
     events: EventsSettings
     images: ImagesSettings
     aai: AaiSettings
+    auth: AuthSettings
 
     @property
     def bind(self) -> str:
@@ -536,15 +538,106 @@ def _aai(src: _Source) -> AaiSettings:
     )
 
 
+# --------------------------------------------------------------------------- authentication
+
+AUTH_MODES = ("keystone", "basic", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthSettings:
+    """Who may call the API (``multicloud.auth``); ``mode`` is empty when unset."""
+
+    mode: str
+    policy_file: str
+    cache_ttl: float
+    negative_ttl: float
+    url: str
+    username: str
+    password: str = dataclasses.field(repr=False)
+    project: str
+    user_domain: str
+    project_domain: str
+    ca_file: str
+    cloud_allowlist: tuple[str, ...]
+
+    @property
+    def enabled(self) -> bool:
+        """Whether callers must authenticate to this service."""
+        return self.mode in ("keystone", "basic")
+
+
+def _allowlist(raw: str) -> tuple[str, ...]:
+    """CIDRs or host names, comma-separated (``MULTICLOUD_CLOUD_ALLOWLIST``)."""
+    import ipaddress
+
+    values = tuple(v.strip().lower() for v in str(raw).split(",") if v.strip())
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            if not re.fullmatch(r"(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value):
+                raise ValueError(f"{value!r} is neither a CIDR network nor a host name") from None
+    return values
+
+
+def _auth(src: _Source) -> AuthSettings:
+    mode = src.get("MULTICLOUD_AUTH", _choice(AUTH_MODES), "")
+    url = src.get("MULTICLOUD_AUTH_URL", _url, "")
+    username = src.get("MULTICLOUD_AUTH_USERNAME", _text, "")
+    password = src.get("MULTICLOUD_AUTH_PASSWORD", _text, "")
+    if mode == "keystone" and not (url and username and password):
+        raise ConfigError(
+            "MULTICLOUD_AUTH=keystone needs MULTICLOUD_AUTH_URL, MULTICLOUD_AUTH_USERNAME and "
+            "MULTICLOUD_AUTH_PASSWORD (the service user that validates tokens)"
+        )
+    return AuthSettings(
+        mode=mode,
+        policy_file=src.get("MULTICLOUD_POLICY_FILE", _text, ""),
+        cache_ttl=src.get("MULTICLOUD_AUTH_CACHE_TTL", _seconds(0, 3600), 60.0),
+        negative_ttl=src.get("MULTICLOUD_AUTH_NEGATIVE_TTL", _seconds(0, 600), 10.0),
+        url=url,
+        username=username,
+        password=password,
+        project=src.get("MULTICLOUD_AUTH_PROJECT", _text, "service"),
+        user_domain=src.get("MULTICLOUD_AUTH_USER_DOMAIN", _text, "Default"),
+        project_domain=src.get("MULTICLOUD_AUTH_PROJECT_DOMAIN", _text, "Default"),
+        ca_file=src.get("MULTICLOUD_AUTH_CA_FILE", _text, ""),
+        cloud_allowlist=src.get("MULTICLOUD_CLOUD_ALLOWLIST", _allowlist, ()),
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host(src: _Source, auth: AuthSettings) -> str:
+    """Where to listen: loopback unless an authentication mode was chosen."""
+    host = src.get("MULTICLOUD_HOST", _text, "0.0.0.0" if auth.mode else "127.0.0.1")
+    if not auth.mode and not _is_loopback(host):
+        raise ConfigError(
+            f"MULTICLOUD_HOST={host!r} is not loopback and MULTICLOUD_AUTH is unset: choose "
+            "keystone or basic, or MULTICLOUD_AUTH=none if something in front authenticates"
+        )
+    return host
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``environ`` (default: the process environment)."""
     environ = os.environ if environ is None else environ
     src = _Source(environ, _load_file(environ))
     data_dir = Path(src.get("MULTICLOUD_DATA_DIR", _text, str(BASE_DIR / "data"))).resolve()
     default_db = f"sqlite:///{data_dir / 'multicloud.sqlite3'}"
+    auth = _auth(src)
     return Settings(
         web_framework=src.get("WEB_FRAMEWORK", _choice(WEB_FRAMEWORKS), "django"),
-        host=src.get("MULTICLOUD_HOST", _text, "0.0.0.0"),
+        host=_host(src, auth),
         port=src.get("MULTICLOUD_PORT", _int_range(1, 65535), 9001),
         workers=src.get("MULTICLOUD_WORKERS", _int_range(1, 256), os.cpu_count() or 1),
         threads=src.get("MULTICLOUD_THREADS", _int_range(1, 256), 8),
@@ -557,7 +650,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=_secret_key(src, data_dir),
         debug=src.get("MULTICLOUD_DEBUG", _bool, False),
         allowed_hosts=src.get("MULTICLOUD_ALLOWED_HOSTS", _hosts, ("*",)),
-        request_timeout=src.get("MULTICLOUD_REQUEST_TIMEOUT", _int_range(1, 3600), 120),
+        request_timeout=src.get("MULTICLOUD_REQUEST_TIMEOUT", _int_range(1, 3600), 30),
         encryption_keys=_encryption_keys(src, data_dir),
         cloud_timeout=float(src.get("MULTICLOUD_CLOUD_TIMEOUT", _int_range(1, 3600), 30)),
         public_url=src.get("MULTICLOUD_PUBLIC_URL", _url, ""),
@@ -565,6 +658,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         events=_events(src),
         images=_images(src, data_dir),
         aai=_aai(src),
+        auth=auth,
     )
 
 
@@ -586,8 +680,13 @@ def main(argv: list[str] | None = None) -> int:
     for field in dataclasses.fields(settings):
         value = getattr(settings, field.name)
         shown = "<set>" if field.name in ("secret_key", "encryption_keys") else value
-        print(f"{field.name} = {shown}")
+        print(f"{field.name} = {mask_userinfo(str(shown))}")
     return 0
+
+
+def mask_userinfo(text: str) -> str:
+    """``scheme://user:secret@host`` with the secret replaced by ``***``."""
+    return re.sub(r"(://[^:/@\s]*:)[^@/\s]*@", r"\1***@", text)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from multicloud import auth
 from multicloud.exceptions import MethodNotAllowed, NotFound
 from multicloud.http import Request, Response, error_response
 
@@ -93,6 +94,7 @@ def serve(route: Route, request: Request) -> Response:
     """Call the route's handler; any exception becomes the one JSON error answer."""
     request.route = route
     try:
+        auth.authorize(request, route)
         return route.handler_for(request.method)(request)
     except Exception as exc:  # noqa: BLE001 - every failure is answered (and logged) once
         return error_response(exc, route.name)

@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "multicloud",
     "multicloud.vims",
     "multicloud.images",
+    "multicloud.auth",
     "multicloud.events",
     "listener",
 ]

@@ -16,6 +16,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from multicloud.conf import get_settings
 from multicloud.exceptions import (
     BadRequest,
     MethodNotAllowed,
@@ -94,7 +95,7 @@ def _chunked_input(meta):
         import uwsgi
     except ImportError:
         return meta["wsgi.input"]
-    return _UwsgiChunkedInput(uwsgi)
+    return _UwsgiChunkedInput(uwsgi, get_settings().request_timeout)
 
 
 class _UwsgiChunkedInput:

@@ -10,6 +10,7 @@ vCPUs, memory and disk. Per availability zone totals are reported too.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +42,10 @@ def parse_demand(body: Any) -> Demand:
             memory_gb=float(body.get("Memory", 0) or 0),
             storage_gb=int(body.get("Storage", 0) or 0),
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BadRequest("vCPU and Storage must be integers and Memory a number (GB)") from None
+    if not math.isfinite(demand.memory_gb):
+        raise BadRequest("vCPU and Storage must be integers and Memory a number (GB)")
     if min(demand.vcpus, demand.memory_gb, demand.storage_gb) < 0:
         raise BadRequest("vCPU, Memory and Storage must not be negative")
     return demand

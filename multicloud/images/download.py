@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from multicloud.exceptions import BadRequest, Forbidden, UpstreamError
 from multicloud.images import staging
-from multicloud.images.metadata import shape
+from multicloud.images.metadata import DISK_FORMATS, shape
 from multicloud.images.ranges import content_range, parse_range
 from multicloud.images.service import Target, active_image
 from multicloud.openstack.client import adapter, project_scope
@@ -24,6 +24,7 @@ from multicloud.openstack.client import adapter, project_scope
 log = logging.getLogger(__name__)
 
 _UNSAFE_NAME = re.compile(r"[^\w.+-]+")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 @dataclass
@@ -91,10 +92,18 @@ def relay(
 
 
 def file_name(image: Any) -> str:
-    """``<name>.<disk format>`` made safe as a single path component."""
-    stem = _UNSAFE_NAME.sub("_", str(image.get("name") or image["id"])).strip("._") or image["id"]
-    ext = str(image.get("disk_format") or "img")
-    return f"{stem[:200]}.{ext}"
+    """``<name>.<disk format>`` made safe as a single path component.
+
+    Only sanitized parts: Glance's values are the cloud's, and a malicious one
+    could otherwise name ``../`` paths (H4 of the security audit).
+    """
+    stem = _safe_stem(image.get("name")) or _safe_stem(image.get("id")) or "image"
+    ext = image.get("disk_format")
+    return f"{stem[:200]}.{ext if ext in DISK_FORMATS else 'img'}"
+
+
+def _safe_stem(value: Any) -> str:
+    return _UNSAFE_NAME.sub("_", str(value or "")).strip("._")
 
 
 def content_disposition(image: Any) -> str:
@@ -103,16 +112,29 @@ def content_disposition(image: Any) -> str:
 
 
 def checksum_headers(image: Any) -> list[tuple[str, str]]:
+    """Checksum headers, each only when Glance's value has the expected shape."""
     headers = []
-    if image.get("checksum"):
+    if _TOKEN.fullmatch(str(image.get("checksum") or "")):
         headers.append(("X-Image-Meta-Checksum", image["checksum"]))
-    if image.get("os_hash_algo") and image.get("os_hash_value"):
-        headers.append(("X-Image-Hash-Algo", image["os_hash_algo"]))
-        headers.append(("X-Image-Hash-Value", image["os_hash_value"]))
+    algo, value = str(image.get("os_hash_algo") or ""), str(image.get("os_hash_value") or "")
+    if _TOKEN.fullmatch(algo) and _TOKEN.fullmatch(value):
+        headers.append(("X-Image-Hash-Algo", algo))
+        headers.append(("X-Image-Hash-Value", value))
     return headers
 
 
 # --------------------------------------------------------------------------- export
+
+
+_EXPORT_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+
+
+def _write_export(target: Target, image_id: str, dir_fd: int, name: str) -> None:
+    fd = os.open(name, _EXPORT_FLAGS, 0o600, dir_fd=dir_fd)
+    with target.errors(), os.fdopen(fd, "wb") as out:
+        for chunk in target.glance.images.data(image_id):  # digests checked
+            out.write(chunk)
+            time.sleep(0)
 
 
 def export_path(export_dir: Path | None, image_path: Any) -> Path:
@@ -128,26 +150,30 @@ def export_path(export_dir: Path | None, image_path: Any) -> Path:
     wanted = Path(image_path)
     resolved = Path(os.path.realpath(wanted if wanted.is_absolute() else base / wanted))
     if resolved != base and base not in resolved.parents:
-        raise Forbidden(f"imagePath must be inside the export directory {base}")
+        raise Forbidden("imagePath must be inside the export directory")
     return resolved
 
 
 def export(target: Target, image_id: str, image_path: Any) -> dict[str, Any]:
-    """Write the image to ``<imagePath>/<name>.<format>`` inside the export directory."""
+    """Write the image to ``<imagePath>/<name>.<format>`` inside the export directory.
+
+    The file is created (mode 0600) and renamed relative to a descriptor of the
+    directory, never following a symbolic link, so nothing outside it is written.
+    """
     directory = export_path(staging.conf().export_dir, image_path)
     image = active_image(target, image_id)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     final = directory / file_name(image)
-    partial = directory / f".{final.name}.{uuid.uuid4().hex}.part"
+    partial = f".{final.name}.{uuid.uuid4().hex}.part"
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        with target.errors(), open(partial, "xb") as out:
-            for chunk in target.glance.images.data(image["id"]):  # digests checked
-                out.write(chunk)
-                time.sleep(0)
-        os.replace(partial, final)
+        _write_export(target, image["id"], dir_fd, partial)
+        os.replace(partial, final.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except OSError as exc:
-        raise UpstreamError(f"writing the image to {final} failed: {exc}") from None
+        log.error("image export of %s failed: %s", image_id, exc.strerror)
+        raise UpstreamError("writing the image into the export directory failed") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
+            os.unlink(partial, dir_fd=dir_fd)
+        os.close(dir_fd)
     return {**shape(image, target.decoration()), "imagePath": str(final), "returnCode": 1}

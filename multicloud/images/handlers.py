@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from multicloud import auth
 from multicloud.exceptions import BadRequest
 from multicloud.http import Request, Response, json_response
 from multicloud.images import download as downloads
@@ -15,17 +16,35 @@ def _target(request: Request) -> service.Target:
     return service.connect(region_of(request), request.params["tenantid"])
 
 
+PUBLISHED = ("public", "community")
+
+
+def _check_visibility(request: Request, visibility) -> None:
+    """Only ``image:publicize`` may share an image with every project."""
+    if visibility in PUBLISHED:
+        auth.require(request, "image:publicize")
+
+
 def upload(request: Request) -> Response:
     """POST .../images/file: multipart, raw body (metadata in the query) or a staged source."""
     target = _target(request)
     content_type = request.headers.get("content-type", "")
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "application/json":
-        result = service.upload_json(target, request.json_object())
+        body = request.json_object()
+        _check_visibility(request, body.get("visibility"))
+        result = service.upload_json(target, body)
     elif kind == "multipart/form-data":
-        result = service.upload_form(target, request.stream, content_type, request.content_length)
+        result = service.upload_form(
+            target,
+            request.stream,
+            content_type,
+            request.content_length,
+            lambda meta: _check_visibility(request, meta.visibility),
+        )
     else:
         values = {k: request.query_one(k) for k in service.META_KEYS}
+        _check_visibility(request, values.get("visibility"))
         result = service.upload_raw(
             target, request.stream, request.content_length, values, request.query_one("filename")
         )
@@ -74,7 +93,9 @@ def list_images(request: Request) -> Response:
 
 def create_from_url(request: Request) -> Response:
     """POST .../images {"name","imagePath": URL,...}: 200 if the name exists, else 202."""
-    image, created = fetch.create_from_url(request.json_object(), lambda: _target(request))
+    body = request.json_object()
+    _check_visibility(request, body.get("visibility"))
+    image, created = fetch.create_from_url(body, lambda: _target(request))
     if not created:
         return json_response({**image, "returnCode": 0})
     return json_response(

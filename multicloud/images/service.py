@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,11 +109,18 @@ def upload_raw(
     return finish_upload(target, staged, pipe.image_id, new_copy=True)
 
 
-def upload_form(target: Target, stream, content_type: str, length: int | None) -> dict[str, Any]:
+def upload_form(
+    target: Target,
+    stream,
+    content_type: str,
+    length: int | None,
+    check: Callable[[ImageMeta], None] = lambda meta: None,
+) -> dict[str, Any]:
     """Upload the ``file`` part of a multipart body; metadata from the other fields.
 
     When the fields before the file already say what the image is, the bytes go to
     Glance while they arrive; otherwise the file is staged first, then uploaded.
+    ``check`` sees the metadata before anything is created (it may raise).
     """
     conf = staging.conf()
     forms.boundary_of(content_type)
@@ -126,6 +133,7 @@ def upload_form(target: Target, stream, content_type: str, length: int | None) -
         except BadRequest:  # the rest may come after the file: stage first
             sinks.append(staging.StagingWriter(length))
         else:
+            check(early)
             sinks.append(Pipeline(target, early, length))
         return sinks[-1]
 
@@ -133,6 +141,7 @@ def upload_form(target: Target, stream, content_type: str, length: int | None) -
         chunks = _cooperative(staging.body_chunks(stream, length, conf.chunk_size))
         fields, filename = forms.read_form(chunks, content_type, open_file)
         meta = parse_meta(fields, filename)
+        check(meta)
         sink = sinks[0]
         if isinstance(sink, Pipeline):
             _amend(target, sink, meta)

@@ -61,7 +61,7 @@ def run(pk: int, generation: int) -> None:
             pk,
             generation,
             discovery_status=CloudRegion.Discovery.FAILED,
-            discovery_error=f"unexpected error: {exc}",
+            discovery_error=f"unexpected error ({type(exc).__name__}; see the service log)",
         )
     finally:
         connections.close_all()
@@ -100,6 +100,10 @@ def flavors(record: CloudRegion) -> list[dict[str, Any]]:
     return [{k: f.get(k) for k in keys} for f in body.json()["flavors"]]
 
 
+#: Most pages of one listing discovery reads (a cloud could answer ``next`` forever).
+MAX_PAGES = 50
+
+
 def images(record: CloudRegion) -> list[dict[str, Any]]:
     glance = client.adapter(record, "image")
     keys = (
@@ -115,12 +119,22 @@ def images(record: CloudRegion) -> list[dict[str, Any]]:
         "architecture",
         "self",
     )
-    found, url = [], "/v2/images?limit=200"
-    while url:
+    found: list[dict[str, Any]] = []
+    url: str | None = "/v2/images?limit=200"
+    seen: set[str] = set()
+    while url and len(seen) < MAX_PAGES:
+        seen.add(url)
         page = glance.get(url).json()
         found += [{k: image.get(k) for k in keys} for image in page["images"]]
-        url = page.get("next")
+        url = _next_link(page.get("next"), seen)
     return found
+
+
+def _next_link(link: Any, seen: set[str]) -> str | None:
+    """Glance's ``next`` when it is a new path on the same service (never another host)."""
+    if not isinstance(link, str) or not link.startswith("/v2/images") or link in seen:
+        return None
+    return link
 
 
 def availability_zones(record: CloudRegion) -> list[dict[str, Any]]:
