@@ -19,6 +19,7 @@ from multicloud.broker.forward import forward
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import BadRequest, NotFound
 from multicloud.vims import service as vims
+from multicloud.vims.cache import find_region
 from multicloud.vims.models import CloudRegion
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def regional(handler: Handler) -> Handler:
         if not get_settings().plugins:
             return handler(request)
         owner, region = vims.region_key(request.params)
-        record = CloudRegion.objects.filter(cloud_owner=owner, cloud_region_id=region).first()
+        record = find_region(owner, region)
         if record is None and _is_registration(request):
             return _register_external(owner, region, request, handler)
         plugin = record and service.plugin_for(record.cloud_type, record.cloud_region_version)

@@ -77,3 +77,15 @@ class CloudRegion(models.Model):
     @notification_transport_url.setter
     def notification_transport_url(self, value: str) -> None:
         self.notification_transport_url_encrypted = crypto.encrypt(value)
+
+
+class RegistryStamp(models.Model):
+    """One row (id 1) whose ``value`` changes whenever any :class:`CloudRegion` row does.
+
+    Database triggers (migration 0002) write a fresh random value on every
+    insert, update and delete of a cloud region, whoever makes it (this service
+    on any replica, a management command, plain SQL), so workers that cache
+    region records (:mod:`multicloud.vims.cache`) know when to drop them.
+    """
+
+    value = models.BigIntegerField(default=0)
