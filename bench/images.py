@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import hashlib
+import signal
 import statistics
 import sys
 import tempfile
@@ -142,6 +143,8 @@ def main() -> int:
     parser.add_argument("--modes", default="django,pecan")
     parser.add_argument("--report", default=str(REPORT))
     args = parser.parse_args()
+    # NOTE: SIGTERM (timeout, Ctrl-C from make) unwinds, so the servers started here are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     import glanceclient
 

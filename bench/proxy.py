@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -346,6 +347,8 @@ def main() -> int:
     parser.add_argument("--modes", default="django,pecan")
     parser.add_argument("--report", default=str(REPORT))
     args = parser.parse_args()
+    # NOTE: SIGTERM (timeout, Ctrl-C from make) unwinds, so the servers started here are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load_before = load_average()

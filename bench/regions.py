@@ -249,6 +249,8 @@ def main() -> int:
     parser.add_argument("--baseline", default="", help="a git ref to measure side by side")
     parser.add_argument("--report", default=str(REPORT))
     args = parser.parse_args()
+    # NOTE: SIGTERM (timeout, Ctrl-C from make) unwinds, so the servers started here are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     load_before = load_average()

@@ -10,6 +10,7 @@ import requests
 from multicloud.api.http import Request, Response
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import GatewayTimeout, UpstreamError
+from multicloud.openstack.client import http_session
 from multicloud.proxy.relay import REQUEST_DROP, RESPONSE_DROP, relay, upload
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Resp
         else upload(request.stream, request.content_length, is_chunked_request(request))
     )
     try:
-        upstream = requests.request(
+        # NOTE: the worker's pooled session: plugin connections are kept alive too.
+        upstream = http_session().request(
             request.method,
             url,
             params=request.query,
