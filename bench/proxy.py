@@ -116,6 +116,8 @@ def _grab(text: str, label: str, cast):
 
 
 def _percentile(csv: Path, pct: int) -> float:
+    if not csv.exists():  # ab writes no percentiles when no request completed
+        return float("nan")
     for line in csv.read_text().splitlines()[1:]:
         at, value = line.split(",")
         if int(at) == pct:
@@ -260,7 +262,8 @@ def rows(result: dict) -> list[dict]:
         seq, par = result["pairs"][(service, 1)], result["pairs"][(service, CONCURRENCY)]
         added = _med(seq.proxied, "p50_ms") - _med(seq.direct, "p50_ms")
         ratio = _med(par.proxied, "rps") / max(_med(par.direct, "rps"), 1e-9)
-        failed = sum(r.failed for p in (seq, par) for r in p.direct + p.proxied)
+        # NOTE: a run in which nothing completed (the cloud stalled) counts as failed too.
+        failed = sum(r.failed + (not r.complete) for p in (seq, par) for r in p.direct + p.proxied)
         found.append(
             {
                 "mode": result["mode"],
