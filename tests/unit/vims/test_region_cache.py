@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, connections
 
 from multicloud.exceptions import NotFound
-from multicloud.vims import cache, service
+from multicloud.vims import cache, discovery, service
 from multicloud.vims.models import CloudRegion
 
 
@@ -78,7 +78,7 @@ def test_callers_get_private_copies():
 def test_a_registration_update_and_unregister_through_the_service_are_seen():
     record = make()
     assert service.describe(service.get_region("own", "R1"))["registry"]["status"] == "pending"
-    service.mark_discovery(record.pk, record.generation, discovery_status="done")
+    discovery.mark_discovery(record.pk, record.generation, discovery_status="done")
     assert service.describe(service.get_region("own", "R1"))["registry"]["status"] == "done"
     service.unregister("own", "R1")
     with pytest.raises(NotFound):
