@@ -79,10 +79,30 @@ class CloudRegion(models.Model):
         self.notification_transport_url_encrypted = crypto.encrypt(value)
 
 
+class AaiFootprint(models.Model):
+    """What this service wrote into A&AI for one region (``aai`` registry mode).
+
+    Re-registration reconciles against it and unregistration removes exactly it;
+    objects that other components created are never listed here.
+    """
+
+    region = models.OneToOneField(CloudRegion, on_delete=models.CASCADE, related_name="aai")
+    #: ``defaultTenant`` of the registration request (overrides esr-system-info's).
+    default_tenant = models.CharField(max_length=255, blank=True, default="")
+    #: The identity proxy URL written into the cloud-region, and what it held before.
+    identity_url = models.CharField(max_length=1024, blank=True, default="")
+    previous_identity_url = models.CharField(max_length=1024, blank=True, default="")
+    wrote_identity_url = models.BooleanField(default=False)
+    #: category -> A&AI paths this service created; "edges" -> [from, type, to] it added.
+    written = models.JSONField(default=dict, blank=True)
+    #: Objects it would have removed but A&AI keeps (in use by others), with the reason.
+    kept = models.JSONField(default=list, blank=True)
+
+
 class RegistryStamp(models.Model):
     """One row (id 1) whose ``value`` changes whenever any :class:`CloudRegion` row does.
 
-    Database triggers (migration 0002) write a fresh random value on every
+    Database triggers (migration 0003) write a fresh random value on every
     insert, update and delete of a cloud region, whoever makes it (this service
     on any replica, a management command, plain SQL), so workers that cache
     region records (:mod:`multicloud.vims.cache`) know when to drop them.

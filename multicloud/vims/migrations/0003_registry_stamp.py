@@ -47,7 +47,7 @@ def _run(statements: dict):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("vims", "0001_cloud_region")]
+    dependencies = [("vims", "0002_aai_footprint")]
 
     operations = [
         migrations.CreateModel(
