@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv run test test-postgres lint sandbox-up sandbox-down bench clean
+.PHONY: help venv run test test-postgres lint sandbox-up sandbox-down bench bench-proxy bench-regions bench-images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,18 @@ sandbox-down: ## stop the OpenStack sandbox
 
 bench: $(STAMP) ## run the HTTP benchmarks of both modes side by side, write bench/REPORT.md
 	bash bench/run.sh
+
+bench-proxy: $(STAMP) ## proxy vs direct Nova/Glance, both modes (sandbox), write bench/PROXY.md
+	bash bench/one.sh proxy.py $(BENCH_ARGS)
+
+# the last commit before region records were cached per worker (measured side by side)
+REGIONS_BASELINE ?= d4e7e9c
+
+bench-regions: $(STAMP) ## region lookups vs vim_types CPU, both modes (sandbox), write bench/REGIONS.md
+	bash bench/one.sh regions.py --baseline $(REGIONS_BASELINE) $(BENCH_ARGS)
+
+bench-images: $(STAMP) ## image upload/download vs direct Glance, both modes (sandbox), write bench/IMAGES.md
+	bash bench/one.sh images.py $(BENCH_ARGS)
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) data

@@ -56,6 +56,10 @@ class Plugin:
         return cloud_type == self.cloud_type and (not self.versions or version in self.versions)
 
 
+#: Green threads (concurrent requests) of one pecan-mode worker (pecan_app/server.py).
+GREEN_THREADS = 1024
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """The effective configuration; see README "Configuration" for each item."""
@@ -83,6 +87,11 @@ class Settings:
     images: ImagesSettings
     aai: AaiSettings
     auth: AuthSettings
+
+    @property
+    def concurrency(self) -> int:
+        """Requests one worker serves at once: its uWSGI threads, or its green threads."""
+        return self.threads if self.web_framework == "django" else GREEN_THREADS
 
     @property
     def bind(self) -> str:

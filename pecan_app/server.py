@@ -29,7 +29,7 @@ import sys
 import time
 import warnings
 
-from multicloud.conf import ConfigError, Settings, get_settings
+from multicloud.conf import GREEN_THREADS, ConfigError, Settings, get_settings
 from multicloud.logs import logging_config
 
 log = logging.getLogger("multicloud.server")
@@ -198,7 +198,7 @@ def run_worker(settings: Settings, sock: socket.socket, supervisor: int) -> int:
         _take_turns(app),
         log=logging.getLogger("multicloud.access"),
         log_output=settings.access_log,
-        max_size=1024,
+        max_size=GREEN_THREADS,
         keepalive=75,
         socket_timeout=settings.request_timeout,
         debug=False,

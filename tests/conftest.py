@@ -168,6 +168,15 @@ def api(request, pecan_wsgi_app, monkeypatch):
         assert_same_answers(runs["django"], runs["pecan"])
 
 
+@pytest.fixture(autouse=True)
+def _close_region_stamp_connection():
+    """The region cache's own database connection must not outlive a test (or its database)."""
+    yield
+    from multicloud.vims import cache
+
+    cache.close()
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item):
     """Let background region discovery finish inside the test that started it.

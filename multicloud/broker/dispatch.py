@@ -20,6 +20,7 @@ from multicloud.http import Request, Response, parse_json
 from multicloud.routing import Handler
 from multicloud.vims import aai_resolve
 from multicloud.vims import service as vims
+from multicloud.vims.cache import find_region
 from multicloud.vims.models import CloudRegion
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,11 @@ def regional(handler: Handler) -> Handler:
         if not get_settings().plugins:
             return handler(request)
         owner, region = vims.region_key(request.params)
-        record = CloudRegion.objects.filter(cloud_owner=owner, cloud_region_id=region).first()
+        record = find_region(owner, region)
         if record is None and _is_registration(request):
             return _register_external(owner, region, request, handler)
         plugin = record and service.plugin_for(record.cloud_type, record.cloud_region_version)
-        if plugin is None:
+        if plugin is None or record is None:
             return handler(request)
         answer = forward(plugin, request)
         if request.method == "DELETE" and _is_region_path(request) and _ok_or_gone(answer):

@@ -9,6 +9,7 @@ import requests
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import GatewayTimeout, UpstreamError
 from multicloud.http import Request, Response
+from multicloud.openstack.client import http_session
 from multicloud.proxy.relay import REQUEST_DROP, RESPONSE_DROP, relay, upload
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ def _send(plugin: Plugin, request: Request, url: str, body: bytes | None) -> Res
         else upload(request.stream, request.content_length, request.chunked)
     )
     try:
-        upstream = requests.request(
+        # NOTE: the worker's pooled session: plugin connections are kept alive too.
+        upstream = http_session().request(
             request.method,
             url,
             params=request.query,

@@ -21,7 +21,7 @@ import socket
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from requests.adapters import HTTPAdapter
+from keystoneauth1 import session as ks_session
 
 from multicloud.conf import get_settings
 from multicloud.exceptions import Forbidden
@@ -76,20 +76,12 @@ def _addresses(host: str) -> list:
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
-class _GuardedAdapter(HTTPAdapter):
-    """requests' HTTP adapter that checks every URL against the allow-list first."""
+class GuardedAdapter(ks_session.TCPKeepAliveAdapter):
+    """The pooled keep-alive adapter that checks every URL against the allow-list first."""
 
     def send(self, request, *args, **kwargs):
         check_url(request.url)
         return super().send(request, *args, **kwargs)
-
-
-def guard(session):
-    """``session`` (keystoneauth or requests) with the allow-list in its transport."""
-    http = getattr(session, "session", session)
-    http.mount("http://", _GuardedAdapter())
-    http.mount("https://", _GuardedAdapter())
-    return session
 
 
 def log_policy() -> None:

@@ -97,3 +97,15 @@ class AaiFootprint(models.Model):
     written = models.JSONField(default=dict, blank=True)
     #: Objects it would have removed but A&AI keeps (in use by others), with the reason.
     kept = models.JSONField(default=list, blank=True)
+
+
+class RegistryStamp(models.Model):
+    """One row (id 1) whose ``value`` changes whenever any :class:`CloudRegion` row does.
+
+    Database triggers (migration 0003) write a fresh random value on every
+    insert, update and delete of a cloud region, whoever makes it (this service
+    on any replica, a management command, plain SQL), so workers that cache
+    region records (:mod:`multicloud.vims.cache`) know when to drop them.
+    """
+
+    value = models.BigIntegerField(default=0)

@@ -19,7 +19,7 @@ from multicloud.exceptions import BadRequest, NotFound
 from multicloud.http import Request
 from multicloud.messaging_url import check_transport_url
 from multicloud.openstack import client
-from multicloud.vims import discovery
+from multicloud.vims import cache, discovery
 from multicloud.vims.models import CloudRegion
 from multicloud.vims.types import HANDLED_TYPES
 
@@ -48,10 +48,11 @@ def region_key(params: dict[str, str]) -> tuple[str, str]:
 
 
 def get_region(owner: str, region: str) -> CloudRegion:
-    try:
-        return CloudRegion.objects.get(cloud_owner=owner, cloud_region_id=region)
-    except CloudRegion.DoesNotExist:
-        raise NotFound(f"cloud region {owner}_{region} is not registered") from None
+    """The registered region (cached per worker, see :mod:`multicloud.vims.cache`); else 404."""
+    record = cache.find_region(owner, region)
+    if record is None:
+        raise NotFound(f"cloud region {owner}_{region} is not registered")
+    return record
 
 
 def region_of(request: Request) -> CloudRegion:

@@ -92,7 +92,7 @@ def test_unregister_removes_subscriptions_events_and_staged_copies(api, tmp_path
     Event.objects.create(
         cloud_owner="o", cloud_region_id="r", vim_id="o_r", message_id="m1",
         event_type="compute.instance.pause.end", kind="PAUSE", phase="END",
-        emitted_at=timezone.now(), next_attempt_at=timezone.now(), message={},
+        emitted_at=timezone.now(), message={},
     )  # fmt: skip
     later = timezone.now() + timedelta(hours=1)
     copies = []
