@@ -22,6 +22,7 @@ from multicloud.health import handlers as health
 from multicloud.images import handlers as images
 from multicloud.proxy import handlers as proxy
 from multicloud.proxy.catalog import SERVICES as PROXIED
+from multicloud.resources.routes import ROUTES as TYPED
 from multicloud.vims import handlers as vims
 
 MC = "/api/multicloud"
@@ -38,6 +39,7 @@ def per_region(
     handler: Handlers,
     summary: str,
     status: int = 200,
+    docs: dict | None = None,
 ) -> tuple[Route, ...]:
     """The four forms of a per-region route (``suffix`` may be empty).
 
@@ -55,7 +57,7 @@ def per_region(
         ("_vio_v1", VIO, "v1/{owner}/{region}"),
     )
     return tuple(
-        Route(f"{name}{tag}", methods, f"{base}/{region}{suffix}", handler, summary, status)
+        Route(f"{name}{tag}", methods, f"{base}/{region}{suffix}", handler, summary, status, docs)
         for tag, base, region in forms
     )
 
@@ -200,6 +202,9 @@ ROUTES: tuple[Route, ...] = (
         {"GET": images.get_image, "DELETE": images.delete_image},
         "One image, or delete it (204)",
     ),
+    # NOTE: the typed API (multicloud/resources/routes.py): flavors, servers (+ action),
+    # networks, subnets, ports, volumes, hosts, limits, extensions.
+    *(route for spec in TYPED for route in per_region(*spec[:5], docs=spec[5])),
     *per_region(
         "region", ("DELETE",), "", vims.unregister, "Unregister the cloud region (204)", 204
     ),

@@ -35,6 +35,8 @@ class Route:
     handler: Handlers = field(compare=False)
     summary: str = ""
     status: int = 200
+    #: Optional Swagger detail per method (see :class:`multicloud.api.swagger.Doc`).
+    docs: Mapping[str, object] | None = field(default=None, compare=False)
 
     @cached_property
     def regex(self) -> str:

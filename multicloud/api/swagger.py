@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -22,6 +23,16 @@ _ERROR_SCHEMA = {
         "code": {"type": "integer", "description": "the HTTP status"},
     },
 }
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What the Swagger document says of one method of a route, beyond its path."""
+
+    status: int = 200
+    request: dict[str, Any] | None = None
+    answer: dict[str, Any] | None = None
+    query: tuple[str, ...] = ()
 
 
 def document(base_path: str) -> dict[str, Any]:
@@ -48,16 +59,23 @@ def document(base_path: str) -> dict[str, Any]:
 
 
 def _operation(route, method: str) -> dict[str, Any]:
+    doc = (route.docs or {}).get(method) or Doc(status=route.status)
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "type": "string"} for name in route.params
+    ]
+    parameters += [{"name": name, "in": "query", "type": "string"} for name in doc.query]
+    if doc.request is not None:
+        parameters.append({"name": "body", "in": "body", "required": True, "schema": doc.request})
+    success: dict[str, Any] = {"description": "success"}
+    if doc.answer is not None:
+        success["schema"] = doc.answer
     return {
         "operationId": f"{route.name}_{method.lower()}",
         "summary": route.summary or route.name,
         "tags": [route.name.split("_", 1)[0]],
-        "parameters": [
-            {"name": name, "in": "path", "required": True, "type": "string"}
-            for name in route.params
-        ],
+        "parameters": parameters,
         "responses": {
-            str(route.status): {"description": "success"},
+            str(doc.status): success,
             "default": {"description": "error", "schema": {"$ref": "#/definitions/Error"}},
         },
     }
