@@ -229,6 +229,19 @@ ROUTES: tuple[Route, ...] = (
         events.check_vim_status,
         "The region's VMs in the given states, polled from Nova",
     ),
+    # NOTE: the passthrough of catalog services without a special mapping (placement,
+    # ...), as multicloud/proxy/catalog.py names them; after every fixed route.
+    *(
+        route
+        for suffix in ("", "/{rest}")
+        for route in per_region(
+            f"proxy_service{'_rest' if suffix else ''}",
+            ALL_METHODS,
+            f"/{{service}}{suffix}",
+            proxy.generic,
+            "Passthrough to another service of the region's catalog, by its type",
+        )
+    ),
     # NOTE: keep this LAST: anything else under a region goes to the region's
     # external plugin when it has one, and is a JSON 404 when served in-process.
     *per_region(

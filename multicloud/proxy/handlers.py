@@ -64,3 +64,14 @@ def _pass(request: Request, name: str, rest: str) -> relay.Answer:
     body = relay.upload(request.stream, request.content_length, chunked)
     headers = dict(request.headers.items())
     return service.passthrough(target, name, request.method, rest, request.query, headers, body)
+
+
+def generic(request: Request) -> Response:
+    """Any call to a service of the region's catalog without a special mapping (placement, ...).
+
+    Without a token, a path naming no service of the region stays a plain 404.
+    """
+    name = request.params["service"]
+    if not request.headers.get("x-auth-token"):
+        service.require_service(_target(request), name)
+    return _response(_pass(request, name, request.params.get("rest", "")))
