@@ -42,8 +42,10 @@ def collection(lister: Service, creator: Service, schema: dict, status: int) -> 
         return json_response(lister(_scope(request), _page(request)))
 
     def create(request: Request) -> Response:
+        # NOTE: an unknown region is 404 before the body is looked at.
+        record = get_region(*region_key(request.params))
         body = schemas.validate(request.json_object(), schema)
-        answer, created = creator(_scope(request), body)
+        answer, created = creator(service.connect(record, request.params["tenantid"]), body)
         return _created(request, answer, created, status)
 
     return {"GET": list_them, "POST": create}
@@ -94,8 +96,10 @@ NETWORK_KINDS = {
 
 def server_action(request: Request) -> Response:
     """POST .../servers/{serverid}/action: one action, 202 with no body."""
+    record = get_region(*region_key(request.params))
     body = schemas.validate(request.json(), schemas.SERVER_ACTION)
-    compute.server_action(_scope(request), request.params["serverid"], body)
+    scope = service.connect(record, request.params["tenantid"])
+    compute.server_action(scope, request.params["serverid"], body)
     return Response(status=202, content_type=None)
 
 

@@ -99,7 +99,11 @@ def decoration(region: CloudRegion, tenant: str | None = None) -> dict[str, str]
 
 def scope(owner: str, region: str, tenant: str) -> Scope:
     """The :class:`Scope` of a path; 404 for an unknown region or project."""
-    record = get_region(owner, region)
+    return connect(get_region(owner, region), tenant)
+
+
+def connect(record: CloudRegion, tenant: str) -> Scope:
+    """The :class:`Scope` of ``tenant`` in a known region; 404 for an unknown project."""
     session, project_id = client.project_session(record, tenant)
     return Scope(record, tenant, project_id, session)
 
