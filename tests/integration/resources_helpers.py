@@ -112,7 +112,7 @@ def add_region(sandbox) -> CloudRegion:
 
 
 @pytest.fixture
-def typed(sandbox):
+def typed(sandbox, transactional_db):
     """The v0 broker prefix of the sandbox region, with the admin project's name."""
     add_region(sandbox)
     return f"{V0}/{sandbox.admin.project_name}"
