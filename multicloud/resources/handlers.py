@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from multicloud.api.http import Request, Response, json_response
+from multicloud.http import Request, Response, json_response
 from multicloud.resources import compute, network, schemas, service, volumes
-from multicloud.vims.service import get_region, region_key
+from multicloud.vims.service import region_fields, region_of
 
 
 def _scope(request: Request) -> service.Scope:
-    return service.scope(*region_key(request.params), request.params["tenantid"])
+    return service.connect(region_of(request), request.params["tenantid"])
 
 
 def _page(request: Request) -> service.Page:
@@ -43,7 +43,7 @@ def collection(lister: Service, creator: Service, schema: dict, status: int) -> 
 
     def create(request: Request) -> Response:
         # NOTE: an unknown region is 404 before the body is looked at.
-        record = get_region(*region_key(request.params))
+        record = region_of(request)
         body = schemas.validate(request.json_object(), schema)
         answer, created = creator(service.connect(record, request.params["tenantid"]), body)
         return _created(request, answer, created, status)
@@ -96,7 +96,7 @@ NETWORK_KINDS = {
 
 def server_action(request: Request) -> Response:
     """POST .../servers/{serverid}/action: one action, 202 with no body."""
-    record = get_region(*region_key(request.params))
+    record = region_of(request)
     body = schemas.validate(request.json(), schemas.SERVER_ACTION)
     scope = service.connect(record, request.params["tenantid"])
     compute.server_action(scope, request.params["serverid"], body)
@@ -117,5 +117,4 @@ def limits(request: Request) -> Response:
 
 def extensions(request: Request) -> Response:
     """GET .../extensions: the region's API extensions (none beyond the typed API)."""
-    record = get_region(*region_key(request.params))
-    return json_response({"extensions": [], **service.decoration(record)})
+    return json_response({"extensions": [], **region_fields(region_of(request))})

@@ -17,7 +17,7 @@ from keystoneauth1 import adapter as ks_adapter
 from multicloud.exceptions import BadRequest, Conflict, NotFound
 from multicloud.openstack import client
 from multicloud.vims.models import CloudRegion
-from multicloud.vims.service import get_region
+from multicloud.vims.service import region_fields
 
 #: Nova microversion of every typed call: the lowest that accepts ``"networks": "none"``
 #: and still answers flavor ids and the ``os-hypervisors`` fields the API shows.
@@ -39,7 +39,7 @@ class Scope:
 
     def decoration(self) -> dict[str, str]:
         """The keys every typed answer carries."""
-        return decoration(self.region, self.tenant)
+        return region_fields(self.region, self.tenant)
 
     def what(self, service: str) -> str:
         return f"the {service} service of {self.region.vim_id}"
@@ -82,24 +82,6 @@ class Scope:
     def call(self, service: str, method: str, path: str, **kwargs: Any) -> Any:
         """A JSON call to ``nova``/``neutron``/``cinder``/``glance`` of this project."""
         return client.call(getattr(self, service), method, path, what=self.what(service), **kwargs)
-
-
-def decoration(region: CloudRegion, tenant: str | None = None) -> dict[str, str]:
-    """The region (and project) keys of the VIO answers, in one place."""
-    found = {
-        "vimId": region.vim_id,
-        "vimName": region.vim_id,
-        "cloud_owner": region.cloud_owner,
-        "cloud_region_id": region.cloud_region_id,
-    }
-    if tenant is not None:
-        found["tenantId"] = tenant
-    return found
-
-
-def scope(owner: str, region: str, tenant: str) -> Scope:
-    """The :class:`Scope` of a path; 404 for an unknown region or project."""
-    return connect(get_region(owner, region), tenant)
 
 
 def connect(record: CloudRegion, tenant: str) -> Scope:
