@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from multicloud.conf import get_settings
+from multicloud.exceptions import BadRequest, NotFound
 from multicloud.http import Request, Response
 from multicloud.proxy import relay, service
 from multicloud.routing import Handler, region_prefix
@@ -64,6 +65,11 @@ def generic(request: Request) -> Response:
     Without a token, a path naming no service of the region stays a plain 404.
     """
     name = request.params["service"]
-    if not request.headers.get("x-auth-token"):
-        service.require_service(_target(request), name)
+    try:
+        target = _target(request)
+        if not request.headers.get("x-auth-token"):
+            service.require_service(target, name)
+    except (BadRequest, NotFound):
+        # NOTE: like any other unknown path under a region (multicloud/broker/dispatch.py).
+        raise NotFound(f"no such resource: {request.path}") from None
     return _response(_pass(request, name, request.params.get("rest", "")))

@@ -19,7 +19,7 @@ from multicloud.conf import get_settings
 from multicloud.vims.models import CloudRegion
 from tests.servers import free_port
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PATH = "/api/multicloud-vio/v0/broken_{n}/admin/flavors"
 
