@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from multicloud.http import Response, constant
-from multicloud.routing import Route
+from multicloud.routing import Doc, Route
 
 TITLES = {
     "/api/multicloud/v0/": "Multicloud broker API",
@@ -25,16 +24,6 @@ _ERROR_SCHEMA = {
         "code": {"type": "integer", "description": "the HTTP status"},
     },
 }
-
-
-@dataclass(frozen=True)
-class Doc:
-    """What the Swagger document says of one method of a route, beyond its path."""
-
-    status: int = 200
-    request: dict[str, Any] | None = None
-    answer: dict[str, Any] | None = None
-    query: tuple[str, ...] = ()
 
 
 def document(routes: Sequence[Route], namespace: str, version: str) -> dict[str, Any]:

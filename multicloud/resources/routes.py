@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from multicloud.api.swagger import Doc
 from multicloud.resources import handlers as h
 from multicloud.resources import schemas as s
+from multicloud.routing import Doc
 
 PAGED = ("limit", "marker", "name")
 
