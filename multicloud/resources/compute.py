@@ -311,8 +311,8 @@ def server_action(scope: Scope, key: str, body: dict[str, Any]) -> None:
     if server is None:
         raise NotFound(f"server {key!r} not found in {scope.region.vim_id}")
     ((name, value),) = body.items()
-    if name == "reboot":
-        value = {"type": (value or {}).get("type", "SOFT")}
+    # NOTE: Nova wants null for every action but reboot, whose type defaults to SOFT.
+    value = {"type": (value or {}).get("type", "SOFT")} if name == "reboot" else None
     scope.call("nova", "POST", f"/servers/{server['id']}/action", json={name: value})
 
 

@@ -94,7 +94,11 @@ SERVER_ACTION = {
     "minProperties": 1,
     "maxProperties": 1,
     "properties": {
-        **{name: {"type": "null"} for name in ACTIONS if name != "reboot"},
+        **{
+            name: {"type": ["null", "object"], "maxProperties": 0}
+            for name in ACTIONS
+            if name != "reboot"
+        },
         "reboot": obj({"type": {"type": "string", "enum": ["SOFT", "HARD"]}}),
     },
     "additionalProperties": False,

@@ -189,7 +189,7 @@ def drive(api, path: str) -> None:
     refused = api.request("POST", f"{path}/action", b'{"os-stop": null}')
     assert refused.status == 409
     assert "stop" in refused.json()["error"] and "vm_state" in refused.json()["error"]
-    act(api, path, b'{"os-start": null}', "ACTIVE")
+    act(api, path, b'{"os-start": {}}', "ACTIVE")
     act(api, path, b'{"reboot": {"type": "HARD"}}', "ACTIVE")
     act(api, path, b'{"reboot": {"type": "SOFT"}}', "ACTIVE")
     act(api, path, b'{"pause": null}', "PAUSED")
@@ -204,6 +204,7 @@ def drive(api, path: str) -> None:
         (b'{"explode": null}', None),
         (b'{"os-start": null, "os-stop": null}', None),
         (b'{"reboot": {"type": "MEDIUM"}}', "reboot.type"),
+        (b'{"pause": {"now": true}}', "pause"),
         (b"[]", None),
     ],
 )
