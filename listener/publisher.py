@@ -23,7 +23,6 @@ import time
 import uuid
 from collections import Counter
 from datetime import timedelta
-from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
@@ -260,8 +259,3 @@ def _drop_connection() -> None:
         connection.close()
     except DatabaseError:
         pass
-
-
-def stats() -> dict[str, Any]:
-    """Outbox totals per status."""
-    return outbox.counts()
