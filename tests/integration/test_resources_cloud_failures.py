@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from multicloud.conf import get_settings
 from multicloud.vims.models import CloudRegion
 from tests.servers import free_port
 
@@ -91,11 +90,8 @@ def broken_cloud():
 
 
 @pytest.fixture
-def short_timeout(monkeypatch):
-    monkeypatch.setenv("MULTICLOUD_CLOUD_TIMEOUT", "1")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+def short_timeout(override_settings):
+    override_settings(MULTICLOUD_CLOUD_TIMEOUT=1)
 
 
 def test_an_unreachable_cloud_is_503(api):
