@@ -35,7 +35,14 @@ def _no_content() -> Response:
 Service = Callable[..., Any]
 
 
-def collection(lister: Service, creator: Service, schema: dict, status: int) -> dict[str, Any]:
+def _named(handler: Any, name: str) -> Any:
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
+def collection(
+    lister: Service, creator: Service, schema: dict, status: int, kind: str
+) -> dict[str, Any]:
     """GET (list) and POST (create or find) handlers of one resource collection."""
 
     def list_them(request: Request) -> Response:
@@ -48,20 +55,20 @@ def collection(lister: Service, creator: Service, schema: dict, status: int) -> 
         answer, created = creator(service.connect(record, request.params["tenantid"]), body)
         return _created(request, answer, created, status)
 
-    return {"GET": list_them, "POST": create}
+    return {"GET": _named(list_them, f"list_{kind}s"), "POST": _named(create, f"create_{kind}")}
 
 
-def item(getter: Service, deleter: Service, key: str) -> dict[str, Any]:
+def item(getter: Service, deleter: Service, kind: str) -> dict[str, Any]:
     """GET and DELETE handlers of one resource (``key`` names the path parameter)."""
 
     def get(request: Request) -> Response:
-        return json_response(getter(_scope(request), request.params[key]))
+        return json_response(getter(_scope(request), request.params[f"{kind}id"]))
 
     def delete(request: Request) -> Response:
-        deleter(_scope(request), request.params[key])
+        deleter(_scope(request), request.params[f"{kind}id"])
         return _no_content()
 
-    return {"GET": get, "DELETE": delete}
+    return {"GET": _named(get, f"get_{kind}"), "DELETE": _named(delete, f"delete_{kind}")}
 
 
 def _kind(kind: str, fn: Service) -> Service:
@@ -69,26 +76,27 @@ def _kind(kind: str, fn: Service) -> Service:
 
 
 FLAVORS = collection(
-    compute.list_flavors, compute.create_flavor, schemas.FLAVOR_REQUEST, status=201
+    compute.list_flavors, compute.create_flavor, schemas.FLAVOR_REQUEST, 201, "flavor"
 )
-FLAVOR = item(compute.get_flavor, compute.delete_flavor, "flavorid")
+FLAVOR = item(compute.get_flavor, compute.delete_flavor, "flavor")
 SERVERS = collection(
-    compute.list_servers, compute.create_server, schemas.SERVER_REQUEST, status=202
+    compute.list_servers, compute.create_server, schemas.SERVER_REQUEST, 202, "server"
 )
-SERVER = item(compute.get_server, compute.delete_server, "serverid")
+SERVER = item(compute.get_server, compute.delete_server, "server")
 VOLUMES = collection(
-    volumes.list_volumes, volumes.create_volume, schemas.VOLUME_REQUEST, status=202
+    volumes.list_volumes, volumes.create_volume, schemas.VOLUME_REQUEST, 202, "volume"
 )
-VOLUME = item(volumes.get_volume, volumes.delete_volume, "volumeid")
+VOLUME = item(volumes.get_volume, volumes.delete_volume, "volume")
 NETWORK_KINDS = {
     kind: (
         collection(
             _kind(kind, network.listing),
             _kind(kind, network.create),
             getattr(schemas, f"{kind.upper()}_REQUEST"),
-            status=201,
+            201,
+            kind,
         ),
-        item(_kind(kind, network.get), _kind(kind, network.delete), f"{kind}id"),
+        item(_kind(kind, network.get), _kind(kind, network.delete), kind),
     )
     for kind in ("network", "subnet", "port")
 }

@@ -365,6 +365,7 @@ _EVENTS = "multicloud.events.handlers."
 
 #: The handler of every route, by the name its four forms share (``_vio``/``_v1`` dropped):
 #: one function, or one per method.
+_TYPED = "multicloud.resources.handlers."
 PINNED_HANDLERS = {
     "swagger": "multicloud.api.routes.swagger_json",
     "vio_swagger": "multicloud.api.routes.swagger_json",
@@ -401,6 +402,20 @@ PINNED_HANDLERS = {
     "image_file": {"GET": f"{_IMAGES}download", "POST": f"{_IMAGES}export"},
     "images": {"GET": f"{_IMAGES}list_images", "POST": f"{_IMAGES}create_from_url"},
     "image": {"GET": f"{_IMAGES}get_image", "DELETE": f"{_IMAGES}delete_image"},
+    **{
+        plural: {"GET": f"{_TYPED}list_{plural}", "POST": f"{_TYPED}create_{kind}"}
+        for kind in ("flavor", "server", "network", "subnet", "port", "volume")
+        for plural in (f"{kind}s",)
+    },
+    **{
+        kind: {"GET": f"{_TYPED}get_{kind}", "DELETE": f"{_TYPED}delete_{kind}"}
+        for kind in ("flavor", "server", "network", "subnet", "port", "volume")
+    },
+    "server_action": f"{_TYPED}server_action",
+    "hosts": f"{_TYPED}list_hosts",
+    "host": f"{_TYPED}get_host",
+    "limits": f"{_TYPED}limits",
+    "extensions": f"{_TYPED}extensions",
     "region": "multicloud.vims.handlers.unregister",
     "event_subscriptions": {
         "GET": f"{_EVENTS}list_subscriptions",
@@ -409,6 +424,8 @@ PINNED_HANDLERS = {
     },
     "events": f"{_EVENTS}list_events",
     "check_vim_status": "multicloud.status.handlers.check_vim_status",
+    "proxy_service": "multicloud.proxy.handlers.generic",
+    "proxy_service_rest": "multicloud.proxy.handlers.generic",
     "forward": "multicloud.broker.dispatch.not_here",
 }
 
