@@ -53,6 +53,7 @@ Duplicates
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -219,7 +220,13 @@ def _classify_action(fmt: Format, rest: str) -> tuple[Format, Kind, Phase] | Non
 
 
 def _is_secret_key(key: object) -> bool:
-    name = str(key).lower()
+    return _is_secret_name(key) if isinstance(key, str) else _is_secret_name(str(key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_name(key: str) -> bool:
+    # NOTE: cached: the same few hundred keys come in every notification.
+    name = key.lower()
     if name.startswith("_context") or name == "service_catalog":
         return True
     return any(marker in name for marker in ("token", "password", "secret"))

@@ -80,6 +80,7 @@ class Settings:
     plugins: tuple[Plugin, ...]
     events: EventsSettings
     images: ImagesSettings
+    aai: AaiSettings
 
     @property
     def bind(self) -> str:
@@ -315,6 +316,11 @@ class EventsSettings:
     mr_batch_size: int
     mr_retry_min: float
     mr_retry_max: float
+    mr_max_attempts: int = 100
+    mr_max_age: float = 86400.0
+    mr_parallel: int = 8
+    listener_batch_size: int = 100
+    listener_batch_timeout: float = 0.05
 
 
 def _names(fold: Callable[[str], str] = str.strip):
@@ -338,10 +344,9 @@ def _seconds(low: float, high: float):
 
 
 def _transport_url(raw: str) -> str:
-    value = raw.strip()
-    if value and not value.startswith(("rabbit://", "amqp://", "kombu+")):
-        raise ValueError("must be a rabbit:// oslo.messaging transport URL")
-    return value
+    from multicloud.messaging_url import check_transport_url
+
+    return check_transport_url(raw.strip()) if raw.strip() else ""
 
 
 def _events(src: _Source) -> EventsSettings:
@@ -390,6 +395,13 @@ def _events(src: _Source) -> EventsSettings:
         mr_batch_size=src.get("MULTICLOUD_MR_BATCH_SIZE", _int_range(1, 10000), 100),
         mr_retry_min=src.get("MULTICLOUD_MR_RETRY_MIN", _seconds(0.01, 600), 0.5),
         mr_retry_max=src.get("MULTICLOUD_MR_RETRY_MAX", _seconds(0.01, 3600), 60.0),
+        mr_max_attempts=src.get("MULTICLOUD_MR_MAX_ATTEMPTS", _int_range(0, 1_000_000), 100),
+        mr_max_age=src.get("MULTICLOUD_MR_MAX_AGE", _seconds(0, 31_536_000), 86400.0),
+        mr_parallel=src.get("MULTICLOUD_MR_PARALLEL", _int_range(1, 64), 8),
+        listener_batch_size=src.get("MULTICLOUD_EVENTS_BATCH_SIZE", _int_range(1, 1000), 100),
+        listener_batch_timeout=src.get(
+            "MULTICLOUD_EVENTS_BATCH_TIMEOUT", _seconds(0.001, 10), 0.05
+        ),
     )
 
 
@@ -462,6 +474,68 @@ def _images(src: _Source, data_dir: Path) -> ImagesSettings:
     )
 
 
+# --------------------------------------------------------------------------- A&AI (ONAP mode)
+
+REGISTRIES = ("local", "aai")
+
+
+@dataclasses.dataclass(frozen=True)
+class AaiSettings:
+    """Where cloud regions come from: this service's database, or ONAP A&AI."""
+
+    registry: str
+    url: str
+    schema_version: str
+    username: str
+    password: str = dataclasses.field(repr=False)
+    ca_file: str
+    #: Seconds per A&AI call; None: ``MULTICLOUD_CLOUD_TIMEOUT`` (never more than it).
+    timeout: float | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.registry == "aai"
+
+
+def _schema_version(raw: str) -> str:
+    value = raw.strip().lower()
+    if not (value.startswith("v") and value[1:].isdigit() and 10 <= int(value[1:]) <= 99):
+        raise ValueError("must be an A&AI schema version such as v13 or v19 (v10 or later)")
+    return value
+
+
+def _aai_url(src: _Source) -> str:
+    """``AAI_URL``, else OOM's ``AAI_ADDR`` + ``AAI_PORT`` (always https)."""
+    url = src.get("AAI_URL", _url, "")
+    if url:
+        return url
+    addr = src.get("AAI_ADDR", _text, "")
+    if not addr:
+        return ""
+    port = src.get("AAI_PORT", _int_range(1, 65535), 8443)
+    host = f"[{addr}]" if ":" in addr else addr
+    return f"https://{host}:{port}"
+
+
+def _aai(src: _Source) -> AaiSettings:
+    registry = src.get("MULTICLOUD_REGISTRY", _choice(REGISTRIES), "local")
+    url = _aai_url(src)
+    if registry == "aai" and not url:
+        raise ConfigError("MULTICLOUD_REGISTRY=aai needs AAI_URL (or AAI_ADDR and AAI_PORT)")
+    ca_file = src.get("AAI_CA_FILE", _text, "")
+    if ca_file and not Path(ca_file).is_file():
+        raise ConfigError(f"AAI_CA_FILE={ca_file!r}: no such file")
+    return AaiSettings(
+        registry=registry,
+        url=url,
+        schema_version=src.get("AAI_SCHEMA_VERSION", _schema_version, "v13"),
+        username=src.get("AAI_USERNAME", _text, ""),
+        password=src.get("AAI_PASSWORD", _text, ""),
+        ca_file=ca_file,
+        timeout=src.get("AAI_TIMEOUT", _seconds(0.1, 3600), None),
+    )
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``environ`` (default: the process environment)."""
     environ = os.environ if environ is None else environ
@@ -490,6 +564,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         plugins=src.get("MULTICLOUD_PLUGINS", _plugins, ()),
         events=_events(src),
         images=_images(src, data_dir),
+        aai=_aai(src),
     )
 
 

@@ -21,6 +21,9 @@ import pytest
 
 FRAMEWORKS = ("django", "pecan")
 
+#: The A&AI double and the ``aai`` registry mode (fixtures ``fake_aai``, ``aai_mode``).
+pytest_plugins = ["tests.doubles.aai_fixtures"]
+
 
 @dataclass
 class Answer:

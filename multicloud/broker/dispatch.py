@@ -3,7 +3,8 @@
 Every per-region route of the table is wrapped by :func:`regional`. With no
 plugin configured this is a no-op. Otherwise the region's type/version (from
 the registry, or from the body of a registration) picks the plugin, and the
-request is forwarded whole; the plugin's answer comes back unchanged.
+request is forwarded whole; the plugin's answer comes back unchanged. In
+``aai`` registry mode the type/version come from A&AI (:mod:`multicloud.vims.aai_resolve`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import BadRequest, NotFound
 from multicloud.http import Request, Response, parse_json
 from multicloud.routing import Handler
+from multicloud.vims import aai_resolve
 from multicloud.vims import service as vims
 from multicloud.vims.models import CloudRegion
 
@@ -28,6 +30,8 @@ def regional(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def dispatch(request: Request) -> Response:
+        if get_settings().aai.enabled:
+            return _dispatch_by_aai(request, handler)
         if not get_settings().plugins:
             return handler(request)
         owner, region = vims.region_key(request.params)
@@ -43,6 +47,27 @@ def regional(handler: Handler) -> Handler:
         return answer
 
     return dispatch
+
+
+def _dispatch_by_aai(request: Request, handler: Handler) -> Response:
+    """``aai`` mode: A&AI says what the region is (cached); 404 unknown, 503 A&AI away."""
+    owner, region = vims.region_key(request.params)
+    registration = _is_registration(request)
+    if registration and not get_settings().plugins:
+        return handler(request)  # NOTE: the registry reads the region from A&AI itself.
+    kind = aai_resolve.resolve(owner, region, fresh=registration)
+    plugin = service.plugin_for(kind.cloud_type, kind.version)
+    if plugin is None:
+        return handler(request)
+    answer = forward(plugin, request)
+    if registration and 200 <= answer.status < 300:
+        _remember(
+            owner, region, {"cloud-type": kind.cloud_type, "cloud-region-version": kind.version}
+        )
+    if request.method == "DELETE" and _is_region_path(request) and _ok_or_gone(answer):
+        CloudRegion.objects.filter(cloud_owner=owner, cloud_region_id=region).delete()
+        aai_resolve.forget(owner, region)
+    return answer
 
 
 def _is_registration(request: Request) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 
+from multicloud.events import service
 from multicloud.events.kinds import KIND_NAMES
 from multicloud.events.models import Subscription
 from multicloud.exceptions import BadRequest, NotFound
@@ -43,8 +44,12 @@ def parse_states(value: Any, field: str = "states") -> list[str]:
 
 
 def parse_topic(value: Any) -> str:
+    """A topic name Kafka (so Message Router) accepts: the rule above, and not ``.``/``..``
+    (which also read as path segments: ``/events/..`` would reach another URL)."""
     if not isinstance(value, str) or not TOPIC_RE.match(value):
         raise BadRequest("topic must be 1-249 characters of letters, digits, '.', '_' or '-'")
+    if value in (".", ".."):
+        raise BadRequest("topic must not be '.' or '..'")
     return value
 
 
@@ -81,11 +86,19 @@ def list_subscriptions(owner: str, region: str) -> list[Subscription]:
 
 
 def unsubscribe(owner: str, region: str, topic: str | None) -> int:
-    """Delete the region's subscription to ``topic`` (all of them when None); NotFound if none."""
+    """Delete the region's subscription to ``topic`` (all of them when None); NotFound if none.
+
+    Its events still waiting for that topic are dead-lettered ("subscription deleted"), so
+    nothing keeps retrying a topic nobody wants any more.
+    """
     found = Subscription.objects.filter(cloud_owner=owner, cloud_region_id=region)
     if topic is not None:
         found = found.filter(topic=parse_topic(topic))
-    deleted, _ = found.delete()
+    with transaction.atomic():
+        topics = list(found.values_list("topic", flat=True))
+        deleted, _ = found.delete()
+        for name in topics:
+            service.cancel(f"{owner}_{region}", name)
     if not deleted:
         raise NotFound(
             f"no event subscription of {owner}_{region}" + (f" to topic {topic}" if topic else "")

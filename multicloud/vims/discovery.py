@@ -25,10 +25,15 @@ log = logging.getLogger(__name__)
 Discovered = dict[str, Any]
 
 
-def start(pk: int, generation: int) -> threading.Thread:
-    """Discover in a daemon thread (green under the pecan mode's Eventlet)."""
+def start(
+    pk: int, generation: int, target: Callable[[int, int], None] | None = None
+) -> threading.Thread:
+    """Discover in a daemon thread (green under the pecan mode's Eventlet).
+
+    ``target`` replaces :func:`run` (the A&AI registry's job runs discovery too).
+    """
     thread = threading.Thread(
-        target=run, args=(pk, generation), name=f"discovery-{pk}", daemon=True
+        target=target or run, args=(pk, generation), name=f"discovery-{pk}", daemon=True
     )
     thread.start()
     return thread
@@ -89,13 +94,27 @@ def flavors(record: CloudRegion) -> list[dict[str, Any]]:
         "OS-FLV-EXT-DATA:ephemeral",
         "swap",
         "os-flavor-access:is_public",
+        "OS-FLV-DISABLED:disabled",
+        "links",
     )
     return [{k: f.get(k) for k in keys} for f in body.json()["flavors"]]
 
 
 def images(record: CloudRegion) -> list[dict[str, Any]]:
     glance = client.adapter(record, "image")
-    keys = ("id", "name", "status", "disk_format", "container_format", "size", "visibility")
+    keys = (
+        "id",
+        "name",
+        "status",
+        "disk_format",
+        "container_format",
+        "size",
+        "visibility",
+        "os_distro",
+        "os_version",
+        "architecture",
+        "self",
+    )
     found, url = [], "/v2/images?limit=200"
     while url:
         page = glance.get(url).json()
@@ -124,6 +143,7 @@ def hypervisors(record: CloudRegion) -> list[dict[str, Any]]:
         "memory_mb",
         "local_gb",
         "host_ip",
+        "service",
     )
     return [{k: h.get(k) for k in keys} for h in body["hypervisors"]]
 

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from multicloud.exceptions import BadRequest, NotFound
 from multicloud.http import Request
+from multicloud.messaging_url import check_transport_url
 from multicloud.openstack import client
 from multicloud.vims import discovery
 from multicloud.vims.models import CloudRegion
@@ -242,8 +243,13 @@ def _events_config(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest("cloud-extra-info.multicloud-events must be an object")
     url = value.get("transport-url", "")
-    if url and not str(url).startswith(("rabbit://", "amqp://", "kombu+")):
-        raise BadRequest("multicloud-events.transport-url must be a rabbit:// URL")
+    if not isinstance(url, str):
+        raise BadRequest("multicloud-events.transport-url must be a string")
+    if url:
+        try:
+            check_transport_url(url)
+        except ValueError as exc:
+            raise BadRequest(f"multicloud-events.transport-url {exc}") from None
     topics = value.get("topics", [])
     if not isinstance(topics, list) or not all(isinstance(t, str) and t for t in topics):
         raise BadRequest("multicloud-events.topics must be a list of topic names")

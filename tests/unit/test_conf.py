@@ -137,8 +137,17 @@ def test_secrets_can_come_from_files_and_never_show_in_repr(tmp_path):
                 "MULTICLOUD_EVENTS_CLOUD_OWNER": "o",
                 "MULTICLOUD_EVENTS_CLOUD_REGION_ID": "r",
             },
-            "rabbit://",
+            "not an installed broker driver",
         ),
+        (
+            {
+                "MULTICLOUD_EVENTS_TRANSPORT_URL": "rabbit://u:secret@h:abc/",
+                "MULTICLOUD_EVENTS_CLOUD_OWNER": "o",
+                "MULTICLOUD_EVENTS_CLOUD_REGION_ID": "r",
+            },
+            "bad port",
+        ),
+        ({"MULTICLOUD_MR_MAX_ATTEMPTS": "-1"}, "between 0 and"),
         ({"MULTICLOUD_EVENTS_PHASES": "END,LATER"}, "unknown LATER"),
         (
             {
