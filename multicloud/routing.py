@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from multicloud import auth
 from multicloud.exceptions import MethodNotAllowed, NotFound
@@ -24,6 +25,16 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 #: Characters a single path segment may hold (RFC 3986 unreserved + a few).
 SEGMENT = r"[0-9A-Za-z_.~:@%+-]+"
 REST = r".*"
+
+
+@dataclass(frozen=True)
+class Doc:
+    """What the Swagger document says of one method of a route, beyond its path."""
+
+    status: int = 200
+    request: dict[str, Any] | None = None
+    answer: dict[str, Any] | None = None
+    query: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,8 @@ class Route:
     version: str = "v0"
     #: The route's name without its form tag (``registry`` for ``registry_vio_v1``).
     resource: str = ""
+    #: Optional Swagger detail per method (multicloud/api/swagger.py renders it).
+    docs: Mapping[str, Doc] | None = field(default=None, compare=False)
 
     @property
     def base_path(self) -> str:

@@ -24,6 +24,7 @@ from multicloud.http import Request, Response
 from multicloud.images import handlers as images
 from multicloud.proxy import handlers as proxy
 from multicloud.proxy.catalog import SERVICES as PROXIED
+from multicloud.resources.routes import ROUTES as TYPED
 from multicloud.routing import Handlers, Route, Router
 from multicloud.status import handlers as status
 from multicloud.vims import handlers as vims
@@ -38,6 +39,7 @@ def per_region(
     handler: Handlers,
     summary: str,
     status: int = 200,
+    docs: dict | None = None,
 ) -> tuple[Route, ...]:
     """The four forms of a per-region route (``suffix`` may be empty).
 
@@ -65,6 +67,7 @@ def per_region(
             namespace=namespace,
             version=version,
             resource=name,
+            docs=docs,
         )
         for tag, namespace, version, region in forms
     )
@@ -257,6 +260,9 @@ ROUTES: tuple[Route, ...] = (
         {"GET": images.get_image, "DELETE": images.delete_image},
         "One image, or delete it (204)",
     ),
+    # NOTE: the typed API (multicloud/resources/routes.py): flavors, servers (+ action),
+    # networks, subnets, ports, volumes, hosts, limits, extensions.
+    *(route for spec in TYPED for route in per_region(*spec[:5], docs=spec[5])),
     *per_region(
         "region", ("DELETE",), "", vims.unregister, "Unregister the cloud region (204)", 204
     ),
@@ -280,6 +286,19 @@ ROUTES: tuple[Route, ...] = (
         "/check_vim_status",
         status.check_vim_status,
         "The region's VMs in the given states, polled from Nova",
+    ),
+    # NOTE: the passthrough of catalog services without a special mapping (placement,
+    # ...), as multicloud/proxy/catalog.py names them; after every fixed route.
+    *(
+        route
+        for suffix in ("", "/{rest}")
+        for route in per_region(
+            f"proxy_service{'_rest' if suffix else ''}",
+            ALL_METHODS,
+            f"/{{service}}{suffix}",
+            proxy.generic,
+            "Passthrough to another service of the region's catalog, by its type",
+        )
     ),
     # NOTE: keep this LAST: anything else under a region goes to the region's
     # external plugin when it has one, and is a JSON 404 when served in-process.

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from multicloud.http import Response, constant
-from multicloud.routing import Route
+from multicloud.routing import Doc, Route
 
 TITLES = {
     "/api/multicloud/v0/": "Multicloud broker API",
@@ -49,16 +49,23 @@ def document(routes: Sequence[Route], namespace: str, version: str) -> dict[str,
 
 
 def _operation(route, method: str) -> dict[str, Any]:
+    doc = (route.docs or {}).get(method) or Doc(status=route.status)
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "type": "string"} for name in route.params
+    ]
+    parameters += [{"name": name, "in": "query", "type": "string"} for name in doc.query]
+    if doc.request is not None:
+        parameters.append({"name": "body", "in": "body", "required": True, "schema": doc.request})
+    success: dict[str, Any] = {"description": "success"}
+    if doc.answer is not None:
+        success["schema"] = doc.answer
     return {
         "operationId": f"{route.name}_{method.lower()}",
         "summary": route.summary or route.name,
         "tags": [route.name.split("_", 1)[0]],
-        "parameters": [
-            {"name": name, "in": "path", "required": True, "type": "string"}
-            for name in route.params
-        ],
+        "parameters": parameters,
         "responses": {
-            str(route.status): {"description": "success"},
+            str(doc.status): success,
             "default": {"description": "error", "schema": {"$ref": "#/definitions/Error"}},
         },
     }

@@ -24,7 +24,9 @@ version (``<root>/v2.1/{project}/servers``, which Nova, Cinder and Heat accept);
 the bare ``{proxy}/{name}`` is the root's version list. The version segment is
 kept in the catalog (VIO dropped it) because keystoneauth's discovery needs it to
 find microversions: without it openstackclient cannot ask for compute 2.37.
-Services this proxy does not serve (placement, ...) keep their own URLs.
+Every other service (placement, key-manager, ...) is served under its catalog type,
+``{proxy}/{type}`` (see :func:`proxy_name`), with its project id kept when its URL
+had one, so a caller never needs to reach the cloud directly.
 """
 
 from __future__ import annotations
@@ -53,8 +55,25 @@ SERVICES: tuple[str, ...] = tuple(dict.fromkeys(PROXY_NAMES.values()))
 #: Services whose catalog URL carries the project id (VIO: ``{name}/{project_id}``).
 PROJECT_SCOPED = frozenset({"nova", "cinder", "cinderv2", "cinderv3", "heat"})
 
+#: Path segments the per-region routes own; a service type spelled so keeps its URL.
+RESERVED = frozenset(
+    {"registry", "tenants", "capacity_check", "extensions", "event_subscriptions", "events"}
+    | {"check_vim_status", *SERVICES}
+)
+_GENERIC = re.compile(r"^[a-z][a-z0-9-]*$")
+
 _VERSION_SUFFIX = re.compile(r"/v[0-9]+(\.[0-9]+)?$")
 _PROJECT_TEMPLATE = re.compile(r"/(%\(|\$\()(tenant_id|project_id)\)s$")
+
+
+def proxy_name(service_type: str) -> str | None:
+    """The proxy path segment of a catalog type: mapped, else the type itself if usable."""
+    mapped = PROXY_NAMES.get(service_type)
+    if mapped is not None:
+        return mapped
+    if _GENERIC.match(service_type) and service_type not in RESERVED:
+        return service_type
+    return None
 
 
 @dataclass(frozen=True)
@@ -116,7 +135,7 @@ def endpoints_from_catalog(
     bases: dict[str, tuple[str, str]] = {"identity": (identity_root, "/v3")}
     aliases: set[tuple[str, str]] = {(identity_root, "identity")}
     for entry in catalog:
-        name = PROXY_NAMES.get(entry.get("type", ""))
+        name = proxy_name(entry.get("type", ""))
         if name is None:
             continue
         for endpoint in _endpoints_in_region(entry, region):
@@ -131,21 +150,24 @@ def endpoints_from_catalog(
 def proxy_catalog_url(name: str, url: str, project_id: str | None, prefix: str) -> str:
     """The catalog URL of one endpoint, pointing back at ``prefix`` (the region's proxy URL)."""
     _, version = split_endpoint(url, project_id)
-    if name in PROJECT_SCOPED and project_id:
+    scoped = name in PROJECT_SCOPED or (name not in SERVICES and _has_project(url, project_id))
+    if scoped and project_id:
         return f"{prefix}/{name}{version}/{project_id}"
     return f"{prefix}/{name}{version}"
+
+
+def _has_project(url: str, project_id: str | None) -> bool:
+    url = url.rstrip("/")
+    return bool(_PROJECT_TEMPLATE.search(url) or (project_id and url.endswith("/" + project_id)))
 
 
 def rewrite_catalog(
     catalog: list[dict[str, Any]], project_id: str | None, region: str | None, prefix: str
 ) -> list[dict[str, Any]]:
-    """A copy of ``catalog`` whose proxied endpoints (in ``region``) point at ``prefix``.
-
-    Services this proxy does not serve (placement, ...) keep their own URLs.
-    """
+    """A copy of ``catalog`` whose endpoints (in ``region``) point at ``prefix``."""
     result = copy.deepcopy(catalog)
     for entry in result:
-        name = PROXY_NAMES.get(entry.get("type", ""))
+        name = proxy_name(entry.get("type", ""))
         if name is None:
             continue
         for endpoint in _endpoints_in_region(entry, region):

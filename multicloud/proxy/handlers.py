@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from multicloud.conf import get_settings
+from multicloud.exceptions import BadRequest, NotFound
 from multicloud.http import Request, Response
 from multicloud.proxy import relay, service
 from multicloud.routing import Handler, region_prefix
@@ -55,3 +56,19 @@ def _pass(request: Request, name: str, rest: str) -> relay.Answer:
     body = relay.upload(request.stream, request.content_length, request.chunked)
     headers = dict(request.headers.items())
     return service.passthrough(target, name, request.method, rest, request.query, headers, body)
+
+
+def generic(request: Request) -> Response:
+    """Any call to a service of the region's catalog without a special mapping (placement, ...).
+
+    Without a token, a path naming no service of the region stays a plain 404.
+    """
+    name = request.params["service"]
+    try:
+        target = _target(request)
+        if not request.headers.get("x-auth-token"):
+            service.require_service(target, name)
+    except (BadRequest, NotFound):
+        # NOTE: like any other unknown path under a region (multicloud/broker/dispatch.py).
+        raise NotFound(f"no such resource: {request.path}") from None
+    return _response(_pass(request, name, request.params.get("rest", "")))

@@ -156,6 +156,174 @@ PINNED = [
         ("GET", "DELETE"),
         "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/images/{imageid}",
     ),
+    ("flavors", ("GET", "POST"), "/api/multicloud/v0/{vimid}/{tenantid}/flavors"),
+    ("flavors_v1", ("GET", "POST"), "/api/multicloud/v1/{owner}/{region}/{tenantid}/flavors"),
+    ("flavors_vio", ("GET", "POST"), "/api/multicloud-vio/v0/{vimid}/{tenantid}/flavors"),
+    (
+        "flavors_vio_v1",
+        ("GET", "POST"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/flavors",
+    ),
+    ("flavor", ("GET", "DELETE"), "/api/multicloud/v0/{vimid}/{tenantid}/flavors/{flavorid}"),
+    (
+        "flavor_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud/v1/{owner}/{region}/{tenantid}/flavors/{flavorid}",
+    ),
+    (
+        "flavor_vio",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v0/{vimid}/{tenantid}/flavors/{flavorid}",
+    ),
+    (
+        "flavor_vio_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/flavors/{flavorid}",
+    ),
+    ("server_action", ("POST",), "/api/multicloud/v0/{vimid}/{tenantid}/servers/{serverid}/action"),
+    (
+        "server_action_v1",
+        ("POST",),
+        "/api/multicloud/v1/{owner}/{region}/{tenantid}/servers/{serverid}/action",
+    ),
+    (
+        "server_action_vio",
+        ("POST",),
+        "/api/multicloud-vio/v0/{vimid}/{tenantid}/servers/{serverid}/action",
+    ),
+    (
+        "server_action_vio_v1",
+        ("POST",),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/servers/{serverid}/action",
+    ),
+    ("servers", ("GET", "POST"), "/api/multicloud/v0/{vimid}/{tenantid}/servers"),
+    ("servers_v1", ("GET", "POST"), "/api/multicloud/v1/{owner}/{region}/{tenantid}/servers"),
+    ("servers_vio", ("GET", "POST"), "/api/multicloud-vio/v0/{vimid}/{tenantid}/servers"),
+    (
+        "servers_vio_v1",
+        ("GET", "POST"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/servers",
+    ),
+    ("server", ("GET", "DELETE"), "/api/multicloud/v0/{vimid}/{tenantid}/servers/{serverid}"),
+    (
+        "server_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud/v1/{owner}/{region}/{tenantid}/servers/{serverid}",
+    ),
+    (
+        "server_vio",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v0/{vimid}/{tenantid}/servers/{serverid}",
+    ),
+    (
+        "server_vio_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/servers/{serverid}",
+    ),
+    ("networks", ("GET", "POST"), "/api/multicloud/v0/{vimid}/{tenantid}/networks"),
+    ("networks_v1", ("GET", "POST"), "/api/multicloud/v1/{owner}/{region}/{tenantid}/networks"),
+    ("networks_vio", ("GET", "POST"), "/api/multicloud-vio/v0/{vimid}/{tenantid}/networks"),
+    (
+        "networks_vio_v1",
+        ("GET", "POST"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/networks",
+    ),
+    ("network", ("GET", "DELETE"), "/api/multicloud/v0/{vimid}/{tenantid}/networks/{networkid}"),
+    (
+        "network_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud/v1/{owner}/{region}/{tenantid}/networks/{networkid}",
+    ),
+    (
+        "network_vio",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v0/{vimid}/{tenantid}/networks/{networkid}",
+    ),
+    (
+        "network_vio_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/networks/{networkid}",
+    ),
+    ("subnets", ("GET", "POST"), "/api/multicloud/v0/{vimid}/{tenantid}/subnets"),
+    ("subnets_v1", ("GET", "POST"), "/api/multicloud/v1/{owner}/{region}/{tenantid}/subnets"),
+    ("subnets_vio", ("GET", "POST"), "/api/multicloud-vio/v0/{vimid}/{tenantid}/subnets"),
+    (
+        "subnets_vio_v1",
+        ("GET", "POST"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/subnets",
+    ),
+    ("subnet", ("GET", "DELETE"), "/api/multicloud/v0/{vimid}/{tenantid}/subnets/{subnetid}"),
+    (
+        "subnet_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud/v1/{owner}/{region}/{tenantid}/subnets/{subnetid}",
+    ),
+    (
+        "subnet_vio",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v0/{vimid}/{tenantid}/subnets/{subnetid}",
+    ),
+    (
+        "subnet_vio_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/subnets/{subnetid}",
+    ),
+    ("ports", ("GET", "POST"), "/api/multicloud/v0/{vimid}/{tenantid}/ports"),
+    ("ports_v1", ("GET", "POST"), "/api/multicloud/v1/{owner}/{region}/{tenantid}/ports"),
+    ("ports_vio", ("GET", "POST"), "/api/multicloud-vio/v0/{vimid}/{tenantid}/ports"),
+    ("ports_vio_v1", ("GET", "POST"), "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/ports"),
+    ("port", ("GET", "DELETE"), "/api/multicloud/v0/{vimid}/{tenantid}/ports/{portid}"),
+    ("port_v1", ("GET", "DELETE"), "/api/multicloud/v1/{owner}/{region}/{tenantid}/ports/{portid}"),
+    ("port_vio", ("GET", "DELETE"), "/api/multicloud-vio/v0/{vimid}/{tenantid}/ports/{portid}"),
+    (
+        "port_vio_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/ports/{portid}",
+    ),
+    ("volumes", ("GET", "POST"), "/api/multicloud/v0/{vimid}/{tenantid}/volumes"),
+    ("volumes_v1", ("GET", "POST"), "/api/multicloud/v1/{owner}/{region}/{tenantid}/volumes"),
+    ("volumes_vio", ("GET", "POST"), "/api/multicloud-vio/v0/{vimid}/{tenantid}/volumes"),
+    (
+        "volumes_vio_v1",
+        ("GET", "POST"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/volumes",
+    ),
+    ("volume", ("GET", "DELETE"), "/api/multicloud/v0/{vimid}/{tenantid}/volumes/{volumeid}"),
+    (
+        "volume_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud/v1/{owner}/{region}/{tenantid}/volumes/{volumeid}",
+    ),
+    (
+        "volume_vio",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v0/{vimid}/{tenantid}/volumes/{volumeid}",
+    ),
+    (
+        "volume_vio_v1",
+        ("GET", "DELETE"),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/volumes/{volumeid}",
+    ),
+    ("hosts", ("GET",), "/api/multicloud/v0/{vimid}/{tenantid}/hosts"),
+    ("hosts_v1", ("GET",), "/api/multicloud/v1/{owner}/{region}/{tenantid}/hosts"),
+    ("hosts_vio", ("GET",), "/api/multicloud-vio/v0/{vimid}/{tenantid}/hosts"),
+    ("hosts_vio_v1", ("GET",), "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/hosts"),
+    ("host", ("GET",), "/api/multicloud/v0/{vimid}/{tenantid}/hosts/{hostname}"),
+    ("host_v1", ("GET",), "/api/multicloud/v1/{owner}/{region}/{tenantid}/hosts/{hostname}"),
+    ("host_vio", ("GET",), "/api/multicloud-vio/v0/{vimid}/{tenantid}/hosts/{hostname}"),
+    (
+        "host_vio_v1",
+        ("GET",),
+        "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/hosts/{hostname}",
+    ),
+    ("limits", ("GET",), "/api/multicloud/v0/{vimid}/{tenantid}/limits"),
+    ("limits_v1", ("GET",), "/api/multicloud/v1/{owner}/{region}/{tenantid}/limits"),
+    ("limits_vio", ("GET",), "/api/multicloud-vio/v0/{vimid}/{tenantid}/limits"),
+    ("limits_vio_v1", ("GET",), "/api/multicloud-vio/v1/{owner}/{region}/{tenantid}/limits"),
+    ("extensions", ("GET",), "/api/multicloud/v0/{vimid}/extensions"),
+    ("extensions_v1", ("GET",), "/api/multicloud/v1/{owner}/{region}/extensions"),
+    ("extensions_vio", ("GET",), "/api/multicloud-vio/v0/{vimid}/extensions"),
+    ("extensions_vio_v1", ("GET",), "/api/multicloud-vio/v1/{owner}/{region}/extensions"),
     ("region", ("DELETE",), "/api/multicloud/v0/{vimid}"),
     ("region_v1", ("DELETE",), "/api/multicloud/v1/{owner}/{region}"),
     ("region_vio", ("DELETE",), "/api/multicloud-vio/v0/{vimid}"),
@@ -172,6 +340,14 @@ PINNED = [
     ("check_vim_status_v1", ("POST",), "/api/multicloud/v1/{owner}/{region}/check_vim_status"),
     ("check_vim_status_vio", ("POST",), "/api/multicloud-vio/v0/{vimid}/check_vim_status"),
     ("check_vim_status_vio_v1", ("POST",), f"{VIOV1}/check_vim_status"),
+    ("proxy_service", ALL, "/api/multicloud/v0/{vimid}/{service}"),
+    ("proxy_service_v1", ALL, "/api/multicloud/v1/{owner}/{region}/{service}"),
+    ("proxy_service_vio", ALL, "/api/multicloud-vio/v0/{vimid}/{service}"),
+    ("proxy_service_vio_v1", ALL, "/api/multicloud-vio/v1/{owner}/{region}/{service}"),
+    ("proxy_service_rest", ALL, "/api/multicloud/v0/{vimid}/{service}/{rest}"),
+    ("proxy_service_rest_v1", ALL, "/api/multicloud/v1/{owner}/{region}/{service}/{rest}"),
+    ("proxy_service_rest_vio", ALL, "/api/multicloud-vio/v0/{vimid}/{service}/{rest}"),
+    ("proxy_service_rest_vio_v1", ALL, "/api/multicloud-vio/v1/{owner}/{region}/{service}/{rest}"),
     ("forward", ALL, "/api/multicloud/v0/{vimid}/{rest}"),
     ("forward_v1", ALL, "/api/multicloud/v1/{owner}/{region}/{rest}"),
     ("forward_vio", ALL, "/api/multicloud-vio/v0/{vimid}/{rest}"),
@@ -189,6 +365,7 @@ _EVENTS = "multicloud.events.handlers."
 
 #: The handler of every route, by the name its four forms share (``_vio``/``_v1`` dropped):
 #: one function, or one per method.
+_TYPED = "multicloud.resources.handlers."
 PINNED_HANDLERS = {
     "swagger": "multicloud.api.routes.swagger_json",
     "vio_swagger": "multicloud.api.routes.swagger_json",
@@ -225,6 +402,20 @@ PINNED_HANDLERS = {
     "image_file": {"GET": f"{_IMAGES}download", "POST": f"{_IMAGES}export"},
     "images": {"GET": f"{_IMAGES}list_images", "POST": f"{_IMAGES}create_from_url"},
     "image": {"GET": f"{_IMAGES}get_image", "DELETE": f"{_IMAGES}delete_image"},
+    **{
+        plural: {"GET": f"{_TYPED}list_{plural}", "POST": f"{_TYPED}create_{kind}"}
+        for kind in ("flavor", "server", "network", "subnet", "port", "volume")
+        for plural in (f"{kind}s",)
+    },
+    **{
+        kind: {"GET": f"{_TYPED}get_{kind}", "DELETE": f"{_TYPED}delete_{kind}"}
+        for kind in ("flavor", "server", "network", "subnet", "port", "volume")
+    },
+    "server_action": f"{_TYPED}server_action",
+    "hosts": f"{_TYPED}list_hosts",
+    "host": f"{_TYPED}get_host",
+    "limits": f"{_TYPED}limits",
+    "extensions": f"{_TYPED}extensions",
     "region": "multicloud.vims.handlers.unregister",
     "event_subscriptions": {
         "GET": f"{_EVENTS}list_subscriptions",
@@ -233,6 +424,8 @@ PINNED_HANDLERS = {
     },
     "events": f"{_EVENTS}list_events",
     "check_vim_status": "multicloud.status.handlers.check_vim_status",
+    "proxy_service": "multicloud.proxy.handlers.generic",
+    "proxy_service_rest": "multicloud.proxy.handlers.generic",
     "forward": "multicloud.broker.dispatch.not_here",
 }
 

@@ -30,6 +30,8 @@ CATALOG = [
     entry("volumev2", "cinderv2", f"http://cinder:8776/v2/{PID}"),
     entry("orchestration", "heat", f"http://heat:8004/v1/{PID}"),
     entry("placement", "placement", "http://placement:8778"),
+    entry("key-manager", "barbican", f"http://barbican:9311/v1/{PID}"),
+    entry("registry", "odd", "http://odd:1"),
     entry("compute", "nova", "http://elsewhere:8774/v2.1", region="RegionTwo"),
 ]
 
@@ -49,7 +51,7 @@ def test_a_catalog_url_splits_into_root_and_version(url, expected):
     assert catalog.split_endpoint(url, PID) == expected
 
 
-def test_each_proxied_service_gets_its_own_catalog_url_and_others_are_left_alone():
+def test_each_service_gets_its_own_catalog_url_unmapped_ones_by_their_type():
     rewritten = catalog.rewrite_catalog(CATALOG, PID, "RegionOne", PROXY)
     urls = {(e["name"], e["endpoints"][0]["region"]): e["endpoints"][0]["url"] for e in rewritten}
     assert urls[("keystone", "RegionOne")] == f"{PROXY}/identity/v3"
@@ -59,7 +61,10 @@ def test_each_proxied_service_gets_its_own_catalog_url_and_others_are_left_alone
     assert urls[("cinderv3", "RegionOne")] == f"{PROXY}/cinderv3/v3/{PID}"
     assert urls[("cinderv2", "RegionOne")] == f"{PROXY}/cinderv2/v2/{PID}"
     assert urls[("heat", "RegionOne")] == f"{PROXY}/heat/v1/{PID}"
-    assert urls[("placement", "RegionOne")] == "http://placement:8778"
+    assert urls[("placement", "RegionOne")] == f"{PROXY}/placement"
+    assert urls[("barbican", "RegionOne")] == f"{PROXY}/key-manager/v1/{PID}"
+    # NOTE: a type spelled like a fixed per-region route cannot be proxied: left alone.
+    assert urls[("odd", "RegionOne")] == "http://odd:1"
     assert urls[("nova", "RegionTwo")] == "http://elsewhere:8774/v2.1"
     assert CATALOG[1]["endpoints"][0]["url"] == "http://nova:8774/v2.1"  # a copy
 
@@ -73,6 +78,12 @@ def test_vio_paths_and_catalog_paths_reach_the_same_upstream():
     assert endpoints.url("glance", "v2/images") == "http://glance:9292/v2/images"
     assert endpoints.url("identity", "v3/projects") == "http://ks:5000/v3/projects"
     assert endpoints.url("designate", "v2/zones") is None
+    assert endpoints.url("placement", "resource_providers") == (
+        "http://placement:8778/resource_providers"
+    )
+    assert endpoints.url("key-manager", f"v1/{PID}/secrets") == (
+        f"http://barbican:9311/v1/{PID}/secrets"
+    )
 
 
 def test_the_registered_keystone_serves_identity_whatever_the_catalog_says():

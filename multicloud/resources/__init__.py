@@ -1,0 +1,1 @@
+"""The VIO typed API: flavors, servers, networks, subnets, ports, volumes, hosts, limits."""
