@@ -262,7 +262,11 @@ ROUTES: tuple[Route, ...] = (
     ),
     # NOTE: the typed API (multicloud/resources/routes.py): flavors, servers (+ action),
     # networks, subnets, ports, volumes, hosts, limits, extensions.
-    *(route for spec in TYPED for route in per_region(*spec[:5], docs=spec[5])),
+    *(
+        route
+        for name, methods, suffix, handler, summary, docs in TYPED
+        for route in per_region(name, methods, suffix, handler, summary, docs=docs)
+    ),
     *per_region(
         "region", ("DELETE",), "", vims.unregister, "Unregister the cloud region (204)", 204
     ),

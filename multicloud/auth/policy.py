@@ -35,6 +35,8 @@ ROLE_RULES = {
 }
 
 _READ = ("GET",)
+_TYPED_COLLECTIONS = ("flavors", "servers", "networks", "subnets", "ports", "volumes")
+_TYPED_ITEMS = ("flavor", "server", "network", "subnet", "port", "volume")
 _DEFAULTS: dict[str, dict[str, str]] = {
     "swagger": {"GET": OPEN},
     "vio_swagger": {"GET": OPEN},
@@ -56,6 +58,11 @@ _DEFAULTS: dict[str, dict[str, str]] = {
     "forward": {
         m: READER if m in _READ else MEMBER for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
     },
+    # the typed VIO API (multicloud/resources): reads, and creating/deleting cloud resources
+    **{name: {"GET": READER, "POST": MEMBER} for name in _TYPED_COLLECTIONS},
+    **{name: {"GET": READER, "DELETE": MEMBER} for name in _TYPED_ITEMS},
+    "server_action": {"POST": MEMBER},
+    **{name: {"GET": READER} for name in ("hosts", "host", "limits", "extensions")},
 }
 
 #: Decisions taken inside a handler, beyond the route's own rule.

@@ -502,6 +502,8 @@ def project_session(region: CloudRegion, tenant: str) -> tuple[ks_session.Sessio
             project_id = session.get_project_id()
         except ks_exc.Unauthorized:
             _unknown_project_or_credentials(region, tenant)
+    if not project_id:
+        raise UpstreamError(f"the identity service of {region.vim_id} gave a token with no project")
     return session, project_id
 
 

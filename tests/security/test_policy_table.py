@@ -48,6 +48,25 @@ EXPECTED = {
     ("forward", "PUT"): "member",
     ("forward", "PATCH"): "member",
     ("forward", "DELETE"): "member",
+    **{(name, "GET"): "reader" for name in ("hosts", "host", "limits", "extensions")},
+    ("server_action", "POST"): "member",
+    **{
+        (name, method): "reader" if method == "GET" else "member"
+        for collection, item in (
+            ("flavors", "flavor"),
+            ("servers", "server"),
+            ("networks", "network"),
+            ("subnets", "subnet"),
+            ("ports", "port"),
+            ("volumes", "volume"),
+        )
+        for name, method in (
+            (collection, "GET"),
+            (collection, "POST"),
+            (item, "GET"),
+            (item, "DELETE"),
+        )
+    },
 }
 ROLES = ("admin", "member", "reader", "guest")
 RANK = {"admin": 3, "member": 2, "reader": 1, "guest": 0}
