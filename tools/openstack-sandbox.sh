@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the Multicloud OpenStack sandbox: Keystone, Glance, Placement, Nova (fake virt
-# driver) and Neutron (ML2, no agents) from PyPI, all on 127.0.0.1.
+# driver), Neutron (ML2, no agents, ports bound by tools/sandbox/osbox_mech.py) and Cinder
+# (volumes as files, tools/sandbox/osbox_cinder.py) from PyPI, all on 127.0.0.1.
 #
 #   tools/openstack-sandbox.sh [STATE_DIR]        (default: <repo>/.sandbox/state)
 #
@@ -25,6 +26,7 @@ GL_PORT=${OSBOX_GLANCE_PORT:-9292}
 PL_PORT=${OSBOX_PLACEMENT_PORT:-8778}
 NV_PORT=${OSBOX_NOVA_PORT:-8774}
 NT_PORT=${OSBOX_NEUTRON_PORT:-9696}
+CV_PORT=${OSBOX_CINDER_PORT:-8776}
 PG_PORT=${OSBOX_PG_PORT:-5432}          # shared server; a private one uses OSBOX_OWN_PG_PORT
 OWN_PG_PORT=${OSBOX_OWN_PG_PORT:-5433}
 MQ_PORT=${OSBOX_RABBIT_PORT:-5672}
@@ -38,7 +40,7 @@ CONSTRAINTS="$SB/constraints.txt"
 CHASH=$(sha256sum "$CONSTRAINTS" | cut -c1-12)
 VENV=${MULTICLOUD_OSBOX_VENV:-$HOME/.cache/multicloud/osbox-venv-$CHASH}
 VENV_MARKER="$VENV/.osbox-complete-$CHASH"
-PACKAGES="keystone glance nova openstack-placement neutron uWSGI psycopg2-binary"
+PACKAGES="keystone glance nova openstack-placement neutron cinder uWSGI psycopg2-binary"
 
 say() { printf '[osbox %3ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -63,7 +65,7 @@ trap on_exit EXIT
 
 port_busy() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
 
-for spec in keystone:$KS_PORT glance:$GL_PORT placement:$PL_PORT nova:$NV_PORT neutron:$NT_PORT; do
+for spec in keystone:$KS_PORT glance:$GL_PORT placement:$PL_PORT nova:$NV_PORT neutron:$NT_PORT cinder:$CV_PORT; do
     if port_busy "${spec#*:}"; then
         die "port ${spec#*:} (for ${spec%%:*}) on this machine is already in use by:
 $(ss -Hltnp "( sport = :${spec#*:} )")
@@ -144,7 +146,7 @@ else
 fi
 PSQL+=(-p "$PG_PORT")
 PG_URL="postgresql+psycopg2://postgres@$HOST:$PG_PORT"
-DBS="osbox_keystone osbox_glance osbox_placement osbox_nova_api osbox_nova_cell0 osbox_nova_cell1 osbox_neutron"
+DBS="osbox_keystone osbox_glance osbox_placement osbox_nova_api osbox_nova_cell0 osbox_nova_cell1 osbox_neutron osbox_cinder"
 have_dbs=$("${PSQL[@]}" -Atc "select datname from pg_database where datname like 'osbox\_%'")
 # The databases belong to one state dir (nova's compute node identity, keystone's fernet
 # keys and glance's image files live there). Databases left by another state dir are
@@ -242,10 +244,11 @@ render() {  # render TEMPLATE DEST
         -e "s#@@MQ_URL@@#$MQ_URL#g" -e "s#@@REGION@@#$REGION#g" \
         -e "s#@@SERVICE_PASSWORD@@#$SERVICE_PASSWORD#g" \
         -e "s#@@KS_PORT@@#$KS_PORT#g" -e "s#@@GL_PORT@@#$GL_PORT#g" -e "s#@@PL_PORT@@#$PL_PORT#g" \
-        -e "s#@@NV_PORT@@#$NV_PORT#g" -e "s#@@NT_PORT@@#$NT_PORT#g" "$SB/conf/$1" > "$2"
+        -e "s#@@NV_PORT@@#$NV_PORT#g" -e "s#@@NT_PORT@@#$NT_PORT#g" -e "s#@@CV_PORT@@#$CV_PORT#g" \
+        "$SB/conf/$1" > "$2"
     chmod 600 "$2"
 }
-mkdir -p "$STATE"/{keystone,glance/{images,staging,tasks,cache},placement,nova/{state,instances,locks},neutron/{state,locks}}
+mkdir -p "$STATE"/{keystone,glance/{images,staging,tasks,cache},placement,nova/{state,instances,locks},neutron/{state,locks,plugins},cinder/{state,locks,volumes,plugins}}
 render keystone.conf "$STATE/keystone/keystone.conf"
 render keystone-uwsgi.ini "$STATE/keystone/uwsgi.ini"
 render glance-api.conf "$STATE/glance/glance-api.conf"
@@ -261,10 +264,22 @@ render neutron.conf "$STATE/neutron/neutron.conf"
 render ml2_conf.ini "$STATE/neutron/ml2_conf.ini"
 render neutron-uwsgi.ini "$STATE/neutron/uwsgi.ini"
 cp "$VENV/etc/neutron/api-paste.ini" "$STATE/neutron/api-paste.ini"
+# the agentless port-binding mechanism driver, found by ML2 through its entry point
+cp "$SB/osbox_mech.py" "$STATE/neutron/plugins/"
+mkdir -p "$STATE/neutron/plugins/osbox_mech-1.0.dist-info"
+printf 'Metadata-Version: 2.1\nName: osbox-mech\nVersion: 1.0\n' \
+    > "$STATE/neutron/plugins/osbox_mech-1.0.dist-info/METADATA"
+printf '[neutron.ml2.mechanism_drivers]\nosbox = osbox_mech:OsboxMechanismDriver\n' \
+    > "$STATE/neutron/plugins/osbox_mech-1.0.dist-info/entry_points.txt"
+render cinder.conf "$STATE/cinder/cinder.conf"
+render cinder-uwsgi.ini "$STATE/cinder/uwsgi.ini"
+cp "$VENV/etc/cinder/api-paste.ini" "$VENV/etc/cinder/resource_filters.json" "$STATE/cinder/"
+cp "$SB/osbox_cinder.py" "$STATE/cinder/plugins/"
 
 # ---------------------------------------------------------------- database schemas
-# Glance, Placement, Nova and Neutron migrate in the background while Keystone comes up.
+# Glance, Placement, Nova, Neutron and Cinder migrate in the background while Keystone comes up.
 NOVA_CONF="$STATE/nova/nova.conf"
+CINDER_CONF="$STATE/cinder/cinder.conf"
 migrate_nova() {
     local nm=("$B/nova-manage" --config-file "$NOVA_CONF") cells
     "${nm[@]}" api_db sync
@@ -284,6 +299,7 @@ set -m
 ( "$B/glance-manage" --config-dir "$STATE/glance" db_sync ) >"$LOG/dbsync-glance.log" 2>&1 & MIG[glance]=$!
 ( "$B/placement-manage" --config-dir "$STATE/placement" db sync ) >"$LOG/dbsync-placement.log" 2>&1 & MIG[placement]=$!
 migrate_nova >"$LOG/dbsync-nova.log" 2>&1 & MIG[nova]=$!
+( "$B/cinder-manage" --config-file "$CINDER_CONF" db sync ) >"$LOG/dbsync-cinder.log" 2>&1 & MIG[cinder]=$!
 if [ "$NEUTRON_MODE" != stub ]; then
     migrate_neutron >"$LOG/dbsync-neutron.log" 2>&1 & MIG[neutron]=$!
 fi
@@ -313,20 +329,22 @@ AUTH_URL="http://$HOST:$KS_PORT"
 export OSBOX_AUTH_URL=$AUTH_URL OSBOX_REGION=$REGION \
     OSBOX_ADMIN_USER=$ADMIN_USER OSBOX_ADMIN_PASSWORD=$ADMIN_PASSWORD OSBOX_ADMIN_PROJECT=$ADMIN_PROJECT \
     OSBOX_DEMO_USER=$DEMO_USER OSBOX_DEMO_PASSWORD=$DEMO_PASSWORD OSBOX_DEMO_PROJECT=$DEMO_PROJECT \
-    OSBOX_SERVICE_PASSWORD=$SERVICE_PASSWORD OSBOX_SERVICE_USERS="glance nova placement neutron" \
+    OSBOX_SERVICE_PASSWORD=$SERVICE_PASSWORD OSBOX_SERVICE_USERS="glance nova placement neutron cinder" \
     OSBOX_SVC_IMAGE="glance|http://$HOST:$GL_PORT" \
     OSBOX_SVC_PLACEMENT="placement|http://$HOST:$PL_PORT" \
     OSBOX_SVC_COMPUTE="nova|http://$HOST:$NV_PORT/v2.1" \
     OSBOX_SVC_NETWORK="neutron|http://$HOST:$NT_PORT" \
+    OSBOX_SVC_BLOCK_STORAGE="cinder|http://$HOST:$CV_PORT/v3/%(project_id)s" \
+    OSBOX_SVC_VOLUMEV3="cinderv3|http://$HOST:$CV_PORT/v3/%(project_id)s" \
     OSBOX_VENV=$VENV OSBOX_NOVA_CONF=$NOVA_CONF
 "$B/python" "$SB/ks_register.py" >"$LOG/ks-register.log" 2>&1 \
     || die "registering services in keystone failed; see $LOG/ks-register.log"
 say "keystone: services, endpoints, service users and demo user registered"
 
-for m in glance placement nova; do
+for m in glance placement nova cinder; do
     wait "${MIG[$m]}" || die "$m database migration failed; see $LOG/dbsync-$m.log"
 done
-say "glance/placement/nova schemas ready"
+say "glance/placement/nova/cinder schemas ready"
 
 # ---------------------------------------------------------------- glance, placement, neutron
 start glance "$B/uwsgi" --ini "$STATE/glance/uwsgi.ini"
@@ -363,16 +381,26 @@ start nova-conductor "$B/nova-conductor" --config-file "$NOVA_CONF" --log-file n
 start nova-scheduler "$B/nova-scheduler" --config-file "$NOVA_CONF" --log-file nova-scheduler.log
 start nova-compute "$B/nova-compute" --config-file "$NOVA_CONF" --log-file nova-compute.log
 
+# ---------------------------------------------------------------- cinder
+start cinder-api "$B/uwsgi" --ini "$STATE/cinder/uwsgi.ini"
+start cinder-scheduler "$B/cinder-scheduler" --config-file "$CINDER_CONF" --log-file cinder-scheduler.log
+start cinder-volume env PYTHONPATH="$STATE/cinder/plugins" \
+    "$B/cinder-volume" --config-file "$CINDER_CONF" --log-file cinder-volume.log
+
 wait_http glance "http://$HOST:$GL_PORT/versions" "$LOG/glance-api.log and $LOG/glance-uwsgi.log"
 wait_http placement "http://$HOST:$PL_PORT/" "$LOG/placement.log and $LOG/placement-uwsgi.log"
 wait_http nova-api "http://$HOST:$NV_PORT/" "$LOG/nova-api.log and $LOG/nova-api-uwsgi.log"
-for p in nova-conductor nova-scheduler nova-compute; do
+wait_http cinder-api "http://$HOST:$CV_PORT/" "$LOG/cinder-api.log and $LOG/cinder-api-uwsgi.log"
+for p in nova-conductor nova-scheduler nova-compute cinder-scheduler cinder-volume; do
     alive "$p" || die "$p exited; see $LOG/$p.log and $LOG/$p.out"
 done
 
 "$B/python" "$SB/nova_ready.py" >"$LOG/nova-ready.log" 2>&1 \
     || die "nova did not become usable; see $LOG/nova-ready.log, $LOG/nova-compute.log, $LOG/nova-conductor.log"
 say "nova: compute host mapped, inventory in placement, flavors and image present"
+"$B/python" "$SB/cinder_ready.py" >"$LOG/cinder-ready.log" 2>&1 \
+    || die "cinder did not become usable; see $LOG/cinder-ready.log, $LOG/cinder-volume.log, $LOG/cinder-scheduler.log"
+say "cinder: scheduler and volume backend up, a test volume was created and deleted"
 
 # ---------------------------------------------------------------- client files
 ( umask 077
@@ -394,6 +422,8 @@ OSBOX_PLACEMENT_URL=http://$HOST:$PL_PORT
 OSBOX_NOVA_URL=http://$HOST:$NV_PORT/v2.1
 OSBOX_NEUTRON_URL=http://$HOST:$NT_PORT
 OSBOX_NEUTRON_KIND=$NEUTRON_KIND
+OSBOX_CINDER_URL=http://$HOST:$CV_PORT/v3
+OSBOX_VOLUME_DIR=$STATE/cinder/volumes
 OSBOX_FLAVORS=m1.tiny,m1.small
 OSBOX_IMAGE=fake-image
 EOF
@@ -441,7 +471,8 @@ cat >&2 <<EOF
   glance    http://$HOST:$GL_PORT
   placement http://$HOST:$PL_PORT
   nova      http://$HOST:$NV_PORT/v2.1
-  neutron   http://$HOST:$NT_PORT ($NEUTRON_KIND)
+  neutron   http://$HOST:$NT_PORT ($NEUTRON_KIND, ports bind)
+  cinder    http://$HOST:$CV_PORT/v3 (volumes as files in $STATE/cinder/volumes)
   amqp      $HOST:$MQ_PORT vhost $MQ_VHOST (exchange nova)
   credentials: $STATE/endpoints.env, $STATE/openrc, $STATE/clouds.yaml (clouds osbox, osbox-demo)
   stop:      $SCRIPT_DIR/openstack-sandbox-stop.sh $STATE [--purge]

@@ -3,7 +3,7 @@
 Runs inside the sandbox venv. Everything comes from the environment:
 OSBOX_AUTH_URL, OSBOX_REGION, OSBOX_ADMIN_USER/PASSWORD/PROJECT,
 OSBOX_DEMO_USER/PASSWORD/PROJECT, OSBOX_SERVICE_PASSWORD and
-OSBOX_SVC_<TYPE>=<name>|<url> for every service to put in the catalog.
+OSBOX_SVC_<TYPE>=<name>|<url> (``_`` in TYPE for ``-``) for every service to put in the catalog.
 """
 
 import os
@@ -137,7 +137,8 @@ def main():
     for key, value in sorted(ENV.items()):
         if not key.startswith("OSBOX_SVC_"):
             continue
-        stype = key[len("OSBOX_SVC_") :].lower()
+        # OSBOX_SVC_BLOCK_STORAGE -> service type block-storage
+        stype = key[len("OSBOX_SVC_") :].lower().replace("_", "-")
         name, url = value.split("|", 1)
         ident.service(stype, name, url, region)
     print("keystone registration done", file=sys.stderr)
