@@ -31,6 +31,8 @@ PG_PORT=${OSBOX_PG_PORT:-5432}          # shared server; a private one uses OSBO
 OWN_PG_PORT=${OSBOX_OWN_PG_PORT:-5433}
 MQ_PORT=${OSBOX_RABBIT_PORT:-5672}
 MQ_VHOST=${OSBOX_RABBIT_VHOST:-osbox}
+DBP=${OSBOX_DB_PREFIX:-osbox_}          # database names: ${DBP}keystone, ${DBP}nova_api, ...
+[[ "$DBP" =~ ^[a-z][a-z0-9_]*_$ ]] || { echo "OSBOX_DB_PREFIX must match [a-z][a-z0-9_]*_" >&2; exit 1; }
 REGION=${OSBOX_REGION:-RegionOne}
 NEUTRON_MODE=${OSBOX_NEUTRON:-auto}     # auto (real, stub if real fails) | real | stub
 WAIT_SECS=${OSBOX_WAIT_SECS:-90}
@@ -146,22 +148,25 @@ else
 fi
 PSQL+=(-p "$PG_PORT")
 PG_URL="postgresql+psycopg2://postgres@$HOST:$PG_PORT"
-DBS="osbox_keystone osbox_glance osbox_placement osbox_nova_api osbox_nova_cell0 osbox_nova_cell1 osbox_neutron osbox_cinder"
-have_dbs=$("${PSQL[@]}" -Atc "select datname from pg_database where datname like 'osbox\_%'")
+DBS=""
+for db in keystone glance placement nova_api nova_cell0 nova_cell1 neutron cinder; do DBS+=" $DBP$db"; done
+# exactly these names: another sandbox's prefix may extend this one (osbox_ / osbox_x_)
+DB_LIST=$(sed -e "s/^ /'/" -e "s/ /','/g" -e "s/$/'/" <<<"$DBS")
+have_dbs=$("${PSQL[@]}" -Atc "select datname from pg_database where datname in ($DB_LIST)")
 # The databases belong to one state dir (nova's compute node identity, keystone's fernet
 # keys and glance's image files live there). Databases left by another state dir are
 # dropped rather than reused: one sandbox per PostgreSQL server.
 owner=$("${PSQL[@]}" -Atc "select shobj_description(oid, 'pg_database') from pg_database
-                           where datname = 'osbox_keystone'")
+                           where datname = '${DBP}keystone'")
 if [ -n "$have_dbs" ] && [ "$owner" != "$STATE" ]; then
     if [ -n "$owner" ] && [ -d "$owner/run" ]; then
         for f in "$owner"/run/*.pid; do
-            [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && die "the osbox_ databases on \
+            [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && die "the $DBP databases on \
 $HOST:$PG_PORT belong to the sandbox running from $owner; stop it first \
 ($SCRIPT_DIR/openstack-sandbox-stop.sh $owner) or use a private PostgreSQL (OSBOX_PG_PORT=<free port>)"
         done
     fi
-    say "dropping osbox_ databases left by ${owner:-an unknown state dir}"
+    say "dropping $DBP databases left by ${owner:-an unknown state dir}"
     for db in $have_dbs; do "${PSQL[@]}" -c "drop database if exists $db with (force)"; done
     have_dbs=""
 fi
@@ -244,7 +249,7 @@ render() {  # render TEMPLATE DEST
         -e "s#@@MQ_URL@@#$MQ_URL#g" -e "s#@@REGION@@#$REGION#g" \
         -e "s#@@SERVICE_PASSWORD@@#$SERVICE_PASSWORD#g" \
         -e "s#@@KS_PORT@@#$KS_PORT#g" -e "s#@@GL_PORT@@#$GL_PORT#g" -e "s#@@PL_PORT@@#$PL_PORT#g" \
-        -e "s#@@NV_PORT@@#$NV_PORT#g" -e "s#@@NT_PORT@@#$NT_PORT#g" -e "s#@@CV_PORT@@#$CV_PORT#g" \
+        -e "s#@@NV_PORT@@#$NV_PORT#g" -e "s#@@NT_PORT@@#$NT_PORT#g" -e "s#@@CV_PORT@@#$CV_PORT#g" -e "s#@@DB_PREFIX@@#$DBP#g" \
         "$SB/conf/$1" > "$2"
     chmod 600 "$2"
 }
@@ -283,7 +288,7 @@ CINDER_CONF="$STATE/cinder/cinder.conf"
 migrate_nova() {
     local nm=("$B/nova-manage" --config-file "$NOVA_CONF") cells
     "${nm[@]}" api_db sync
-    "${nm[@]}" cell_v2 map_cell0 --database_connection "$PG_URL/osbox_nova_cell0"
+    "${nm[@]}" cell_v2 map_cell0 --database_connection "$PG_URL/${DBP}nova_cell0"
     cells=$("${nm[@]}" cell_v2 list_cells)
     grep -q ' cell1 ' <<<"$cells" || "${nm[@]}" cell_v2 create_cell --name cell1
     "${nm[@]}" db sync
@@ -291,7 +296,7 @@ migrate_nova() {
 migrate_neutron() {
     local nconf=(--config-file "$STATE/neutron/neutron.conf" --config-file "$STATE/neutron/ml2_conf.ini")
     # Neutron's alembic scripts carry MySQL-only SQL; build the schema from the models.
-    "$B/python" "$SB/neutron_schema.py" "$PG_URL/osbox_neutron"
+    "$B/python" "$SB/neutron_schema.py" "$PG_URL/${DBP}neutron"
     "$B/neutron-db-manage" "${nconf[@]}" stamp heads
 }
 # set -m: each migration job gets its own process group, so a failed start can end it
