@@ -27,6 +27,8 @@ PL_PORT=${OSBOX_PLACEMENT_PORT:-8778}
 NV_PORT=${OSBOX_NOVA_PORT:-8774}
 NT_PORT=${OSBOX_NEUTRON_PORT:-9696}
 CV_PORT=${OSBOX_CINDER_PORT:-8776}
+CINDER=${OSBOX_CINDER:-1}               # 1: start Cinder | 0: leave it out (faster start)
+[[ "$CINDER" =~ ^[01]$ ]] || { echo "OSBOX_CINDER must be 0 or 1" >&2; exit 1; }
 PG_PORT=${OSBOX_PG_PORT:-5432}          # shared server; a private one uses OSBOX_OWN_PG_PORT
 OWN_PG_PORT=${OSBOX_OWN_PG_PORT:-5433}
 MQ_PORT=${OSBOX_RABBIT_PORT:-5672}
@@ -67,7 +69,9 @@ trap on_exit EXIT
 
 port_busy() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
 
-for spec in keystone:$KS_PORT glance:$GL_PORT placement:$PL_PORT nova:$NV_PORT neutron:$NT_PORT cinder:$CV_PORT; do
+SPECS="keystone:$KS_PORT glance:$GL_PORT placement:$PL_PORT nova:$NV_PORT neutron:$NT_PORT"
+[ "$CINDER" = 1 ] && SPECS+=" cinder:$CV_PORT"
+for spec in $SPECS; do
     if port_busy "${spec#*:}"; then
         die "port ${spec#*:} (for ${spec%%:*}) on this machine is already in use by:
 $(ss -Hltnp "( sport = :${spec#*:} )")
@@ -304,7 +308,9 @@ set -m
 ( "$B/glance-manage" --config-dir "$STATE/glance" db_sync ) >"$LOG/dbsync-glance.log" 2>&1 & MIG[glance]=$!
 ( "$B/placement-manage" --config-dir "$STATE/placement" db sync ) >"$LOG/dbsync-placement.log" 2>&1 & MIG[placement]=$!
 migrate_nova >"$LOG/dbsync-nova.log" 2>&1 & MIG[nova]=$!
-( "$B/cinder-manage" --config-file "$CINDER_CONF" db sync ) >"$LOG/dbsync-cinder.log" 2>&1 & MIG[cinder]=$!
+if [ "$CINDER" = 1 ]; then
+    ( "$B/cinder-manage" --config-file "$CINDER_CONF" db sync ) >"$LOG/dbsync-cinder.log" 2>&1 & MIG[cinder]=$!
+fi
 if [ "$NEUTRON_MODE" != stub ]; then
     migrate_neutron >"$LOG/dbsync-neutron.log" 2>&1 & MIG[neutron]=$!
 fi
@@ -339,17 +345,22 @@ export OSBOX_AUTH_URL=$AUTH_URL OSBOX_REGION=$REGION \
     OSBOX_SVC_PLACEMENT="placement|http://$HOST:$PL_PORT" \
     OSBOX_SVC_COMPUTE="nova|http://$HOST:$NV_PORT/v2.1" \
     OSBOX_SVC_NETWORK="neutron|http://$HOST:$NT_PORT" \
-    OSBOX_SVC_BLOCK_STORAGE="cinder|http://$HOST:$CV_PORT/v3/%(project_id)s" \
-    OSBOX_SVC_VOLUMEV3="cinderv3|http://$HOST:$CV_PORT/v3/%(project_id)s" \
     OSBOX_VENV=$VENV OSBOX_NOVA_CONF=$NOVA_CONF
+if [ "$CINDER" = 1 ]; then
+    export OSBOX_SVC_BLOCK_STORAGE="cinder|http://$HOST:$CV_PORT/v3/%(project_id)s" \
+        OSBOX_SVC_VOLUMEV3="cinderv3|http://$HOST:$CV_PORT/v3/%(project_id)s"
+fi
 "$B/python" "$SB/ks_register.py" >"$LOG/ks-register.log" 2>&1 \
     || die "registering services in keystone failed; see $LOG/ks-register.log"
 say "keystone: services, endpoints, service users and demo user registered"
 
-for m in glance placement nova cinder; do
+ready=""
+for m in "${!MIG[@]}"; do
+    [ "$m" = neutron ] && continue  # waited for where Neutron starts
     wait "${MIG[$m]}" || die "$m database migration failed; see $LOG/dbsync-$m.log"
+    ready+=" $m"
 done
-say "glance/placement/nova/cinder schemas ready"
+say "schemas ready:$ready"
 
 # ---------------------------------------------------------------- glance, placement, neutron
 start glance "$B/uwsgi" --ini "$STATE/glance/uwsgi.ini"
@@ -387,25 +398,34 @@ start nova-scheduler "$B/nova-scheduler" --config-file "$NOVA_CONF" --log-file n
 start nova-compute "$B/nova-compute" --config-file "$NOVA_CONF" --log-file nova-compute.log
 
 # ---------------------------------------------------------------- cinder
-start cinder-api "$B/uwsgi" --ini "$STATE/cinder/uwsgi.ini"
-start cinder-scheduler "$B/cinder-scheduler" --config-file "$CINDER_CONF" --log-file cinder-scheduler.log
-start cinder-volume env PYTHONPATH="$STATE/cinder/plugins" \
-    "$B/cinder-volume" --config-file "$CINDER_CONF" --log-file cinder-volume.log
+CINDER_PROCS=""
+if [ "$CINDER" = 1 ]; then
+    start cinder-api "$B/uwsgi" --ini "$STATE/cinder/uwsgi.ini"
+    start cinder-scheduler "$B/cinder-scheduler" --config-file "$CINDER_CONF" --log-file cinder-scheduler.log
+    start cinder-volume env PYTHONPATH="$STATE/cinder/plugins" \
+        "$B/cinder-volume" --config-file "$CINDER_CONF" --log-file cinder-volume.log
+    CINDER_PROCS="cinder-scheduler cinder-volume"
+fi
 
 wait_http glance "http://$HOST:$GL_PORT/versions" "$LOG/glance-api.log and $LOG/glance-uwsgi.log"
 wait_http placement "http://$HOST:$PL_PORT/" "$LOG/placement.log and $LOG/placement-uwsgi.log"
 wait_http nova-api "http://$HOST:$NV_PORT/" "$LOG/nova-api.log and $LOG/nova-api-uwsgi.log"
-wait_http cinder-api "http://$HOST:$CV_PORT/" "$LOG/cinder-api.log and $LOG/cinder-api-uwsgi.log"
-for p in nova-conductor nova-scheduler nova-compute cinder-scheduler cinder-volume; do
+[ "$CINDER" = 1 ] && wait_http cinder-api "http://$HOST:$CV_PORT/" "$LOG/cinder-api.log and $LOG/cinder-api-uwsgi.log"
+for p in nova-conductor nova-scheduler nova-compute $CINDER_PROCS; do
     alive "$p" || die "$p exited; see $LOG/$p.log and $LOG/$p.out"
 done
 
 "$B/python" "$SB/nova_ready.py" >"$LOG/nova-ready.log" 2>&1 \
     || die "nova did not become usable; see $LOG/nova-ready.log, $LOG/nova-compute.log, $LOG/nova-conductor.log"
 say "nova: compute host mapped, inventory in placement, flavors and image present"
-"$B/python" "$SB/cinder_ready.py" >"$LOG/cinder-ready.log" 2>&1 \
-    || die "cinder did not become usable; see $LOG/cinder-ready.log, $LOG/cinder-volume.log, $LOG/cinder-scheduler.log"
-say "cinder: scheduler and volume backend up, a test volume was created and deleted"
+if [ "$CINDER" = 1 ]; then
+    "$B/python" "$SB/cinder_ready.py" >"$LOG/cinder-ready.log" 2>&1 \
+        || die "cinder did not become usable; see $LOG/cinder-ready.log, $LOG/cinder-volume.log, $LOG/cinder-scheduler.log"
+    say "cinder: scheduler and volume backend up, a test volume was created and deleted"
+fi
+CINDER_ENV=""
+[ "$CINDER" = 1 ] && CINDER_ENV="OSBOX_CINDER_URL=http://$HOST:$CV_PORT/v3
+OSBOX_VOLUME_DIR=$STATE/cinder/volumes"
 
 # ---------------------------------------------------------------- client files
 ( umask 077
@@ -427,8 +447,7 @@ OSBOX_PLACEMENT_URL=http://$HOST:$PL_PORT
 OSBOX_NOVA_URL=http://$HOST:$NV_PORT/v2.1
 OSBOX_NEUTRON_URL=http://$HOST:$NT_PORT
 OSBOX_NEUTRON_KIND=$NEUTRON_KIND
-OSBOX_CINDER_URL=http://$HOST:$CV_PORT/v3
-OSBOX_VOLUME_DIR=$STATE/cinder/volumes
+$CINDER_ENV
 OSBOX_FLAVORS=m1.tiny,m1.small
 OSBOX_IMAGE=fake-image
 EOF
@@ -477,7 +496,7 @@ cat >&2 <<EOF
   placement http://$HOST:$PL_PORT
   nova      http://$HOST:$NV_PORT/v2.1
   neutron   http://$HOST:$NT_PORT ($NEUTRON_KIND, ports bind)
-  cinder    http://$HOST:$CV_PORT/v3 (volumes as files in $STATE/cinder/volumes)
+  cinder    $([ "$CINDER" = 1 ] && echo "http://$HOST:$CV_PORT/v3 (volumes as files in $STATE/cinder/volumes)" || echo "not started (OSBOX_CINDER=0)")
   amqp      $HOST:$MQ_PORT vhost $MQ_VHOST (exchange nova)
   credentials: $STATE/endpoints.env, $STATE/openrc, $STATE/clouds.yaml (clouds osbox, osbox-demo)
   stop:      $SCRIPT_DIR/openstack-sandbox-stop.sh $STATE [--purge]
