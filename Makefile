@@ -28,9 +28,10 @@ test: $(STAMP) ## run the whole test suite (SQLite; PostgreSQL too when TEST_DAT
 	  DATABASE_URL="$$TEST_DATABASE_URL" $(PY) -m pytest -m "not sandbox and not system" $(PYTEST_ARGS); \
 	fi
 
-lint: $(STAMP) ## ruff check and ruff format --check
+lint: $(STAMP) ## ruff check, ruff format --check, lint-imports (layering, no cycles)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 sandbox-up: ## start the OpenStack sandbox (tools/openstack-sandbox.sh)
 	bash tools/openstack-sandbox.sh

@@ -26,7 +26,7 @@ from django.db import DatabaseError, connection
 from listener import outbox
 from listener.notifications import Format, FormatPolicy, NovaEvent, Phase, classify, parse
 from listener.publisher import Counters
-from listener.subscriptions import Router
+from multicloud.events.subscriptions import Router
 
 log = logging.getLogger(__name__)
 
