@@ -302,7 +302,9 @@ def test_a_volume_is_created_listed_and_deleted_through_the_cinder_passthrough(
     try:
         wait_volume(api, vio_path, headers, "available")
         query = f"name={volume['volume']['name']}"
-        listed = api.request("GET", f"{region}/{name}/v3/{project}/volumes?{query}", headers=headers)
+        listed = api.request(
+            "GET", f"{region}/{name}/v3/{project}/volumes?{query}", headers=headers
+        )
         assert [v["id"] for v in listed.json()["volumes"]] == [volume_id]
     finally:
         deleted = api.request("DELETE", vio_path, headers=headers)

@@ -67,7 +67,11 @@ def test_a_blank_volume_is_a_file_of_its_size_listed_and_deleted(cinder, demo_vo
 
 def test_a_volume_from_an_image_holds_the_images_bytes(cinder, admin_session, volumes):
     data = os.urandom(MiB)
-    meta = {"name": f"mc-vol-{uuid.uuid4().hex[:6]}", "disk_format": "raw", "container_format": "bare"}
+    meta = {
+        "name": f"mc-vol-{uuid.uuid4().hex[:6]}",
+        "disk_format": "raw",
+        "container_format": "bare",
+    }
     image = admin_session.post("/v2/images", json=meta, endpoint_filter=IMAGE).json()
     try:
         admin_session.put(

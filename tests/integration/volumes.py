@@ -15,7 +15,11 @@ class VolumeHelper:
 
     def __init__(self, session, region: str):
         self.session = session
-        self.filter = {"service_type": "block-storage", "interface": "public", "region_name": region}
+        self.filter = {
+            "service_type": "block-storage",
+            "interface": "public",
+            "region_name": region,
+        }
         self.made: list[str] = []
 
     def call(self, method: str, path: str, **kw):

@@ -59,7 +59,9 @@ def main():
     def status():
         st = s.get(f"/volumes/{vol['id']}", **kw).json()["volume"]["status"]
         if st == "error":
-            raise SystemExit("cinder_ready: the check volume went to 'error'; see cinder-volume.log")
+            raise SystemExit(
+                "cinder_ready: the check volume went to 'error'; see cinder-volume.log"
+            )
         return st == "available"
 
     wait("the check volume to become available", status, 60, 0.5)

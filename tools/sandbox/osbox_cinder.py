@@ -3,8 +3,8 @@
 The sandbox machine's kernel has no device-mapper, so the LVM driver cannot run, and
 there is no storage array. Volumes therefore live as sparse files
 ``<osbox_volume_dir>/volume-<id>``; snapshots as ``snapshot-<id>``. The bytes are real:
-a volume made from a raw image holds the image's data (``clone_image``). Attaching hands Nova a ``local``
-connection (the file's path); Nova's fake virt driver only records it.
+a volume made from a raw image holds the image's data (``clone_image``). Attaching hands
+Nova a ``local`` connection (the file's path); Nova's fake virt driver only records it.
 
 Loaded by cinder-volume as ``volume_driver = osbox_cinder.OsboxFileDriver``
 (``tools/sandbox/`` is on its Python path; ``tools/sandbox/conf/cinder.conf``).
@@ -13,12 +13,10 @@ Loaded by cinder-volume as ``volume_driver = osbox_cinder.OsboxFileDriver``
 import os
 import shutil
 
+from cinder import exception
+from cinder.volume import configuration, driver
 from oslo_config import cfg
 from oslo_log import log as logging
-
-from cinder import exception
-from cinder.volume import configuration
-from cinder.volume import driver
 
 LOG = logging.getLogger(__name__)
 GiB = 1024**3
