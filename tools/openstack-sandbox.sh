@@ -349,6 +349,8 @@ export OSBOX_AUTH_URL=$AUTH_URL OSBOX_REGION=$REGION \
 if [ "$CINDER" = 1 ]; then
     export OSBOX_SVC_BLOCK_STORAGE="cinder|http://$HOST:$CV_PORT/v3/%(project_id)s" \
         OSBOX_SVC_VOLUMEV3="cinderv3|http://$HOST:$CV_PORT/v3/%(project_id)s"
+else
+    export OSBOX_ABSENT_SERVICES="block-storage volumev3"
 fi
 "$B/python" "$SB/ks_register.py" >"$LOG/ks-register.log" 2>&1 \
     || die "registering services in keystone failed; see $LOG/ks-register.log"
