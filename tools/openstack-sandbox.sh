@@ -425,6 +425,8 @@ if [ "$CINDER" = 1 ]; then
         || die "cinder did not become usable; see $LOG/cinder-ready.log, $LOG/cinder-volume.log, $LOG/cinder-scheduler.log"
     say "cinder: scheduler and volume backend up, a test volume was created and deleted"
 fi
+PORTS_ENV=""
+[ "$NEUTRON_KIND" = real ] && PORTS_ENV="OSBOX_PORT_BINDING=osbox"
 CINDER_ENV=""
 [ "$CINDER" = 1 ] && CINDER_ENV="OSBOX_CINDER_URL=http://$HOST:$CV_PORT/v3
 OSBOX_VOLUME_DIR=$STATE/cinder/volumes"
@@ -449,6 +451,7 @@ OSBOX_PLACEMENT_URL=http://$HOST:$PL_PORT
 OSBOX_NOVA_URL=http://$HOST:$NV_PORT/v2.1
 OSBOX_NEUTRON_URL=http://$HOST:$NT_PORT
 OSBOX_NEUTRON_KIND=$NEUTRON_KIND
+$PORTS_ENV
 $CINDER_ENV
 OSBOX_FLAVORS=m1.tiny,m1.small
 OSBOX_IMAGE=fake-image

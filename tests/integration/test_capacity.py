@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.integration.regions import region_body
+from tests.sandbox import require_cinder
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 
@@ -77,8 +78,7 @@ def test_check_vim_capacity_drops_a_region_that_cannot_host_it(api, region):
 @pytest.fixture
 def cinder_quota(sandbox, admin_session):
     """Sets the admin project's Cinder ``gigabytes`` quota; resets it to the default after."""
-    if "OSBOX_CINDER_URL" not in sandbox.env:
-        pytest.fail("this sandbox has no Cinder; restart it with tools/openstack-sandbox.sh")
+    require_cinder(sandbox)
     path = f"/os-quota-sets/{admin_session.get_project_id()}"
     kw = {"endpoint_filter": {"service_type": "block-storage", "region_name": sandbox.region}}
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.volumes import VolumeHelper
+from tests.sandbox import require_cinder, require_port_binding
 
 pytestmark = pytest.mark.sandbox
 
@@ -25,8 +26,7 @@ IMAGE = {"service_type": "image", "interface": "public"}
 
 @pytest.fixture
 def cinder(sandbox):
-    if "OSBOX_CINDER_URL" not in sandbox.env:
-        pytest.fail("this sandbox has no Cinder; restart it with tools/openstack-sandbox.sh")
+    require_cinder(sandbox)
     return sandbox
 
 
@@ -105,6 +105,8 @@ def test_a_volume_is_attached_to_a_server_and_detached(cinder, servers, volumes)
 
 
 def test_a_server_boots_on_a_port_and_the_port_is_bound(sandbox, admin_session, servers):
+    require_port_binding(sandbox)
+
     def neutron(method, path, body=None):
         return admin_session.request(path, method, json=body, endpoint_filter=NETWORK)
 
