@@ -500,7 +500,7 @@ cat >&2 <<EOF
   glance    http://$HOST:$GL_PORT
   placement http://$HOST:$PL_PORT
   nova      http://$HOST:$NV_PORT/v2.1
-  neutron   http://$HOST:$NT_PORT ($NEUTRON_KIND, ports bind)
+  neutron   http://$HOST:$NT_PORT ($NEUTRON_KIND${PORTS_ENV:+, ports bind})
   cinder    $([ "$CINDER" = 1 ] && echo "http://$HOST:$CV_PORT/v3 (volumes as files in $STATE/cinder/volumes)" || echo "not started (OSBOX_CINDER=0)")
   amqp      $HOST:$MQ_PORT vhost $MQ_VHOST (exchange nova)
   credentials: $STATE/endpoints.env, $STATE/openrc, $STATE/clouds.yaml (clouds osbox, osbox-demo)
