@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -49,12 +50,25 @@ class MessageRouter:
     ):
         self.url = url.rstrip("/")
         self.timeout = timeout
-        self.session = requests.Session()
-        self.session.headers["Content-Type"] = "application/json"
-        if username:
-            self.session.auth = (username, password)
+        self._auth = (username, password) if username else None
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
         # NOTE: passed per request: a session-level verify loses to REQUESTS_CA_BUNDLE.
         self.verify: bool | str = ca_file or True
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's HTTP session (requests does not promise a session is thread-safe)."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["Content-Type"] = "application/json"
+            session.auth = self._auth
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def publish(self, topic: str, messages: list[dict[str, Any]]) -> Reply:
         body = json.dumps(messages, ensure_ascii=False, separators=(",", ":")).encode()
@@ -70,7 +84,10 @@ class MessageRouter:
         return classify(response.status_code, response.text, len(messages))
 
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
 
 def classify(status: int, text: str, sent: int) -> Reply:

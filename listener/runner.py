@@ -10,32 +10,39 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+import time
 from typing import Any
 
-from listener.consumer import Endpoint, filters_from
+from listener.consumer import BatchEndpoint, Endpoint, filters_from
 from listener.mr import MessageRouter
+from listener.outbox import GiveUp
 from listener.publisher import Counters, Publisher
 from listener.regions import ListenTarget
+from listener.supervisor import RegionListener
 from listener.transport import oslo_config
 from multicloud.conf import EventsSettings
 from multicloud.events.subscriptions import Router
 
 log = logging.getLogger(__name__)
+#: Seconds a stop may take (in-flight notifications finishing), whatever the brokers do.
+STOP_TIMEOUT = 10.0
 
 
-@dataclass
-class _Running:
-    target: ListenTarget
-    transport: Any
-    listener: Any
+def prefetch(settings: EventsSettings) -> int:
+    """Unacknowledged deliveries RabbitMQ may push: enough for every thread's full batch."""
+    return max(
+        settings.listener_threads * 8, settings.listener_threads * settings.listener_batch_size
+    )
 
 
 class ListenerService:
-    """One oslo.messaging notification listener per region, one publisher thread.
+    """One oslo.messaging notification listener per region, one publisher.
 
-    :meth:`sync` starts listeners for new regions, restarts those whose transport, topics or
-    pool changed and stops those that went away, so the registry can change at run time.
+    Each region lives in its own :class:`~listener.supervisor.RegionListener` thread, so a
+    bad transport URL or a broker that is down never blocks the other regions, the
+    publisher (started first) or a SIGTERM. :meth:`sync` starts listeners for new regions,
+    restarts those whose transport, topics or pool changed and stops those that went away,
+    so the registry can change at run time.
     """
 
     def __init__(self, settings: EventsSettings, targets: list[ListenTarget], publish: bool = True):
@@ -58,8 +65,10 @@ class ListenerService:
                 settings.mr_retry_min,
                 settings.mr_retry_max,
                 retention_days=settings.retention_days,
+                give_up=GiveUp(settings.mr_max_attempts, settings.mr_max_age),
+                parallel=settings.mr_parallel,
             )
-        self._running: dict[str, _Running] = {}
+        self._regions: dict[str, RegionListener] = {}
         self._conf: Any = None
         self._thread: threading.Thread | None = None
 
@@ -76,12 +85,12 @@ class ListenerService:
         )
 
     def start(self) -> None:
+        """Start the publisher, then every region's listener (none of them blocks)."""
         self._conf = oslo_config(
-            prefetch=self.settings.listener_threads * 8,
+            prefetch=prefetch(self.settings),
             durable=self.settings.rabbit_durable,
             quorum=self.settings.rabbit_quorum,
         )
-        self.sync(self.targets)
         if self.publisher is not None:
             self._thread = threading.Thread(
                 target=self.publisher.run, name="mr-publisher", daemon=True
@@ -89,65 +98,82 @@ class ListenerService:
             self._thread.start()
         else:
             log.warning("no MULTICLOUD_MR_URL: events are stored but not published")
+        self.sync(self.targets)
 
     def sync(self, targets: list[ListenTarget]) -> None:
         """Listen to exactly ``targets`` (by vim id), touching only what changed."""
         wanted = {target.vim_id: target for target in targets}
-        for vim_id in list(self._running):
-            if wanted.get(vim_id) != self._running[vim_id].target:
-                self._stop_one(self._running.pop(vim_id))
+        for vim_id in list(self._regions):
+            if wanted.get(vim_id) != self._regions[vim_id].target:
+                self._stop_in_background(self._regions.pop(vim_id))
         for vim_id, target in wanted.items():
-            if vim_id not in self._running:
-                self._running[vim_id] = self._start_one(target)
+            if vim_id not in self._regions:
+                region = RegionListener(target, self._make_listener)
+                self._regions[vim_id] = region
+                region.start()
         self.targets = targets
 
-    def _start_one(self, target: ListenTarget) -> _Running:
+    def _make_listener(self, target: ListenTarget) -> tuple[Any, Any]:
         import oslo_messaging
 
         transport = oslo_messaging.get_notification_transport(self._conf, url=target.transport_url)
-        listener = oslo_messaging.get_notification_listener(
-            transport,
-            [oslo_messaging.Target(topic=t, exchange=target.exchange) for t in target.topics],
-            [self.endpoint(target)],
-            executor="threading",
-            allow_requeue=True,
-            pool=target.pool,
-        )
-        listener.start(override_pool_size=self.settings.listener_threads)
-        log.info(
-            "listening to %s: exchange %s, topics %s, pool %s",
-            target.vim_id,
-            target.exchange,
-            ",".join(target.topics),
-            target.pool,
-        )
-        return _Running(target, transport, listener)
+        try:
+            # NOTE: a batch listener: one outbox transaction per batch, acknowledged after
+            # its commit (per-notification transactions cost most of the listener's time).
+            listener = oslo_messaging.get_batch_notification_listener(
+                transport,
+                [oslo_messaging.Target(topic=t, exchange=target.exchange) for t in target.topics],
+                [BatchEndpoint(self.endpoint(target))],
+                executor="threading",
+                allow_requeue=True,
+                pool=target.pool,
+                batch_size=self.settings.listener_batch_size,
+                batch_timeout=self.settings.listener_batch_timeout,
+            )
+            listener.start(override_pool_size=self.settings.listener_threads)
+        except BaseException:
+            transport.cleanup()
+            raise
+        return transport, listener
 
     @staticmethod
-    def _stop_one(running: _Running) -> None:
-        running.listener.stop()
-        running.listener.wait()
-        running.transport.cleanup()
-        log.info("stopped listening to %s", running.target.vim_id)
+    def _stop_in_background(region: RegionListener) -> None:
+        def stop() -> None:
+            region.stop()
+            region.join(time.monotonic() + STOP_TIMEOUT)
+            log.info("stopped listening to %s", region.vim_id)
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Stop consuming, let in-flight notifications finish (and be acked), then publish."""
-        running = list(self._running.values())
-        self._running.clear()
-        for item in running:
-            item.listener.stop()
-        for item in running:
-            item.listener.wait()
-            item.transport.cleanup()
+        threading.Thread(target=stop, name=f"stop-{region.vim_id}"[:60], daemon=True).start()
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """Stop consuming, let in-flight notifications finish (and be acked), stop publishing.
+
+        Returns within ``timeout`` whatever the brokers do; False when something did not
+        finish in time (its unacknowledged notifications are redelivered by the broker).
+        """
+        deadline = time.monotonic() + timeout
+        regions = list(self._regions.values())
+        self._regions.clear()
+        for region in regions:
+            region.stop()
+        late = [r.vim_id for r in regions if not r.join(deadline)]
+        if late:
+            log.warning("listener: %s did not stop in %.0fs", ", ".join(late), timeout)
         if self.publisher is not None and self._thread is not None:
             self.publisher.stop()
-            self._thread.join(timeout)
+            self._thread.join(max(0.1, deadline - time.monotonic()))
             self.publisher.router.close()
+            late += ["publisher"] if self._thread.is_alive() else []
         log.info("listener stopped: %s", self.stats())
+        return not late
 
     @property
     def listening(self) -> list[str]:
-        return sorted(self._running)
+        return sorted(self._regions)
+
+    def states(self) -> dict[str, str]:
+        """Each region's state (``listening``, ``unreachable``, ``refused``, ...)."""
+        return {vim_id: r.state.value for vim_id, r in sorted(self._regions.items())}
 
     def stats(self) -> dict[str, Any]:
         stats: dict[str, Any] = {"listener": self.counters.snapshot()}

@@ -1,6 +1,9 @@
-"""oslo.messaging configuration for our transports (no Django here: tools import it too)."""
+"""oslo.messaging configuration for our transports (no Django here: tools import it too),
+and a bounded probe of a RabbitMQ broker."""
 
 from __future__ import annotations
+
+from multicloud.messaging_url import parse_conf
 
 #: x-delivery-limit of our quorum queues: RabbitMQ 4 defaults to 20 redeliveries, after which a
 #: message is dropped; the listener requeues on purpose while the database is down.
@@ -30,3 +33,41 @@ def oslo_config(prefetch: int, durable: bool = False, quorum: bool = False):
     if quorum:
         conf.set_override("rabbit_quorum_delivery_limit", QUORUM_DELIVERY_LIMIT, group=rabbit)
     return conf
+
+
+def broker_reachable(url: str, timeout: float) -> str:
+    """ "" when one of the URL's RabbitMQ brokers accepts our login within ``timeout``
+    seconds, else why not (safe to log: no password). Other drivers are not probed."""
+    from oslo_messaging import TransportURL
+
+    parsed = TransportURL.parse(parse_conf(), url)
+    if parsed.transport.split("+")[0] not in ("rabbit", "kombu"):
+        return ""
+    problems = []
+    for host in parsed.hosts:
+        problem = _probe_rabbit(host, parsed.virtual_host or "/", parsed.query, timeout)
+        if not problem:
+            return ""
+        problems.append(f"{host.hostname}:{host.port or 5672}: {problem}")
+    return "; ".join(problems)
+
+
+def _probe_rabbit(host, vhost: str, query: dict, timeout: float) -> str:
+    import kombu
+
+    connection = kombu.Connection(
+        hostname=host.hostname,
+        port=host.port or 5672,
+        userid=host.username or "guest",
+        password=host.password or "guest",
+        virtual_host=vhost,
+        ssl=str(query.get("ssl", "")).lower() in ("1", "true", "yes"),
+        connect_timeout=timeout,
+    )
+    try:
+        connection.connect()
+        return ""
+    except Exception as exc:  # noqa: BLE001 (socket, AMQP and TLS errors alike)
+        return f"{type(exc).__name__}: {str(exc)[:160]}"
+    finally:
+        connection.release()

@@ -14,11 +14,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from multicloud.events.kinds import (
+    DEFAULT_PHASES,
+    DEFAULT_PREFER_FORMAT,
+    KIND_NAMES,
+    PHASE_NAMES,
+    PREFER_FORMATS,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -62,22 +71,37 @@ class Settings:
     log_level: str
     log_format: str
     access_log: bool
-    secret_key: str
+    secret_key: str = dataclasses.field(repr=False)
     debug: bool
     allowed_hosts: tuple[str, ...]
     request_timeout: int
-    encryption_keys: tuple[str, ...]
+    encryption_keys: tuple[str, ...] = dataclasses.field(repr=False)
     cloud_timeout: float
     public_url: str
     plugins: tuple[Plugin, ...]
     events: EventsSettings
     images: ImagesSettings
+    aai: AaiSettings
+    auth: AuthSettings
 
     @property
     def bind(self) -> str:
         """``host:port`` in the form servers accept (IPv6 hosts bracketed)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+    @property
+    def listen_backlog(self) -> int:
+        """``MULTICLOUD_BACKLOG`` capped by the kernel: what both modes' servers listen with."""
+        return min(self.backlog, somaxconn())
+
+
+def somaxconn() -> int:
+    """The kernel's cap on a listen backlog (``net.core.somaxconn``; 4096 when unreadable)."""
+    try:
+        return int(Path("/proc/sys/net/core/somaxconn").read_text())
+    except (OSError, ValueError):
+        return 4096
 
 
 def _text(raw: str) -> str:
@@ -264,28 +288,7 @@ def _generated_secret(path: Path, encode: Callable[[bytes], Any] = bytes.hex) ->
 
 # --------------------------------------------------------------------------- event federation
 
-NOVA_FORMATS = ("unversioned", "versioned")
-EVENT_PHASES = ("START", "END", "ERROR", "NONE")
-EVENT_KINDS = (
-    "CREATE",
-    "DELETE",
-    "SOFT_DELETE",
-    "SHUT_DOWN",
-    "POWER_OFF",
-    "POWER_ON",
-    "PAUSE",
-    "UNPAUSE",
-    "SUSPEND",
-    "RESUME",
-    "REBOOT",
-    "REBUILD",
-    "SHELVE",
-    "UNSHELVE",
-    "RESIZE",
-    "RESTORE",
-    "UPDATE",
-    "ERROR",
-)
+_DEFAULT_PHASES = tuple(name for name in PHASE_NAMES if name in DEFAULT_PHASES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -315,6 +318,11 @@ class EventsSettings:
     mr_batch_size: int
     mr_retry_min: float
     mr_retry_max: float
+    mr_max_attempts: int = 100
+    mr_max_age: float = 86400.0
+    mr_parallel: int = 8
+    listener_batch_size: int = 100
+    listener_batch_timeout: float = 0.05
 
 
 def _names(fold: Callable[[str], str] = str.strip):
@@ -338,10 +346,9 @@ def _seconds(low: float, high: float):
 
 
 def _transport_url(raw: str) -> str:
-    value = raw.strip()
-    if value and not value.startswith(("rabbit://", "amqp://", "kombu+")):
-        raise ValueError("must be a rabbit:// oslo.messaging transport URL")
-    return value
+    from multicloud.messaging_url import check_transport_url
+
+    return check_transport_url(raw.strip()) if raw.strip() else ""
 
 
 def _events(src: _Source) -> EventsSettings:
@@ -354,7 +361,7 @@ def _events(src: _Source) -> EventsSettings:
             "MULTICLOUD_EVENTS_CLOUD_REGION_ID (the region its events belong to)"
         )
     upper = _names(str.upper)
-    default_states = _checked(src, "MULTICLOUD_EVENTS_DEFAULT_STATES", upper, EVENT_KINDS, ())
+    default_states = _checked(src, "MULTICLOUD_EVENTS_DEFAULT_STATES", upper, KIND_NAMES, ())
     default_topic = src.get("MULTICLOUD_EVENTS_DEFAULT_TOPIC", _text, "")
     if bool(default_states) != bool(default_topic):
         raise ConfigError(
@@ -372,9 +379,9 @@ def _events(src: _Source) -> EventsSettings:
         cloud_owner=owner,
         cloud_region_id=region,
         prefer_format=src.get(
-            "MULTICLOUD_EVENTS_PREFER_FORMAT", _choice(NOVA_FORMATS), "unversioned"
+            "MULTICLOUD_EVENTS_PREFER_FORMAT", _choice(PREFER_FORMATS), DEFAULT_PREFER_FORMAT
         ),
-        phases=_checked(src, "MULTICLOUD_EVENTS_PHASES", upper, EVENT_PHASES, ("END", "ERROR")),
+        phases=_checked(src, "MULTICLOUD_EVENTS_PHASES", upper, PHASE_NAMES, _DEFAULT_PHASES),
         default_states=default_states,
         default_topic=default_topic,
         listener_threads=src.get("MULTICLOUD_EVENTS_LISTENER_THREADS", _int_range(1, 64), 4),
@@ -390,6 +397,13 @@ def _events(src: _Source) -> EventsSettings:
         mr_batch_size=src.get("MULTICLOUD_MR_BATCH_SIZE", _int_range(1, 10000), 100),
         mr_retry_min=src.get("MULTICLOUD_MR_RETRY_MIN", _seconds(0.01, 600), 0.5),
         mr_retry_max=src.get("MULTICLOUD_MR_RETRY_MAX", _seconds(0.01, 3600), 60.0),
+        mr_max_attempts=src.get("MULTICLOUD_MR_MAX_ATTEMPTS", _int_range(0, 1_000_000), 100),
+        mr_max_age=src.get("MULTICLOUD_MR_MAX_AGE", _seconds(0, 31_536_000), 86400.0),
+        mr_parallel=src.get("MULTICLOUD_MR_PARALLEL", _int_range(1, 64), 8),
+        listener_batch_size=src.get("MULTICLOUD_EVENTS_BATCH_SIZE", _int_range(1, 1000), 100),
+        listener_batch_timeout=src.get(
+            "MULTICLOUD_EVENTS_BATCH_TIMEOUT", _seconds(0.001, 10), 0.05
+        ),
     )
 
 
@@ -462,15 +476,168 @@ def _images(src: _Source, data_dir: Path) -> ImagesSettings:
     )
 
 
+# --------------------------------------------------------------------------- A&AI (ONAP mode)
+
+REGISTRIES = ("local", "aai")
+
+
+@dataclasses.dataclass(frozen=True)
+class AaiSettings:
+    """Where cloud regions come from: this service's database, or ONAP A&AI."""
+
+    registry: str
+    url: str
+    schema_version: str
+    username: str
+    password: str = dataclasses.field(repr=False)
+    ca_file: str
+    #: Seconds per A&AI call; None: ``MULTICLOUD_CLOUD_TIMEOUT`` (never more than it).
+    timeout: float | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.registry == "aai"
+
+
+def _schema_version(raw: str) -> str:
+    value = raw.strip().lower()
+    if not (value.startswith("v") and value[1:].isdigit() and 10 <= int(value[1:]) <= 99):
+        raise ValueError("must be an A&AI schema version such as v13 or v19 (v10 or later)")
+    return value
+
+
+def _aai_url(src: _Source) -> str:
+    """``AAI_URL``, else OOM's ``AAI_ADDR`` + ``AAI_PORT`` (always https)."""
+    url = src.get("AAI_URL", _url, "")
+    if url:
+        return url
+    addr = src.get("AAI_ADDR", _text, "")
+    if not addr:
+        return ""
+    port = src.get("AAI_PORT", _int_range(1, 65535), 8443)
+    host = f"[{addr}]" if ":" in addr else addr
+    return f"https://{host}:{port}"
+
+
+def _aai(src: _Source) -> AaiSettings:
+    registry = src.get("MULTICLOUD_REGISTRY", _choice(REGISTRIES), "local")
+    url = _aai_url(src)
+    if registry == "aai" and not url:
+        raise ConfigError("MULTICLOUD_REGISTRY=aai needs AAI_URL (or AAI_ADDR and AAI_PORT)")
+    ca_file = src.get("AAI_CA_FILE", _text, "")
+    if ca_file and not Path(ca_file).is_file():
+        raise ConfigError(f"AAI_CA_FILE={ca_file!r}: no such file")
+    return AaiSettings(
+        registry=registry,
+        url=url,
+        schema_version=src.get("AAI_SCHEMA_VERSION", _schema_version, "v13"),
+        username=src.get("AAI_USERNAME", _text, ""),
+        password=src.get("AAI_PASSWORD", _text, ""),
+        ca_file=ca_file,
+        timeout=src.get("AAI_TIMEOUT", _seconds(0.1, 3600), None),
+    )
+
+
+# --------------------------------------------------------------------------- authentication
+
+AUTH_MODES = ("keystone", "basic", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthSettings:
+    """Who may call the API (``multicloud.auth``); ``mode`` is empty when unset."""
+
+    mode: str
+    policy_file: str
+    cache_ttl: float
+    negative_ttl: float
+    url: str
+    username: str
+    password: str = dataclasses.field(repr=False)
+    project: str
+    user_domain: str
+    project_domain: str
+    ca_file: str
+    cloud_allowlist: tuple[str, ...]
+
+    @property
+    def enabled(self) -> bool:
+        """Whether callers must authenticate to this service."""
+        return self.mode in ("keystone", "basic")
+
+
+def _allowlist(raw: str) -> tuple[str, ...]:
+    """CIDRs or host names, comma-separated (``MULTICLOUD_CLOUD_ALLOWLIST``)."""
+    import ipaddress
+
+    values = tuple(v.strip().lower() for v in str(raw).split(",") if v.strip())
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            if not re.fullmatch(r"(\*\.)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?", value):
+                raise ValueError(f"{value!r} is neither a CIDR network nor a host name") from None
+    return values
+
+
+def _auth(src: _Source) -> AuthSettings:
+    mode = src.get("MULTICLOUD_AUTH", _choice(AUTH_MODES), "")
+    url = src.get("MULTICLOUD_AUTH_URL", _url, "")
+    username = src.get("MULTICLOUD_AUTH_USERNAME", _text, "")
+    password = src.get("MULTICLOUD_AUTH_PASSWORD", _text, "")
+    if mode == "keystone" and not (url and username and password):
+        raise ConfigError(
+            "MULTICLOUD_AUTH=keystone needs MULTICLOUD_AUTH_URL, MULTICLOUD_AUTH_USERNAME and "
+            "MULTICLOUD_AUTH_PASSWORD (the service user that validates tokens)"
+        )
+    return AuthSettings(
+        mode=mode,
+        policy_file=src.get("MULTICLOUD_POLICY_FILE", _text, ""),
+        cache_ttl=src.get("MULTICLOUD_AUTH_CACHE_TTL", _seconds(0, 3600), 60.0),
+        negative_ttl=src.get("MULTICLOUD_AUTH_NEGATIVE_TTL", _seconds(0, 600), 10.0),
+        url=url,
+        username=username,
+        password=password,
+        project=src.get("MULTICLOUD_AUTH_PROJECT", _text, "service"),
+        user_domain=src.get("MULTICLOUD_AUTH_USER_DOMAIN", _text, "Default"),
+        project_domain=src.get("MULTICLOUD_AUTH_PROJECT_DOMAIN", _text, "Default"),
+        ca_file=src.get("MULTICLOUD_AUTH_CA_FILE", _text, ""),
+        cloud_allowlist=src.get("MULTICLOUD_CLOUD_ALLOWLIST", _allowlist, ()),
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _host(src: _Source, auth: AuthSettings) -> str:
+    """Where to listen: loopback unless an authentication mode was chosen."""
+    host = src.get("MULTICLOUD_HOST", _text, "0.0.0.0" if auth.mode else "127.0.0.1")
+    if not auth.mode and not _is_loopback(host):
+        raise ConfigError(
+            f"MULTICLOUD_HOST={host!r} is not loopback and MULTICLOUD_AUTH is unset: choose "
+            "keystone or basic, or MULTICLOUD_AUTH=none if something in front authenticates"
+        )
+    return host
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``environ`` (default: the process environment)."""
     environ = os.environ if environ is None else environ
     src = _Source(environ, _load_file(environ))
     data_dir = Path(src.get("MULTICLOUD_DATA_DIR", _text, str(BASE_DIR / "data"))).resolve()
     default_db = f"sqlite:///{data_dir / 'multicloud.sqlite3'}"
+    auth = _auth(src)
     return Settings(
         web_framework=src.get("WEB_FRAMEWORK", _choice(WEB_FRAMEWORKS), "django"),
-        host=src.get("MULTICLOUD_HOST", _text, "0.0.0.0"),
+        host=_host(src, auth),
         port=src.get("MULTICLOUD_PORT", _int_range(1, 65535), 9001),
         workers=src.get("MULTICLOUD_WORKERS", _int_range(1, 256), os.cpu_count() or 1),
         threads=src.get("MULTICLOUD_THREADS", _int_range(1, 256), 8),
@@ -483,13 +650,15 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=_secret_key(src, data_dir),
         debug=src.get("MULTICLOUD_DEBUG", _bool, False),
         allowed_hosts=src.get("MULTICLOUD_ALLOWED_HOSTS", _hosts, ("*",)),
-        request_timeout=src.get("MULTICLOUD_REQUEST_TIMEOUT", _int_range(1, 3600), 120),
+        request_timeout=src.get("MULTICLOUD_REQUEST_TIMEOUT", _int_range(1, 3600), 30),
         encryption_keys=_encryption_keys(src, data_dir),
         cloud_timeout=float(src.get("MULTICLOUD_CLOUD_TIMEOUT", _int_range(1, 3600), 30)),
         public_url=src.get("MULTICLOUD_PUBLIC_URL", _url, ""),
         plugins=src.get("MULTICLOUD_PLUGINS", _plugins, ()),
         events=_events(src),
         images=_images(src, data_dir),
+        aai=_aai(src),
+        auth=auth,
     )
 
 
@@ -511,8 +680,13 @@ def main(argv: list[str] | None = None) -> int:
     for field in dataclasses.fields(settings):
         value = getattr(settings, field.name)
         shown = "<set>" if field.name in ("secret_key", "encryption_keys") else value
-        print(f"{field.name} = {shown}")
+        print(f"{field.name} = {mask_userinfo(str(shown))}")
     return 0
+
+
+def mask_userinfo(text: str) -> str:
+    """``scheme://user:secret@host`` with the secret replaced by ``***``."""
+    return re.sub(r"(://[^:/@\s]*:)[^@/\s]*@", r"\1***@", text)
 
 
 if __name__ == "__main__":

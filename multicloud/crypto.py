@@ -7,10 +7,17 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from multicloud.conf import get_settings
+from multicloud.exceptions import MulticloudError
 
 
-class UndecryptableSecret(Exception):
-    """A stored secret was encrypted with a key that is no longer configured."""
+class UndecryptableSecret(MulticloudError):
+    """A stored secret was encrypted with a key that is no longer configured.
+
+    A clear 500 for a request (the operator dropped a key still in use), not a crash.
+    """
+
+    code = 500
+    message = "a stored secret cannot be decrypted with the configured keys"
 
 
 @cache
@@ -32,3 +39,13 @@ def decrypt(token: str) -> str:
         raise UndecryptableSecret(
             "a stored secret cannot be decrypted with the configured keys"
         ) from None
+
+
+def rotate(token: str) -> str:
+    """``token`` re-encrypted under the first configured key (the empty string stays)."""
+    if not token:
+        return ""
+    try:
+        return _fernet().rotate(token.encode()).decode()
+    except InvalidToken:
+        raise UndecryptableSecret() from None

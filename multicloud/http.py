@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -21,6 +22,7 @@ from multicloud.exceptions import (
     BadRequest,
     MulticloudError,
     PayloadTooLarge,
+    UnsupportedMediaType,
     error_body,
     internal_error,
 )
@@ -55,7 +57,7 @@ class Headers(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return self._items.get(name.lower(), default)
 
 
@@ -69,6 +71,11 @@ def headers_from_environ(environ: Mapping[str, Any]) -> Headers:
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             items.append((key.replace("_", "-"), environ[key]))
+    # NOTE: Eventlet keeps only the first of repeated headers in the environ; its
+    # raw list shows a second Content-Length, which must not go unnoticed.
+    lengths = [v for k, v in environ.get("headers_raw", ()) if k.lower() == "content-length"]
+    if len(lengths) > 1:
+        items.append(("CONTENT-LENGTH", ", ".join(lengths)))
     return Headers(items)
 
 
@@ -89,6 +96,7 @@ class Request:
         "_json",
         "base_url",
         "route",
+        "identity",
     )
 
     #: The route being served (its name, namespace and API version); set by the router.
@@ -112,6 +120,8 @@ class Request:
         self.stream = stream
         self.base_url = base_url
         self._json: Any = _UNSET
+        #: Who is calling (a ``multicloud.auth.Identity``), set by ``auth.authorize``.
+        self.identity: Any = None
 
     @property
     def content_length(self) -> int | None:
@@ -122,6 +132,11 @@ class Request:
             return int(raw)
         except ValueError:
             raise BadRequest("Content-Length is not a number") from None
+
+    @property
+    def chunked(self) -> bool:
+        """Whether the body comes chunked (no ``Content-Length`` to go by)."""
+        return names_chunked(self.headers.get("transfer-encoding"))
 
     def query_one(self, name: str, default: str | None = None) -> str | None:
         """The last value of query parameter ``name``."""
@@ -144,9 +159,16 @@ class Request:
         return data
 
     def json(self, required: bool = True) -> Any:
-        """The body parsed as JSON; 400 when it is missing or malformed."""
+        """The body parsed as JSON; 400 when it is missing or malformed.
+
+        A body of another media type is 415 (a browser's cross-site form or
+        ``text/plain`` fetch cannot send ``application/json`` without CORS).
+        """
         if self._json is _UNSET:
-            self._json = _parse_json(self.read_body(), required)
+            raw = self.read_body()
+            if raw.strip() and not is_json_type(self.headers.get("content-type", "")):
+                raise UnsupportedMediaType("the request body must be application/json")
+            self._json = parse_json(raw, required)
         return self._json
 
     def json_object(self) -> dict[str, Any]:
@@ -160,7 +182,14 @@ class Request:
 _UNSET = object()
 
 
-def _parse_json(raw: bytes, required: bool) -> Any:
+def is_json_type(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type, parameters ignored."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == JSON_TYPE or (kind.startswith("application/") and kind.endswith("+json"))
+
+
+def parse_json(raw: bytes, required: bool = True) -> Any:
+    """The one "JSON body or 400" rule: ``raw`` parsed, BadRequest when malformed or empty."""
     if not raw.strip():
         if required:
             raise BadRequest("request body is required (JSON)")
@@ -169,6 +198,8 @@ def _parse_json(raw: bytes, required: bool) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("request body is not valid JSON: nested too deeply") from None
 
 
 def render_json(data: Any) -> bytes:
@@ -197,8 +228,12 @@ class Response:
         return render_json(self.data)
 
     def all_headers(self) -> list[tuple[str, str]]:
-        """Headers to send: Content-Type and (for fixed bodies) Content-Length first."""
-        headers = list(self.headers)
+        """Headers to send: Content-Type and (for fixed bodies) Content-Length first.
+
+        A header whose name or value holds CR, LF or NUL (a cloud's value can end
+        up in one) is dropped: in pecan mode it would split the response.
+        """
+        headers = [(n, v) for n, v in self.headers if safe_header(n, v)]
         names = {name.lower() for name, _ in headers}
         body_len = None if self.stream is not None else len(self.rendered())
         if self.content_type and "content-type" not in names and (body_len or self.stream):
@@ -206,6 +241,17 @@ class Response:
         if body_len is not None and "content-length" not in names:
             headers.append(("Content-Length", str(body_len)))
         return headers
+
+
+_UNSAFE_HEADER = re.compile(r"[\r\n\x00]")
+
+
+def safe_header(name: str, value: str) -> bool:
+    """Whether a header can be sent as it is (no CR/LF/NUL); logs the ones that cannot."""
+    if _UNSAFE_HEADER.search(name) or _UNSAFE_HEADER.search(str(value)):
+        log.warning("dropped response header %r: it holds CR, LF or NUL", name[:64])
+        return False
+    return True
 
 
 def json_response(data: Any, status: int = 200, headers: list | None = None) -> Response:
@@ -278,4 +324,10 @@ def base_url_from_environ(environ: Mapping[str, Any]) -> str:
 
 
 def is_chunked(environ: Mapping[str, Any]) -> bool:
-    return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    """Whether a WSGI request's body comes chunked."""
+    return names_chunked(environ.get("HTTP_TRANSFER_ENCODING"))
+
+
+def names_chunked(transfer_encoding: str | None) -> bool:
+    """The one chunked-body rule: ``Transfer-Encoding`` names ``chunked``."""
+    return "chunked" in (transfer_encoding or "").lower()

@@ -14,25 +14,39 @@ import sys
 from pathlib import Path
 
 from multicloud.conf import BASE_DIR, ConfigError, Settings, get_settings
+from multicloud.openstack import allowlist
+
+#: PostgreSQL advisory lock key that serializes start-up migrations across replicas.
+MIGRATION_LOCK = 0x6D63_6D69  # "mcmi"
 
 
 def migrate() -> None:
-    """Apply database migrations (idempotent; safe to run at every start)."""
+    """Apply database migrations (idempotent; safe to run at every start).
+
+    On PostgreSQL, replicas starting together take turns (an advisory lock), so
+    two of them never apply the same migration at once.
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "multicloud.settings")
     import django
     from django.core.management import call_command
-    from django.db import connections
+    from django.db import connection, connections
 
     django.setup()
-    call_command("migrate", interactive=False, verbosity=1)
-    connections.close_all()
-
-
-def somaxconn() -> int:
+    locked = connection.vendor == "postgresql"
+    if locked:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
     try:
-        return int(Path("/proc/sys/net/core/somaxconn").read_text())
-    except (OSError, ValueError):
-        return 4096
+        call_command("migrate", interactive=False, verbosity=1)
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+    from multicloud.images import staging
+
+    settings = get_settings()
+    staging.remove_stale_parts(2 * max(settings.request_timeout, settings.cloud_timeout))
+    connections.close_all()
 
 
 def uwsgi_command(settings: Settings) -> list[str]:
@@ -46,8 +60,11 @@ def uwsgi_command(settings: Settings) -> list[str]:
         "http-socket": settings.bind,
         "processes": settings.workers,
         "threads": settings.threads,
-        "listen": min(settings.backlog, somaxconn()),
-        "harakiri": settings.request_timeout,
+        "listen": settings.listen_backlog,
+        # NOTE: no harakiri: it kills the whole worker (every thread) at a fixed
+        # deadline even while bytes flow, so long image transfers failed. The
+        # timeout is per read/write instead: a request that stops moving is cut,
+        # one that keeps moving is not (cloud side: MULTICLOUD_CLOUD_TIMEOUT).
         "socket-timeout": settings.request_timeout,
     }
     argv = [path, "--ini", str(BASE_DIR / "uwsgi.ini")]
@@ -62,7 +79,8 @@ def uwsgi_command(settings: Settings) -> list[str]:
 def main() -> int:
     try:
         settings = get_settings()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        allowlist.log_policy()
         migrate()
         if settings.web_framework == "django":
             argv = uwsgi_command(settings)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from multicloud import auth
 from multicloud.exceptions import MethodNotAllowed, NotFound
 from multicloud.http import Request, Response, error_response
 
@@ -93,6 +94,7 @@ def serve(route: Route, request: Request) -> Response:
     """Call the route's handler; any exception becomes the one JSON error answer."""
     request.route = route
     try:
+        auth.authorize(request, route)
         return route.handler_for(request.method)(request)
     except Exception as exc:  # noqa: BLE001 - every failure is answered (and logged) once
         return error_response(exc, route.name)
@@ -125,7 +127,9 @@ class Router:
         route = self._first_match(path, self.routes)
         if route is None:
             raise NotFound(f"no such resource: {path}")
-        return route, route.compiled.match(path.lstrip("/")).groupdict()
+        match = route.compiled.match(path.lstrip("/"))
+        assert match is not None  # NOTE: _first_match matched this route
+        return route, match.groupdict()
 
     @staticmethod
     def _first_match(path: str, routes: Sequence[Route]) -> Route | None:

@@ -3,21 +3,22 @@
 Every per-region route of the table is wrapped by :func:`regional`. With no
 plugin configured this is a no-op. Otherwise the region's type/version (from
 the registry, or from the body of a registration) picks the plugin, and the
-request is forwarded whole; the plugin's answer comes back unchanged.
+request is forwarded whole; the plugin's answer comes back unchanged. In
+``aai`` registry mode the type/version come from A&AI (:mod:`multicloud.vims.aai_resolve`).
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 
 from multicloud.broker import service
 from multicloud.broker.forward import forward
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import BadRequest, NotFound
-from multicloud.http import Request, Response
+from multicloud.http import Request, Response, parse_json
 from multicloud.routing import Handler
+from multicloud.vims import aai_resolve
 from multicloud.vims import service as vims
 from multicloud.vims.models import CloudRegion
 
@@ -29,6 +30,8 @@ def regional(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def dispatch(request: Request) -> Response:
+        if get_settings().aai.enabled:
+            return _dispatch_by_aai(request, handler)
         if not get_settings().plugins:
             return handler(request)
         owner, region = vims.region_key(request.params)
@@ -46,6 +49,27 @@ def regional(handler: Handler) -> Handler:
     return dispatch
 
 
+def _dispatch_by_aai(request: Request, handler: Handler) -> Response:
+    """``aai`` mode: A&AI says what the region is (cached); 404 unknown, 503 A&AI away."""
+    owner, region = vims.region_key(request.params)
+    registration = _is_registration(request)
+    if registration and not get_settings().plugins:
+        return handler(request)  # NOTE: the registry reads the region from A&AI itself.
+    kind = aai_resolve.resolve(owner, region, fresh=registration)
+    plugin = service.plugin_for(kind.cloud_type, kind.version)
+    if plugin is None:
+        return handler(request)
+    answer = forward(plugin, request)
+    if registration and 200 <= answer.status < 300:
+        _remember(
+            owner, region, {"cloud-type": kind.cloud_type, "cloud-region-version": kind.version}
+        )
+    if request.method == "DELETE" and _is_region_path(request) and _ok_or_gone(answer):
+        CloudRegion.objects.filter(cloud_owner=owner, cloud_region_id=region).delete()
+        aai_resolve.forget(owner, region)
+    return answer
+
+
 def _is_registration(request: Request) -> bool:
     return request.method == "POST" and request.route.resource == "registry"
 
@@ -60,7 +84,7 @@ def _ok_or_gone(answer: Response) -> bool:
 
 def _register_external(owner: str, region: str, request: Request, handler: Handler) -> Response:
     raw = request.read_body()
-    body = _json(raw)
+    body = parse_json(raw)
     plugin = _plugin_of_body(body)
     if plugin is None:
         request._json = body  # NOTE: the body was read here; the handler reuses it.
@@ -69,13 +93,6 @@ def _register_external(owner: str, region: str, request: Request, handler: Handl
     if 200 <= answer.status < 300:
         _remember(owner, region, body)
     return answer
-
-
-def _json(raw: bytes):
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
 
 
 def _plugin_of_body(body) -> Plugin | None:

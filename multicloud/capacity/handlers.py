@@ -27,9 +27,12 @@ def check_vim_capacity(request: Request) -> Response:
     if version == "v0":
         kept = [f"{o}_{r}" for (o, r), a in zip(pairs, answers, strict=True) if a]
         return json_response({"VIMs": kept})
-    kept_v1 = [
-        {**item, "AZs": answer.get("AZs", [])}
-        for item, answer in zip(body["VIMs"], answers, strict=True)
-        if answer
-    ]
+    by_pair = dict(zip(pairs, answers, strict=True))
+    kept_v1, seen = [], set()
+    for item in body["VIMs"]:
+        pair = (item["cloud-owner"], item["cloud-region-id"])
+        answer = by_pair.get(pair)
+        if answer and pair not in seen:
+            seen.add(pair)
+            kept_v1.append({**item, "AZs": answer.get("AZs", [])})
     return json_response({"VIMs": kept_v1})

@@ -10,6 +10,7 @@ vCPUs, memory and disk. Per availability zone totals are reported too.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +42,10 @@ def parse_demand(body: Any) -> Demand:
             memory_gb=float(body.get("Memory", 0) or 0),
             storage_gb=int(body.get("Storage", 0) or 0),
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise BadRequest("vCPU and Storage must be integers and Memory a number (GB)") from None
+    if not math.isfinite(demand.memory_gb):
+        raise BadRequest("vCPU and Storage must be integers and Memory a number (GB)")
     if min(demand.vcpus, demand.memory_gb, demand.storage_gb) < 0:
         raise BadRequest("vCPU, Memory and Storage must not be negative")
     return demand
@@ -62,11 +65,8 @@ def check(record: CloudRegion, demand: Demand, project: str | None = None) -> di
 
 
 def _scope(project: str | None) -> dict[str, str]:
-    """The ``Project`` header names a project by id (32 hex chars) or by name."""
-    if not project:
-        return {}
-    is_id = len(project) == 32 and all(c in "0123456789abcdef" for c in project.lower())
-    return {"project_id": project} if is_id else {"project_name": project}
+    """The ``Project`` header names a project by id or by name; none: the default project."""
+    return client.project_scope(project) if project else {}
 
 
 def _available(limit: int, used: int) -> float:
@@ -123,7 +123,7 @@ def _zone_totals(hypervisors: list[dict], zones: dict[str, str]) -> list[dict[st
     totals: dict[str, dict[str, Any]] = {}
     for h in hypervisors:
         host = (h.get("service") or {}).get("host") or h.get("hypervisor_hostname")
-        name = zones.get(host, "nova")
+        name = zones.get(host, "nova") if host else "nova"
         zone = totals.setdefault(
             name,
             {

@@ -12,3 +12,13 @@ class EventsConfig(AppConfig):
     label = "listener"
     verbose_name = "Event federation"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
+        from multicloud.events.cleanup import forget_region
+        from multicloud.vims.models import CloudRegion
+
+        post_delete.connect(
+            forget_region, sender=CloudRegion, dispatch_uid="multicloud.events.cleanup"
+        )

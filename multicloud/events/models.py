@@ -5,20 +5,22 @@ from __future__ import annotations
 from django.db import models
 
 
-class Event(models.Model):
-    """One accepted Nova event (the outbox row), idempotent on (vim_id, Nova message_id).
+class Status(models.TextChoices):
+    PENDING = "pending"
+    PUBLISHED = "published"
+    DEAD = "dead"
 
-    ``topics`` are the Message Router topics the event was routed to when it was accepted;
-    ``pending_topics`` the ones still to publish to, ``dead_topics`` those that refused it.
-    The row is ``published`` when nothing is pending and nothing died, ``dead`` when nothing
-    is pending and some topic refused it. ``claimed_by``/``claimed_until`` are the lease of
-    the publisher currently sending it (a crashed publisher's lease simply runs out).
+
+class Event(models.Model):
+    """One accepted Nova event, idempotent on (vim_id, Nova message_id).
+
+    ``topics`` are the topics the event was routed to when it was accepted; each has a
+    :class:`Delivery` (the unit the publisher claims, retries and dead-letters). ``status``,
+    ``dead_topics``, ``published_at`` and ``last_error`` summarise the deliveries: the event
+    is ``published`` when every delivery is, ``dead`` when none is pending and one died.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        PUBLISHED = "published"
-        DEAD = "dead"
+    Status = Status
 
     cloud_owner = models.CharField(max_length=255)
     cloud_region_id = models.CharField(max_length=255)
@@ -32,14 +34,9 @@ class Event(models.Model):
     emitted_at = models.DateTimeField()
     message = models.JSONField()
     topics = models.JSONField(default=list)
-    pending_topics = models.JSONField(default=list)
     dead_topics = models.JSONField(default=list)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField()
     last_error = models.TextField(blank=True, default="")
-    claimed_by = models.CharField(max_length=128, blank=True, default="")
-    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
 
@@ -57,6 +54,69 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vim_id}/{self.message_id} {self.event_type} ({self.status})"
+
+
+class Delivery(models.Model):
+    """One event on its way to one topic: claimed, retried and dead-lettered on its own,
+    so a topic Message Router refuses never holds back the region's other topics.
+
+    ``emitted_at`` repeats the event's Nova time (the order within region + topic).
+    ``claimed_by``/``claimed_until`` are the lease of the publisher sending it.
+    """
+
+    Status = Status
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    vim_id = models.CharField(max_length=511)
+    topic = models.CharField(max_length=249)
+    emitted_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True, default="")
+    claimed_by = models.CharField(max_length=128, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["emitted_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "topic"], name="unique_delivery_per_topic")
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "vim_id", "topic", "emitted_at", "id"],
+                name="delivery_queue_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vim_id}/{self.event_id} -> {self.topic} ({self.status})"
+
+
+class InboundDeadLetter(models.Model):
+    """A notification that can never become an event (a retry would not cure it): parked
+    with the reason and acknowledged, so it is neither lost silently nor requeued forever.
+
+    ``notification`` is the JSON text as received (NaN and ``\\u0000`` escaped), never
+    the request context.
+    """
+
+    vim_id = models.CharField(max_length=511)
+    message_id = models.CharField(max_length=255, blank=True, default="")
+    event_type = models.CharField(max_length=255, blank=True, default="")
+    priority = models.CharField(max_length=16, blank=True, default="")
+    reason = models.TextField()
+    notification = models.TextField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        indexes = [models.Index(fields=["vim_id", "received_at"], name="inbound_dead_region_time")]
+
+    def __str__(self) -> str:
+        return f"{self.vim_id}/{self.message_id} {self.event_type}: {self.reason[:60]}"
 
 
 class Subscription(models.Model):

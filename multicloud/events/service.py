@@ -1,11 +1,23 @@
-"""Stored VM events, read for pollers (``GET .../events``); the listener writes them."""
+"""Stored VM events: read for pollers (``GET .../events``), summarised from their per-topic
+deliveries, and cancelled when a subscription goes; the listener writes them.
+
+Framework-free (Django ORM only).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from multicloud.events.models import Event
+from django.db import transaction
+from django.utils import timezone
+
+from multicloud.events.models import Delivery, Event, Status
+
+PENDING = Status.PENDING
+#: Reason recorded on the deliveries of a deleted subscription.
+UNSUBSCRIBED = "subscription deleted"
 
 
 def events_since(
@@ -17,6 +29,8 @@ def events_since(
         found = found.filter(kind__in=kinds)
     if since is not None:
         found = found.filter(emitted_at__gt=since)
+    rows = list(found.order_by("emitted_at", "id")[:limit])
+    details = _delivery_details([row.id for row in rows])
     return [
         {
             **row.message,
@@ -24,7 +38,79 @@ def events_since(
                 "status": row.status,
                 "topics": row.topics,
                 "dead_topics": row.dead_topics,
+                **({"errors": details[row.id]} if details.get(row.id) else {}),
             },
         }
-        for row in found.order_by("emitted_at", "id")[:limit]
+        for row in rows
     ]
+
+
+def _delivery_details(event_ids: list[int]) -> dict[int, dict[str, str]]:
+    """Per event, the last error of each topic not published yet (dead or retrying)."""
+    details: dict[int, dict[str, str]] = {}
+    found = Delivery.objects.filter(event_id__in=event_ids).exclude(last_error="")
+    for event_id, topic, error in found.exclude(status=Status.PUBLISHED).values_list(
+        "event_id", "topic", "last_error"
+    ):
+        details.setdefault(event_id, {})[topic] = error
+    return details
+
+
+def summarise(event_ids: Iterable[int]) -> None:
+    """Bring the events' status, dead topics and errors in line with their deliveries."""
+    ids = set(event_ids)
+    if not ids:
+        return
+    unsettled = Delivery.objects.filter(event_id__in=ids).exclude(status=Status.PUBLISHED)
+    mixed = set(unsettled.values_list("event_id", flat=True))
+    # NOTE: fast path: every delivery of these events is published.
+    Event.objects.filter(id__in=ids - mixed).exclude(status=Status.PUBLISHED).update(
+        status=Status.PUBLISHED, published_at=timezone.now(), dead_topics=[], last_error=""
+    )
+    if mixed:
+        _summarise_mixed(mixed)
+
+
+def _summarise_mixed(ids: set[int]) -> None:
+    by_event: dict[int, list[tuple[str, str, str]]] = {}
+    for event_id, topic, status, error in Delivery.objects.filter(event_id__in=ids).values_list(
+        "event_id", "topic", "status", "last_error"
+    ):
+        by_event.setdefault(event_id, []).append((topic, status, error))
+    events = list(Event.objects.filter(id__in=ids))
+    now = timezone.now()
+    for event in events:
+        _summarise_one(event, by_event.get(event.id, []), now)
+    Event.objects.bulk_update(events, ["status", "dead_topics", "last_error", "published_at"])
+
+
+def _summarise_one(event: Event, deliveries: list[tuple[str, str, str]], now: datetime) -> None:
+    dead = sorted(topic for topic, status, _ in deliveries if status == Status.DEAD)
+    event.dead_topics = dead
+    errors = [
+        f"{topic}: {error}"
+        for topic, status, error in deliveries
+        if error and status != "published"
+    ]
+    event.last_error = "; ".join(errors)[:2000]
+    if any(status == PENDING for _, status, _ in deliveries):
+        event.status = Status.PENDING
+    elif dead:
+        event.status, event.published_at = Status.DEAD, None
+    else:
+        event.status, event.published_at = Status.PUBLISHED, event.published_at or now
+
+
+def cancel(vim_id: str, topic: str | None) -> int:
+    """Dead-letter the pending deliveries of a deleted subscription (all topics when None),
+    so nothing retries them any more; returns how many."""
+    found = Delivery.objects.filter(vim_id=vim_id, status=PENDING)
+    if topic is not None:
+        found = found.filter(topic=topic)
+    with transaction.atomic():
+        event_ids = set(found.values_list("event_id", flat=True))
+        cancelled = found.update(
+            status=Status.DEAD, last_error=UNSUBSCRIBED, claimed_by="", claimed_until=None
+        )
+        summarise(event_ids)
+    return cancelled

@@ -17,13 +17,13 @@ from typing import Any
 
 from django.db import transaction
 
-from multicloud.events.kinds import Kind
+from multicloud.events import service
+from multicloud.events.kinds import KIND_NAMES
 from multicloud.events.models import Subscription
 from multicloud.exceptions import BadRequest, NotFound
 
 #: Kafka's topic-name rule (what Message Router accepts): 1-249 of [A-Za-z0-9._-].
 TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-KINDS = tuple(kind.value for kind in Kind)
 CACHE_SECONDS = 2.0
 
 
@@ -32,20 +32,24 @@ def parse_states(value: Any, field: str = "states") -> list[str]:
     if isinstance(value, str):
         value = [part for part in value.split(",") if part.strip()]
     if not isinstance(value, list) or not value:
-        raise BadRequest(f"{field} must be a non-empty list of event kinds", kinds=list(KINDS))
+        raise BadRequest(f"{field} must be a non-empty list of event kinds", kinds=list(KIND_NAMES))
     states: list[str] = []
     for item in value:
         name = item.strip().upper() if isinstance(item, str) else None
-        if name not in KINDS:
-            raise BadRequest(f"unknown event kind {item!r} in {field}", kinds=list(KINDS))
+        if name not in KIND_NAMES:
+            raise BadRequest(f"unknown event kind {item!r} in {field}", kinds=list(KIND_NAMES))
         if name not in states:
             states.append(name)
     return states
 
 
 def parse_topic(value: Any) -> str:
+    """A topic name Kafka (so Message Router) accepts: the rule above, and not ``.``/``..``
+    (which also read as path segments: ``/events/..`` would reach another URL)."""
     if not isinstance(value, str) or not TOPIC_RE.match(value):
         raise BadRequest("topic must be 1-249 characters of letters, digits, '.', '_' or '-'")
+    if value in (".", ".."):
+        raise BadRequest("topic must not be '.' or '..'")
     return value
 
 
@@ -82,11 +86,19 @@ def list_subscriptions(owner: str, region: str) -> list[Subscription]:
 
 
 def unsubscribe(owner: str, region: str, topic: str | None) -> int:
-    """Delete the region's subscription to ``topic`` (all of them when None); NotFound if none."""
+    """Delete the region's subscription to ``topic`` (all of them when None); NotFound if none.
+
+    Its events still waiting for that topic are dead-lettered ("subscription deleted"), so
+    nothing keeps retrying a topic nobody wants any more.
+    """
     found = Subscription.objects.filter(cloud_owner=owner, cloud_region_id=region)
     if topic is not None:
         found = found.filter(topic=parse_topic(topic))
-    deleted, _ = found.delete()
+    with transaction.atomic():
+        topics = list(found.values_list("topic", flat=True))
+        deleted, _ = found.delete()
+        for name in topics:
+            service.cancel(f"{owner}_{region}", name)
     if not deleted:
         raise NotFound(
             f"no event subscription of {owner}_{region}" + (f" to topic {topic}" if topic else "")
@@ -116,12 +128,6 @@ class Router:
         if self.default and kind in self.default[0]:
             chosen.add(self.default[1])
         return sorted(chosen)
-
-    def wanted_kinds(self, owner: str, region: str) -> set[str]:
-        kinds = set(self.default[0]) if self.default else set()
-        for states, _ in self._subscriptions(owner, region):
-            kinds |= states
-        return kinds
 
     def _subscriptions(self, owner: str, region: str) -> list[tuple[frozenset, str]]:
         key, now = (owner, region), self.clock()

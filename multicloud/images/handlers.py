@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from multicloud import auth
 from multicloud.exceptions import BadRequest
 from multicloud.http import Request, Response, json_response
+from multicloud.images import download as downloads
 from multicloud.images import fetch, service, staging
-from multicloud.images.metadata import parse_meta, shape
 from multicloud.vims.service import region_of
 
-META_KEYS = ("name", "imageType", "containerFormat", "visibility", "properties")
 OCTET_STREAM = "application/octet-stream"
 
 
 def _target(request: Request) -> service.Target:
     return service.connect(region_of(request), request.params["tenantid"])
+
+
+PUBLISHED = ("public", "community")
+
+
+def _check_visibility(request: Request, visibility) -> None:
+    """Only ``image:publicize`` may share an image with every project."""
+    if visibility in PUBLISHED:
+        auth.require(request, "image:publicize")
 
 
 def upload(request: Request) -> Response:
@@ -23,21 +32,28 @@ def upload(request: Request) -> Response:
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "application/json":
         body = request.json_object()
-        staged, defaults = service.staged_source(body)
-        meta = parse_meta({**defaults, **{k: body[k] for k in META_KEYS if k in body}})
-        result = service.upload(target, staged, meta, new_copy=False)
+        _check_visibility(request, body.get("visibility"))
+        result = service.upload_json(target, body)
     elif kind == "multipart/form-data":
-        result = service.upload_form(target, request.stream, content_type, request.content_length)
+        result = service.upload_form(
+            target,
+            request.stream,
+            content_type,
+            request.content_length,
+            lambda meta: _check_visibility(request, meta.visibility),
+        )
     else:
-        values = {k: request.query_one(k) for k in META_KEYS}
-        meta = parse_meta(values, request.query_one("filename"))
-        result = service.upload_raw(target, request.stream, request.content_length, meta)
+        values = {k: request.query_one(k) for k in service.META_KEYS}
+        _check_visibility(request, values.get("visibility"))
+        result = service.upload_raw(
+            target, request.stream, request.content_length, values, request.query_one("filename")
+        )
     return json_response({**result, "returnCode": 1}, status=201)
 
 
 def download(request: Request) -> Response:
     """GET .../images/file/{imageid}: the bytes (Range → 206)."""
-    answer = service.download(
+    answer = downloads.download(
         _target(request),
         request.params["imageid"],
         request.headers.get("range"),
@@ -56,8 +72,8 @@ def export(request: Request) -> Response:
     body = request.json_object()
     path = body.get("imagePath", body.get("imagepath"))
     staging_conf = staging.conf()
-    service.export_path(staging_conf.export_dir, path)  # 403 before touching the cloud
-    return json_response(service.export(_target(request), request.params["imageid"], path))
+    downloads.export_path(staging_conf.export_dir, path)  # 403 before touching the cloud
+    return json_response(downloads.export(_target(request), request.params["imageid"], path))
 
 
 def list_images(request: Request) -> Response:
@@ -78,17 +94,12 @@ def list_images(request: Request) -> Response:
 def create_from_url(request: Request) -> Response:
     """POST .../images {"name","imagePath": URL,...}: 200 if the name exists, else 202."""
     body = request.json_object()
-    meta = parse_meta(body)
-    url, _ = fetch.check_url(body.get("imagePath"), staging.conf().url_allowlist)
-    target = _target(request)
-    existing = service.find_by_name(target, meta.name)
-    if existing is not None:
-        return json_response({**shape(existing, target.decoration()), "returnCode": 0})
-    with target.errors():
-        image = target.glance.images.create(**meta.create_kwargs())
-    fetch.start(target, image["id"], url, meta)
+    _check_visibility(request, body.get("visibility"))
+    image, created = fetch.create_from_url(body, lambda: _target(request))
+    if not created:
+        return json_response({**image, "returnCode": 0})
     return json_response(
-        {**shape(image, target.decoration()), "returnCode": 1},
+        {**image, "returnCode": 1},
         status=202,
         headers=[("Location", f"{request.path.rstrip('/')}/{image['id']}")],
     )

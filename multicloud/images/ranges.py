@@ -37,7 +37,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 def _digits(*texts: str) -> bool:
     present = [t for t in texts if t]
-    return bool(present) and all(t.isascii() and t.isdigit() for t in present)
+    # NOTE: 19 digits hold any real offset and stay below int()'s 4300-digit limit.
+    return bool(present) and all(t.isascii() and t.isdigit() and len(t) <= 19 for t in present)
 
 
 def content_range(first: int, last: int, size: int) -> str:

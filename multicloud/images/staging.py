@@ -189,3 +189,21 @@ def body_chunks(stream, length: int | None, chunk_size: int) -> Iterable[bytes]:
         if not data:
             return
         yield data
+
+
+def remove_stale_parts(idle: float) -> int:
+    """At start-up: remove ``*.part`` copies nothing has written to for ``idle`` seconds.
+
+    A worker killed mid-upload leaves its partial copy behind; a live upload
+    touches its file at every chunk, so only abandoned ones are this old.
+    """
+    removed = 0
+    limit = time.time() - idle
+    for path in conf().staging_dir.glob("*.part"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                removed += 1
+    if removed:
+        log.info("removed %d stale partial staging file(s)", removed)
+    return removed

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from multicloud.exceptions import (
     UpstreamError,
     UpstreamUnreachable,
 )
+from multicloud.openstack import allowlist
 
 if TYPE_CHECKING:
     from multicloud.vims.models import CloudRegion
@@ -85,20 +87,34 @@ def keystone_v3_url(service_url: str) -> str:
     return url + "/v3"
 
 
+def cacert_path(ssl_cacert: str) -> Path:
+    """Where a region's CA bundle is kept (named by its digest, shared by equal bundles)."""
+    digest = hashlib.sha256(ssl_cacert.encode()).hexdigest()[:16]
+    return get_settings().data_dir / "cacerts" / f"{digest}.pem"
+
+
 def verify_option(ssl_insecure: bool, ssl_cacert: str) -> bool | str:
     """requests' ``verify``: False, True, or the path of the region's CA bundle."""
     if ssl_insecure:
         return False
     if not ssl_cacert.strip():
         return True
-    digest = hashlib.sha256(ssl_cacert.encode()).hexdigest()[:16]
-    path = get_settings().data_dir / "cacerts" / f"{digest}.pem"
+    path = cacert_path(ssl_cacert)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(f"{path}.{threading.get_ident()}")
         tmp.write_text(ssl_cacert)
         tmp.replace(path)
     return str(path)
+
+
+def project_scope(tenant: str) -> dict[str, str]:
+    """``project_id`` for a Keystone id (32 hex digits), else ``project_name``.
+
+    The one rule for a tenant given by id or name (image routes, the ``Project`` header).
+    """
+    is_id = len(tenant) == 32 and all(c in "0123456789abcdef" for c in tenant.lower())
+    return {"project_id": tenant} if is_id else {"project_name": tenant}
 
 
 def credentials(
@@ -132,7 +148,9 @@ def new_session(creds: Credentials) -> ks_session.Session:
         user_domain_name=creds.domain,
         **scope,
     )
-    return ks_session.Session(auth=auth, verify=creds.verify, timeout=get_settings().cloud_timeout)
+    return allowlist.guard(
+        ks_session.Session(auth=auth, verify=creds.verify, timeout=get_settings().cloud_timeout)
+    )
 
 
 class _SessionCache:
@@ -153,10 +171,6 @@ class _SessionCache:
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
             return created
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
 
 
 _sessions = _SessionCache(MAX_CACHED_SESSIONS)
@@ -198,9 +212,12 @@ def plain_session(verify: bool | str) -> ks_session.Session:
     with _plain_lock:
         found = _plain_sessions.get(key)
         if found is None:
-            found = _plain_sessions[key] = ks_session.Session(
-                verify=verify, timeout=get_settings().cloud_timeout
+            found = _plain_sessions[key] = allowlist.guard(
+                ks_session.Session(verify=verify, timeout=get_settings().cloud_timeout)
             )
+            # NOTE: this session serves every caller: a cookie one upstream set for
+            # one caller must never ride along on another's calls (L1).
+            found.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
         return found
 
 
@@ -234,6 +251,11 @@ def send(
         )
 
 
+def token_access(session: ks_session.Session) -> Any:
+    """The token (keystoneauth ``AccessInfo``) of an authenticated session, fetched if needed."""
+    return session.auth.get_access(session)  # type: ignore[union-attr]
+
+
 def check_credentials(creds: Credentials) -> dict[str, Any]:
     """Authenticate once; 400 with the reason when the cloud is unreachable or says no.
 
@@ -241,23 +263,30 @@ def check_credentials(creds: Credentials) -> dict[str, Any]:
     """
     session = new_session(creds)
     try:
-        access = session.auth.get_access(session)
+        access = token_access(session)
     except ks_exc.Unauthorized:
         raise BadRequest(
-            f"the identity service at {creds.auth_url} rejected the credentials "
+            "the identity service rejected the credentials "
             f"(user {creds.username!r}, project {creds.project_name or creds.project_id!r})"
         ) from None
-    except ks_exc.SSLError as exc:
-        raise BadRequest(f"TLS verification of {creds.auth_url} failed: {exc}") from None
-    except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.DiscoveryFailure):
-        # NOTE: no transport detail: its wording differs between the two serving modes.
-        raise BadRequest(f"cannot reach the identity service at {creds.auth_url}") from None
     except ks_exc.ClientException as exc:
-        raise BadRequest(f"the identity service at {creds.auth_url} failed: {exc}") from None
+        # NOTE: the reason is logged, not returned: transport details (refused,
+        # timed out, a banner, a certificate subject) would make registration a
+        # scanner of the service's network (H1 of the security audit).
+        log.warning("credential check at registration failed: %s", exc)
+        raise BadRequest(f"the identity service cannot be used: {_reason(exc)}") from None
     return {
         "project_id": access.project_id,
         "services": sorted({entry.get("type") for entry in access.service_catalog.catalog}),
     }
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ks_exc.SSLError):
+        return "TLS verification failed"
+    if isinstance(exc, ks_exc.ConnectTimeout | ks_exc.ConnectFailure):
+        return "it cannot be reached"
+    return "it did not answer as a Keystone v3 service"
 
 
 _BY_STATUS: dict[int, type[MulticloudError]] = {
@@ -291,16 +320,12 @@ def translate_errors(what: str = "the cloud") -> Iterator[None]:
     except ks_exc.ConnectFailure:
         raise ServiceUnavailable(f"cannot reach {what}") from None
     except ks_exc.ClientException as exc:
-        raise UpstreamError(f"{what}: {exc}") from None
+        # NOTE: the detail (addresses, errno, TLS subjects) goes to the log only (M4).
+        log.warning("%s failed: %s", what, exc)
+        raise UpstreamError(f"{what} failed") from None
 
 
 # --------------------------------------------------------------------------- image service
-
-
-def project_scope(tenant: str) -> dict[str, str]:
-    """``project_id`` for a Keystone id (32 hex digits), else ``project_name``."""
-    is_id = len(tenant) == 32 and all(c in "0123456789abcdef" for c in tenant.lower())
-    return {"project_id": tenant} if is_id else {"project_name": tenant}
 
 
 def glance_for(region: CloudRegion, tenant: str) -> Any:
@@ -355,7 +380,7 @@ def translate_glance_errors(what: str = "the image service") -> Iterator[None]:
     except g_exc.HTTPException as exc:
         status = _glance_status(exc)
         # NOTE: Glance answers 415 when the data does not match the declared disk format.
-        error = BadRequest if status == 415 else _BY_STATUS.get(status)
+        error = BadRequest if status == 415 else _BY_STATUS.get(status or 0)
         detail = f"{what}: {exc.details or exc}"
         if error is not None:
             raise error(detail, upstream_status=status) from None

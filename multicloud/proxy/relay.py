@@ -55,6 +55,57 @@ RESPONSE_DROP = frozenset(
 )
 
 
+#: Request headers a cloud may get from a caller (L2 of the security audit): these,
+#: and any ``X-*`` or ``OpenStack-*`` one but the forwarding ones. Cookies and
+#: Authorization (this service's own credentials) never leave.
+REQUEST_ALLOW = frozenset(
+    {
+        "accept",
+        "accept-language",
+        "content-type",
+        "content-encoding",
+        "content-md5",
+        "content-range",
+        "range",
+        "if-match",
+        "if-none-match",
+        "if-modified-since",
+        "if-unmodified-since",
+        "user-agent",
+    }
+)
+#: Response headers a caller may get from a cloud: these, and ``X-*``/``OpenStack-*``.
+#: Set-Cookie and CORS headers never come back under this service's origin.
+RESPONSE_ALLOW = frozenset(
+    {
+        "content-type",
+        "content-encoding",
+        "content-md5",
+        "content-range",
+        "content-disposition",
+        "content-location",
+        "accept-ranges",
+        "etag",
+        "last-modified",
+        "location",
+        "retry-after",
+        "vary",
+        "cache-control",
+        "expires",
+        "allow",
+        "www-authenticate",
+    }
+)
+_NEVER = frozenset({"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"})
+
+
+def _relayed(name: str, allowed: frozenset[str]) -> bool:
+    lower = name.lower()
+    if lower in _NEVER:
+        return False
+    return lower in allowed or lower.startswith(("x-", "openstack-"))
+
+
 @dataclass
 class Answer:
     """What goes back to the caller: JSON ``data``, or a byte ``stream``."""
@@ -67,7 +118,11 @@ class Answer:
 
 
 def request_headers(headers: dict[str, str]) -> dict[str, str]:
-    sent = {name: value for name, value in headers.items() if name not in REQUEST_DROP}
+    sent = {
+        name: value
+        for name, value in headers.items()
+        if name not in REQUEST_DROP and _relayed(name, REQUEST_ALLOW)
+    }
     # NOTE: JSON answers are rewritten, so they must come unencoded.
     sent["accept-encoding"] = "identity"
     if "x-auth-token" in sent and "x-subject-token" not in sent:
@@ -116,7 +171,7 @@ def response_headers(reply: Any, rewriter: Rewriter) -> list[tuple[str, str]]:
     headers = []
     for name, value in reply.headers.items():
         lower = name.lower()
-        if lower in RESPONSE_DROP:
+        if lower in RESPONSE_DROP or not _relayed(lower, RESPONSE_ALLOW):
             continue
         if lower in ("location", "content-location"):
             # NOTE: a relative Location is relative to the upstream URL, not to ours.

@@ -25,10 +25,15 @@ log = logging.getLogger(__name__)
 Discovered = dict[str, Any]
 
 
-def start(pk: int, generation: int) -> threading.Thread:
-    """Discover in a daemon thread (green under the pecan mode's Eventlet)."""
+def start(
+    pk: int, generation: int, target: Callable[[int, int], None] | None = None
+) -> threading.Thread:
+    """Discover in a daemon thread (green under the pecan mode's Eventlet).
+
+    ``target`` replaces :func:`run` (the A&AI registry's job runs discovery too).
+    """
     thread = threading.Thread(
-        target=run, args=(pk, generation), name=f"discovery-{pk}", daemon=True
+        target=target or run, args=(pk, generation), name=f"discovery-{pk}", daemon=True
     )
     thread.start()
     return thread
@@ -56,7 +61,7 @@ def run(pk: int, generation: int) -> None:
             pk,
             generation,
             discovery_status=CloudRegion.Discovery.FAILED,
-            discovery_error=f"unexpected error: {exc}",
+            discovery_error=f"unexpected error ({type(exc).__name__}; see the service log)",
         )
     finally:
         connections.close_all()
@@ -89,19 +94,47 @@ def flavors(record: CloudRegion) -> list[dict[str, Any]]:
         "OS-FLV-EXT-DATA:ephemeral",
         "swap",
         "os-flavor-access:is_public",
+        "OS-FLV-DISABLED:disabled",
+        "links",
     )
     return [{k: f.get(k) for k in keys} for f in body.json()["flavors"]]
 
 
+#: Most pages of one listing discovery reads (a cloud could answer ``next`` forever).
+MAX_PAGES = 50
+
+
 def images(record: CloudRegion) -> list[dict[str, Any]]:
     glance = client.adapter(record, "image")
-    keys = ("id", "name", "status", "disk_format", "container_format", "size", "visibility")
-    found, url = [], "/v2/images?limit=200"
-    while url:
+    keys = (
+        "id",
+        "name",
+        "status",
+        "disk_format",
+        "container_format",
+        "size",
+        "visibility",
+        "os_distro",
+        "os_version",
+        "architecture",
+        "self",
+    )
+    found: list[dict[str, Any]] = []
+    url: str | None = "/v2/images?limit=200"
+    seen: set[str] = set()
+    while url and len(seen) < MAX_PAGES:
+        seen.add(url)
         page = glance.get(url).json()
         found += [{k: image.get(k) for k in keys} for image in page["images"]]
-        url = page.get("next")
+        url = _next_link(page.get("next"), seen)
     return found
+
+
+def _next_link(link: Any, seen: set[str]) -> str | None:
+    """Glance's ``next`` when it is a new path on the same service (never another host)."""
+    if not isinstance(link, str) or not link.startswith("/v2/images") or link in seen:
+        return None
+    return link
 
 
 def availability_zones(record: CloudRegion) -> list[dict[str, Any]]:
@@ -124,6 +157,7 @@ def hypervisors(record: CloudRegion) -> list[dict[str, Any]]:
         "memory_mb",
         "local_gb",
         "host_ip",
+        "service",
     )
     return [{k: h.get(k) for k in keys} for h in body["hypervisors"]]
 

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 from multicloud.http import Request, Response, json_response
-from multicloud.vims import service, tenants
+from multicloud.vims import registry, service, tenants
 
 
 def register(request: Request) -> Response:
-    """POST .../registry: check the credentials, store, discover in the background (202)."""
-    owner, region = service.region_key(request.params)
-    record, created = service.register(owner, region, request.json())
-    body = service.describe(record)
+    """POST .../registry: register (local: check and store; aai: read A&AI), discover (202)."""
+    body = registry.register(request)
     return json_response(body, status=202, headers=[("Location", request.path)])
 
 
 def registry_status(request: Request) -> Response:
     """GET .../registry: the registration and the state of its discovery."""
-    return json_response(service.describe(service.region_of(request)))
+    return json_response(registry.status(request))
 
 
 def unregister(request: Request) -> Response:
     """DELETE .../{vimid} or .../{owner}/{region}: forget the region (204)."""
-    service.unregister(*service.region_key(request.params))
+    registry.unregister(request)
     return Response(status=204, content_type=None)
 
 

@@ -77,3 +77,23 @@ class CloudRegion(models.Model):
     @notification_transport_url.setter
     def notification_transport_url(self, value: str) -> None:
         self.notification_transport_url_encrypted = crypto.encrypt(value)
+
+
+class AaiFootprint(models.Model):
+    """What this service wrote into A&AI for one region (``aai`` registry mode).
+
+    Re-registration reconciles against it and unregistration removes exactly it;
+    objects that other components created are never listed here.
+    """
+
+    region = models.OneToOneField(CloudRegion, on_delete=models.CASCADE, related_name="aai")
+    #: ``defaultTenant`` of the registration request (overrides esr-system-info's).
+    default_tenant = models.CharField(max_length=255, blank=True, default="")
+    #: The identity proxy URL written into the cloud-region, and what it held before.
+    identity_url = models.CharField(max_length=1024, blank=True, default="")
+    previous_identity_url = models.CharField(max_length=1024, blank=True, default="")
+    wrote_identity_url = models.BooleanField(default=False)
+    #: category -> A&AI paths this service created; "edges" -> [from, type, to] it added.
+    written = models.JSONField(default=dict, blank=True)
+    #: Objects it would have removed but A&AI keeps (in use by others), with the reason.
+    kept = models.JSONField(default=list, blank=True)

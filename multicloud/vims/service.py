@@ -12,18 +12,18 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography import x509
 from django.db import transaction
 
 from multicloud.exceptions import BadRequest, NotFound
 from multicloud.http import Request
+from multicloud.messaging_url import check_transport_url
 from multicloud.openstack import client
 from multicloud.vims import discovery
 from multicloud.vims.models import CloudRegion
+from multicloud.vims.types import HANDLED_TYPES
 
 log = logging.getLogger(__name__)
-
-#: Cloud types this service serves in-process.
-HANDLED_TYPES = ("openstack", "vmware")
 
 
 def parse_vim_id(vimid: str) -> tuple[str, str]:
@@ -90,12 +90,25 @@ def register(owner: str, region: str, body: Any) -> tuple[CloudRegion, bool]:
     """Check, store (or update) a region and start its discovery; (region, created)."""
     check_owner(owner)
     registration = parse_registration(owner, region, body)
-    client.check_credentials(_credentials_of(registration))
+    _check_credentials(registration)
     with transaction.atomic():
         record, created = _store(owner, region, registration)
         transaction.on_commit(lambda: _start_discovery(record.pk, record.generation))
     log.info("cloud region %s %s", record.vim_id, "registered" if created else "updated")
     return record, created
+
+
+def _check_credentials(registration: Registration) -> None:
+    """The credentials work; nothing is left on disk when they do not (M2)."""
+    cacert = registration.fields["ssl_cacert"]
+    path = client.cacert_path(cacert) if cacert.strip() else None
+    existed = path is not None and path.exists()
+    try:
+        client.check_credentials(_credentials_of(registration))
+    except BaseException:
+        if path is not None and not existed:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def _store(owner: str, region: str, registration: Registration) -> tuple[CloudRegion, bool]:
@@ -209,11 +222,22 @@ def _flag(container: dict, key: str) -> bool:
     raise BadRequest(f"esr-system-info {key!r} must be true or false")
 
 
+#: Largest ``ssl-cacert`` accepted (a bundle of a few dozen certificates).
+MAX_CACERT_BYTES = 64 * 1024
+
+
 def _cacert(value: Any) -> str:
     if value in (None, ""):
         return ""
-    if not isinstance(value, str) or "-----BEGIN CERTIFICATE-----" not in value:
-        raise BadRequest("esr-system-info 'ssl-cacert' must be a PEM certificate")
+    if not isinstance(value, str) or len(value.encode()) > MAX_CACERT_BYTES:
+        raise BadRequest(
+            "esr-system-info 'ssl-cacert' must be PEM certificates "
+            f"of at most {MAX_CACERT_BYTES} bytes"
+        )
+    try:
+        x509.load_pem_x509_certificates(value.encode())
+    except ValueError:
+        raise BadRequest("esr-system-info 'ssl-cacert' must be a PEM certificate") from None
     return value
 
 
@@ -244,8 +268,13 @@ def _events_config(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest("cloud-extra-info.multicloud-events must be an object")
     url = value.get("transport-url", "")
-    if url and not str(url).startswith(("rabbit://", "amqp://", "kombu+")):
-        raise BadRequest("multicloud-events.transport-url must be a rabbit:// URL")
+    if not isinstance(url, str):
+        raise BadRequest("multicloud-events.transport-url must be a string")
+    if url:
+        try:
+            check_transport_url(url)
+        except ValueError as exc:
+            raise BadRequest(f"multicloud-events.transport-url {exc}") from None
     topics = value.get("topics", [])
     if not isinstance(topics, list) or not all(isinstance(t, str) and t for t in topics):
         raise BadRequest("multicloud-events.topics must be a list of topic names")

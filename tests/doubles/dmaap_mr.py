@@ -1,8 +1,7 @@
 """In-process test double of ONAP DMaaP Message Router (MR), speaking MR's REST protocol.
 
 The double is an HTTP(S) server on 127.0.0.1 (ephemeral port by default) that implements
-the parts of MR's wire protocol a publisher/subscriber sees (see
-/work/shared/events-research.md section 1):
+the parts of MR's wire protocol a publisher/subscriber sees:
 
 * ``POST /events/{topic}[?partitionKey=K]`` with ``application/json`` (one object or an
   array of objects; each object is one message, stored re-serialised),
@@ -45,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -131,6 +130,8 @@ class _Faults:
     delay: float = 0.0
     max_batch: int | None = None
     max_bytes: int | None = None
+    #: per topic: (status or None, delay): a topic MR refuses, or answers slowly
+    topic_faults: dict[str, tuple[int | None, float]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- body parsers
@@ -632,6 +633,14 @@ class FakeMessageRouter:
         with self._cond:
             self._faults.reset_remaining, self._faults.reset_store = n, store
 
+    def fail_topic(self, topic: str, status: int | None = 404, delay: float = 0.0) -> None:
+        """Every publish to ``topic`` waits ``delay`` seconds, then gets ``status`` (None:
+        processed normally after the delay); other topics are not affected."""
+        if status is not None:
+            _check_status(status)
+        with self._cond:
+            self._faults.topic_faults[topic] = (status, delay)
+
     def slow(self, seconds: float) -> None:
         """Delay each publish by ``seconds`` before processing it (0 = off).
 
@@ -640,11 +649,6 @@ class FakeMessageRouter:
         """
         with self._cond:
             self._faults.delay = seconds
-
-    def clear_faults(self) -> None:
-        """Remove every injected fault and limit."""
-        with self._cond:
-            self._faults = _Faults()
 
     # ----------------------------------------------------------------- observability
 
@@ -714,6 +718,7 @@ class FakeMessageRouter:
         """Apply faults, parse, check limits and store; return MR's success body."""
         started = time.monotonic()
         self._sleep_if_slow()
+        self._topic_fault(topic)
         reset_store, status = self._take_failure()
         if reset_store is False:
             raise _ConnectionReset
@@ -733,6 +738,15 @@ class FakeMessageRouter:
             delay = self._faults.delay
         if delay > 0 and self._halt.wait(delay):
             raise _ConnectionReset
+
+    def _topic_fault(self, topic: str) -> None:
+        """Honour ``fail_topic()``: wait its delay, then answer its status (if any)."""
+        with self._cond:
+            status, delay = self._faults.topic_faults.get(topic, (None, 0.0))
+        if delay > 0 and self._halt.wait(delay):
+            raise _ConnectionReset
+        if status is not None:
+            raise injected_error(status)
 
     def _take_failure(self) -> tuple[bool | None, int | None]:
         """Consume a reset or failure fault: (reset_store or None, status or None)."""

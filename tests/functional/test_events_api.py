@@ -81,6 +81,8 @@ def test_delete_takes_the_topic_from_the_body_too(api, region):
         ({"states": ["PAUSE"], "topic": ""}, "topic must be"),
         ({"states": ["PAUSE"], "topic": "no spaces"}, "topic must be"),
         ({"states": ["PAUSE"]}, "topic must be"),
+        ({"states": ["PAUSE"], "topic": "."}, "must not be '.' or '..'"),
+        ({"states": ["PAUSE"], "topic": ".."}, "must not be '.' or '..'"),
         ([], "body must be"),
     ],
 )
@@ -143,6 +145,17 @@ def test_pollers_read_stored_events_in_order_and_page_with_since(api, region):
     kind = events[0].kind.value
     only = api.request("GET", f"{V0}/events?states={kind.lower()}").json()["events"]
     assert only and {e["kind"] for e in only} == {kind}
+
+
+def test_deleting_a_subscription_stops_the_retries_of_its_waiting_events(api, region):
+    post(api, f"{V1}/event_subscriptions", {**BODY, "topic": "t"})
+    events = _store(3)
+    assert api.request("DELETE", f"{V1}/event_subscriptions?topic=t").status == 204
+    assert outbox.pending_queues() == []
+    polled = api.request("GET", f"{V1}/events").json()["events"]
+    assert [e["message_id"] for e in polled] == [e.message_id for e in events]
+    assert all(e["delivery"]["status"] == "dead" for e in polled)
+    assert polled[0]["delivery"]["errors"] == {"t": "subscription deleted"}
 
 
 @pytest.mark.parametrize("query", ["states=NOPE", "since=yesterday", "limit=0", "limit=x"])

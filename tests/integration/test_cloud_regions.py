@@ -58,7 +58,7 @@ def test_wrong_credentials_are_refused_and_nothing_is_stored(api, sandbox):
 def test_an_unreachable_cloud_is_refused_and_nothing_is_stored(api, sandbox):
     answer = register(api, sandbox, **{"service-url": "http://127.0.0.1:1/v3"})
     assert answer.status == 400
-    assert "cannot reach the identity service" in answer.json()["error"]
+    assert answer.json()["error"] == "the identity service cannot be used: it cannot be reached"
     assert not CloudRegion.objects.exists()
 
 

@@ -20,7 +20,6 @@ from tests.integration.rabbit import (
     Database,
     ListenerProcess,
     Nova,
-    broker,  # noqa: F401 (fixture)
     expected_seqs,
     published_seqs,
     rabbitmqctl,
@@ -39,7 +38,7 @@ def mr():
 
 
 @pytest.fixture
-def listener(tmp_path, broker, mr):  # noqa: F811
+def listener(tmp_path, broker, mr):
     db = Database(tmp_path)
     process = ListenerProcess(
         ListenerProcess.environment(tmp_path, db, broker, mr.url), tmp_path / "listener.log"
@@ -52,7 +51,7 @@ def listener(tmp_path, broker, mr):  # noqa: F811
 
 
 @pytest.fixture
-def nova(broker):  # noqa: F811
+def nova(broker):
     sender = Nova(broker.nova_url)
     yield sender
     sender.close()
@@ -83,7 +82,7 @@ def arrived(mr, expected: set[str]):
 
 @pytest.mark.timeout(300)
 def test_10000_notifications_with_message_router_down_for_a_while_arrive_exactly_once(
-    broker,  # noqa: F811
+    broker,
     listener,
     nova,
     mr,
@@ -110,7 +109,7 @@ def test_10000_notifications_with_message_router_down_for_a_while_arrive_exactly
 
 
 @pytest.mark.timeout(300)
-def test_a_kill_9_of_the_listener_mid_stream_loses_nothing(broker, listener, nova, mr):  # noqa: F811
+def test_a_kill_9_of_the_listener_mid_stream_loses_nothing(broker, listener, nova, mr):
     items = seq_corpus(4000)
     expected = expected_seqs(items)
     listener.start(broker)
@@ -130,7 +129,7 @@ def test_a_kill_9_of_the_listener_mid_stream_loses_nothing(broker, listener, nov
 
 
 @pytest.mark.timeout(300)
-def test_a_dropped_rabbitmq_connection_loses_nothing(broker, listener, nova, mr):  # noqa: F811
+def test_a_dropped_rabbitmq_connection_loses_nothing(broker, listener, nova, mr):
     items = seq_corpus(4000)
     expected = expected_seqs(items)
     listener.start(broker)
@@ -144,7 +143,7 @@ def test_a_dropped_rabbitmq_connection_loses_nothing(broker, listener, nova, mr)
 
 
 @pytest.mark.timeout(120)
-def test_sigterm_stops_consuming_and_exits_cleanly(broker, listener, nova, mr):  # noqa: F811
+def test_sigterm_stops_consuming_and_exits_cleanly(broker, listener, nova, mr):
     listener.start(broker)
     items = seq_corpus(200)
     nova.send_all(items)
@@ -159,7 +158,7 @@ def test_sigterm_stops_consuming_and_exits_cleanly(broker, listener, nova, mr): 
 @pytest.mark.timeout(300)
 def test_two_replicas_in_one_pool_share_the_work_and_publish_each_event_once(
     tmp_path,
-    broker,  # noqa: F811
+    broker,
     listener,
     nova,
     mr,
@@ -182,7 +181,7 @@ def test_two_replicas_in_one_pool_share_the_work_and_publish_each_event_once(
         second.ensure_stopped()
 
 
-def test_no_secret_reaches_the_logs(broker, listener, nova, mr):  # noqa: F811
+def test_no_secret_reaches_the_logs(broker, listener, nova, mr):
     listener.start(broker)
     nova.send_all(seq_corpus(100))
     wait_until(lambda: len(mr.messages(TOPIC)) > 0, 60, "an event")
@@ -205,13 +204,20 @@ r.save()
 
 
 @pytest.mark.timeout(200)
-def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listener, nova, mr):  # noqa: F811
+def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listener, nova, mr):
     del listener.env["MULTICLOUD_EVENTS_TRANSPORT_URL"]
     pool = f"registered-{broker.vhost}"
+
     # NOTE: registered while run_listener already runs; start() waits for the pool's consumer.
-    register = threading.Timer(
-        3, listener.django, [REGISTER.format(pool=pool, url=broker.listener_url)]
-    )
+    def register_once_running() -> None:
+        wait_until(
+            lambda: listener.log_path.exists() and "no cloud region" in listener.log(),
+            60,
+            "run_listener to start without regions",
+        )
+        listener.django(REGISTER.format(pool=pool, url=broker.listener_url))
+
+    register = threading.Thread(target=register_once_running, daemon=True)
     register.start()
     listener.start(broker, pool=pool, args=("--refresh-interval", "1"))
     register.join()
@@ -229,7 +235,7 @@ def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listene
 
 
 @pytest.mark.timeout(300)
-def test_notifications_are_requeued_not_lost_while_the_database_is_down(broker, listener, nova, mr):  # noqa: F811
+def test_notifications_are_requeued_not_lost_while_the_database_is_down(broker, listener, nova, mr):
     if not listener.db.pg_name:
         pytest.skip(
             "needs PostgreSQL (run with DATABASE_URL=postgresql://...): SQLite "
@@ -254,7 +260,7 @@ def test_notifications_are_requeued_not_lost_while_the_database_is_down(broker, 
 
 
 @pytest.mark.timeout(200)
-def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listener, mr):  # noqa: F811
+def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listener, mr):
     listener.env.update(
         MULTICLOUD_EVENTS_RABBIT_DURABLE="true", MULTICLOUD_EVENTS_RABBIT_QUORUM="true"
     )
@@ -276,7 +282,7 @@ def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listene
 @pytest.mark.timeout(120)
 def test_https_and_basic_auth_towards_message_router_from_configuration(
     tmp_path,
-    broker,  # noqa: F811
+    broker,
     listener,
     nova,
 ):
@@ -296,3 +302,119 @@ def test_https_and_basic_auth_towards_message_router_from_configuration(
         assert listener.terminate() == 0
         assert_exactly_once(secure, expected, listener)
         assert "mr-s3cret" not in listener.log()
+
+
+# ----------------------------------------------------------------- isolation
+
+
+def register(listener, owner: str, region: str, url: str, pool: str) -> None:
+    """A registration stored as it is (an older release did not check the URL)."""
+    listener.django(
+        REGISTER.replace('"owner2"', f'"{owner}"')
+        .replace('"Region2"', f'"{region}"')
+        .format(pool=pool, url=url)
+    )
+
+
+@pytest.mark.timeout(200)
+def test_a_refused_topic_beside_a_good_one_holds_back_nothing_and_is_dead_lettered(
+    broker,  # noqa: F811
+    listener,
+    nova,
+    mr,
+):
+    bad = "unauthenticated.REFUSED"
+    listener.env["MULTICLOUD_MR_MAX_ATTEMPTS"] = "3"
+    listener.django(
+        "from multicloud.events.models import Subscription; Subscription.objects.create("
+        f"cloud_owner='osbox', cloud_region_id='RegionOne', topic='{bad}', "
+        "states=['CREATE','DELETE','PAUSE','UNPAUSE','POWER_OFF','POWER_ON','SHUT_DOWN','UPDATE'])"
+    )
+    mr.fail_topic(bad, 404)
+    listener.start(broker)
+    items = seq_corpus(600)
+    expected = expected_seqs(items)
+    started = time.monotonic()
+    nova.send_all(items)
+    wait_until(arrived(mr, expected), 30, "every event on the good topic")
+    took = time.monotonic() - started
+    wait_until(
+        lambda: "gave up after 3 attempts" in listener.log(), 60, "the refused topic dead-lettered"
+    )
+    assert listener.terminate() == 0
+    assert mr.messages(bad) == []
+    assert listener.log().count(f"topic {bad}: HTTP 404") == 1  # once per state change
+    print(f"\n{len(expected)} events on the good topic {took:.1f}s after the first was sent")
+
+
+DOWN_PORT_CODE = (
+    "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
+)
+
+
+@pytest.mark.timeout(200)
+def test_an_amqp_and_an_unreachable_region_beside_a_good_one_block_nothing(
+    broker,  # noqa: F811
+    listener,
+    nova,
+    mr,
+):
+    import subprocess
+    import sys
+
+    closed = subprocess.run(
+        [sys.executable, "-c", DOWN_PORT_CODE], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    register(listener, "owner2", "Amqp", "amqp://u:s3cret@127.0.0.1:5672/x", "p-amqp")
+    register(listener, "owner3", "Down", f"rabbit://u:s3cret@127.0.0.1:{closed}/x", "p-down")
+    listener.start(broker)
+    items = seq_corpus(300)
+    nova.send_all(items)
+    wait_until(arrived(mr, expected_seqs(items)), 60, "the good region's events")
+    time.sleep(4)  # a few retries of the unreachable region
+    started = time.monotonic()
+    assert listener.terminate(timeout=20) == 0
+    stopped_in = time.monotonic() - started
+    log = listener.log()
+    assert log.count("region owner2_Amqp: refused: transport URL names driver 'amqp'") == 1
+    assert log.count("region owner3_Down: unreachable") == 1
+    assert "s3cret" not in log
+    assert {m["vim_id"] for m in mr.messages(TOPIC)} == {"osbox_RegionOne"}
+    assert stopped_in < 12
+    print(f"\nSIGTERM to exit: {stopped_in:.1f}s")
+
+
+POISON = """
+import json
+from multicloud.events.models import InboundDeadLetter
+print(json.dumps(sorted(InboundDeadLetter.objects.values_list("reason", flat=True))))
+"""
+
+
+@pytest.mark.timeout(200)
+def test_each_kind_of_poison_is_parked_once_and_the_rest_flows(broker, listener, nova, mr):  # noqa: F811
+    good = seq_corpus(200)
+    template = next(i for i in good if i["event_type"] == "compute.instance.pause.end")
+    nested: dict = {}
+    for _ in range(600):
+        nested = {"x": nested}
+    poisons = [
+        {**template, "payload": {**template["payload"], "metadata": nested}},
+        {**template, "payload": {**template["payload"], "memory_mb": float("nan")}},
+        {**template, "payload": {**template["payload"], "display_name": "vm\x00one"}},
+    ]
+    listener.start(broker)
+    nova.send_all(good[:100] + poisons + good[100:])
+    wait_until(arrived(mr, expected_seqs(good)), 60, "the good events")
+    wait_until(
+        lambda: len(json.loads(listener.django(POISON).strip().splitlines()[-1])) >= 3,
+        30,
+        "three parked",
+    )
+    assert listener.terminate() == 0
+    reasons = json.loads(listener.django(POISON).strip().splitlines()[-1])
+    assert len(reasons) == 3, reasons
+    assert any("RecursionError" in r for r in reasons)
+    assert any("NaN" in r for r in reasons) and any("u0000" in r for r in reasons)
+    queue = broker.queue(listener.env["MULTICLOUD_EVENTS_POOL"])
+    assert queue == (0, 0)  # all acknowledged, nothing requeued for ever

@@ -8,6 +8,7 @@ acknowledged, stops the publisher and exits 0.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -16,7 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
 from listener import regions
-from listener.runner import ListenerService
+from listener.runner import STOP_TIMEOUT, ListenerService
 from multicloud.conf import get_settings
 
 log = logging.getLogger("listener")
@@ -38,6 +39,12 @@ class Command(BaseCommand):
             default=30.0,
             help="seconds between re-reads of the region registry (0: never)",
         )
+        parser.add_argument(
+            "--drain-timeout",
+            type=float,
+            default=STOP_TIMEOUT,
+            help="seconds SIGTERM waits for in-flight notifications before exiting anyway",
+        )
 
     def handle(self, *args, **options):
         settings = get_settings().events
@@ -57,7 +64,11 @@ class Command(BaseCommand):
         log.info("run_listener: started for %s", ", ".join(service.listening) or "no region")
         self.loop(service, settings, stop, options["stats_interval"], options["refresh_interval"])
         log.info("run_listener: stopping")
-        service.stop()
+        if not service.stop(options["drain_timeout"]):
+            # NOTE: a listener stuck on a broker would keep the process alive; whatever it
+            # did not acknowledge is redelivered by the broker, nothing is lost.
+            logging.shutdown()
+            os._exit(0)
 
     @staticmethod
     def loop(
@@ -76,3 +87,6 @@ class Command(BaseCommand):
                     service.sync(regions.targets(settings))
                 except DatabaseError as exc:
                     log.warning("run_listener: cannot read the region registry: %s", exc)
+                except Exception:
+                    # NOTE: one odd registration must not end the listener of every region.
+                    log.exception("run_listener: cannot refresh the regions; keeping them")

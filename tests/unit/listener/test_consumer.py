@@ -9,7 +9,7 @@ from django.db import OperationalError
 
 from listener import consumer
 from listener.consumer import HANDLED, REQUEUE, Endpoint, filters_from
-from multicloud.events.models import Event
+from multicloud.events.models import Event, InboundDeadLetter
 from multicloud.events.subscriptions import Router
 from tests.nova_corpus import args, first, replay
 
@@ -69,12 +69,59 @@ def test_events_nobody_subscribed_to_are_acknowledged_and_counted_not_stored():
     assert ep.counters["unsubscribed"] == 1 and ep.counters["ignored"] == 1
 
 
-def test_a_malformed_notification_is_acknowledged_not_looped_forever():
+def deep(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels):
+        value = {"x": value}
+    return value
+
+
+def poisoned(kind: str) -> dict:
     item = first("compute.instance.pause.end")
-    item["metadata"] = {}
+    payload = dict(item["payload"])
+    if kind == "no message_id":
+        item["metadata"] = {}
+    elif kind == "too deep":
+        payload["metadata"] = deep(5000)
+    elif kind == "NaN":
+        payload["memory_mb"] = float("nan")
+    elif kind == "NUL":
+        payload["display_name"] = "vm\x00one"
+    return {**item, "payload": payload}
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("no message_id", "malformed"),
+        ("too deep", "malformed: RecursionError"),
+        ("NaN", "NaN or Infinity"),
+        ("NUL", "\\u0000"),
+    ],
+)
+def test_poison_is_parked_once_with_the_reason_and_acknowledged(kind, reason):
     ep = endpoint()
-    assert ep.handle(*args(item)) == HANDLED
-    assert ep.counters["malformed"] == 1
+    item = poisoned(kind)
+    for _ in range(3):  # redelivered: parked once
+        assert ep.handle(*args(item)) == HANDLED
+    parked = InboundDeadLetter.objects.get()
+    assert reason in parked.reason and parked.vim_id == "onap_R1"
+    assert "_context" not in parked.notification and not Event.objects.exists()
+    assert ep.handle(*args(first("compute.instance.unpause.end"))) == HANDLED
+    assert Event.objects.count() == 1  # the others keep flowing
+
+
+def test_a_batch_with_poison_stores_the_others_in_one_go():
+    ep = endpoint()
+    good = [first("compute.instance.pause.end"), first("compute.instance.unpause.end")]
+    batch = [good[0], poisoned("NaN"), good[1]]
+    messages = [
+        dict(zip(("publisher_id", "event_type", "payload", "metadata"), args(i)[1:], strict=True))
+        for i in batch
+    ]
+    assert ep.handle_batch("INFO", messages) == HANDLED
+    assert Event.objects.count() == 2 and InboundDeadLetter.objects.count() == 1
+    assert ep.counters["stored"] == 2 and ep.counters["parked"] == 1
 
 
 @pytest.mark.django_db(transaction=True)  # the endpoint closes the broken connection
@@ -90,7 +137,7 @@ def test_it_requeues_after_a_bounded_backoff_when_the_outbox_is_down():
     )
     broken = mock.patch.object(
         consumer.outbox,
-        "accept",
+        "accept_many",
         autospec=True,
         side_effect=OperationalError("server closed the connection"),
     )
@@ -126,19 +173,51 @@ def test_subscriptions_stored_for_the_region_route_events_to_their_topics():
     assert list(Event.objects.values_list("kind", "topics")) == [("PAUSE", ["pauses"])]
 
 
-def test_it_warns_once_when_only_the_other_nova_format_arrives(caplog):
-    ep = endpoint(prefer="unversioned")
-    for _ in range(3):
+def test_it_warns_once_when_only_the_other_nova_format_arrives_for_a_while(caplog):
+    now = [0.0]
+    ep = endpoint(prefer="unversioned", clock=lambda: now[0])
+    for step in range(5):
+        now[0] = step * 20.0
         ep.handle(*args(first("instance.pause.end")))
     warnings = [r for r in caplog.records if "MULTICLOUD_EVENTS_PREFER_FORMAT" in r.message]
-    assert len(warnings) == 1 and ep.counters["other_format"] == 3
+    assert len(warnings) == 1 and ep.counters["other_format"] == 5
     assert not Event.objects.exists()
+
+
+def test_no_format_warning_when_the_preferred_format_comes_second_after_a_restart(caplog):
+    now = [0.0]
+    ep = endpoint(prefer="unversioned", clock=lambda: now[0])
+    ep.handle(*args(first("instance.pause.end")))  # the versioned queue drained first
+    now[0] = 30.0
+    ep.handle(*args(first("compute.instance.pause.end")))
+    now[0] = 300.0
+    ep.handle(*args(first("instance.unpause.end")))
+    assert "MULTICLOUD_EVENTS_PREFER_FORMAT" not in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)  # the endpoint closes the connection on a requeue
 def test_an_unexpected_failure_is_logged_and_requeued_not_dropped(caplog):
     ep = endpoint()
-    with mock.patch.object(consumer.outbox, "accept", autospec=True, side_effect=KeyError("bug")):
-        assert ep.handle(*args(first("compute.instance.pause.end"))) == REQUEUE
-    assert "failed on compute.instance.pause.end" in caplog.text
-    assert ep.handle(*args(first("compute.instance.pause.end"))) == HANDLED
+    item = first("compute.instance.pause.end")
+    bug = mock.patch.object(
+        consumer.outbox, "accept_many", autospec=True, side_effect=KeyError("bug")
+    )
+    with bug:
+        assert ep.handle(*args(item)) == REQUEUE
+    assert "failed on a batch of 1" in caplog.text
+    assert ep.handle(*args(item)) == HANDLED
+    assert Event.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the endpoint closes the connection on a requeue
+def test_a_notification_failing_the_same_way_every_time_is_parked_after_bounded_requeues():
+    ep = endpoint()
+    item = first("compute.instance.pause.end")
+    bug = mock.patch.object(
+        consumer.outbox, "accept_many", autospec=True, side_effect=KeyError("bug")
+    )
+    with bug:
+        results = [ep.handle(*args(item)) for _ in range(consumer.MAX_REQUEUES + 2)]
+    assert results == [REQUEUE] * consumer.MAX_REQUEUES + [HANDLED, HANDLED]
+    parked = InboundDeadLetter.objects.get()
+    assert parked.reason.startswith(f"failed {consumer.MAX_REQUEUES + 1} times: KeyError")

@@ -11,7 +11,8 @@ from listener import outbox
 from listener.mr import MessageRouter
 from listener.notifications import parse
 from listener.publisher import Publisher
-from multicloud.events.models import Event
+from multicloud.events import service
+from multicloud.events.models import Delivery, Event
 from tests.doubles.dmaap_mr import FakeMessageRouter
 from tests.nova_corpus import args, replay
 
@@ -220,12 +221,13 @@ def test_the_publisher_thread_survives_a_failing_round_and_stops_on_request(mr, 
 
     calls = []
 
-    def broken():
+    def broken(vim_id, topic):
         calls.append(1)
         raise RuntimeError("bug")
 
     publisher = publisher_for(mr)
-    monkeypatch.setattr(publisher, "run_once", broken)
+    monkeypatch.setattr(publisher, "publish_queue", broken)
+    monkeypatch.setattr(module.outbox, "pending_queues", lambda: [("onap_R1", TOPIC)])
     monkeypatch.setattr(module, "close_old_connections", lambda: None)
     thread = threading.Thread(target=publisher.run)
     thread.start()
@@ -235,3 +237,50 @@ def test_the_publisher_thread_survives_a_failing_round_and_stops_on_request(mr, 
     publisher.stop()
     thread.join(5)
     assert len(calls) >= 2 and not thread.is_alive()
+
+
+def test_a_topic_message_router_refuses_never_holds_back_the_other_topics(mr, caplog):
+    ids = store(30, topics=("unauthenticated.BAD", TOPIC))
+    mr.fail_topic("unauthenticated.BAD", 404)
+    publisher = publisher_for(mr, batch_size=10)
+    for _ in range(6):
+        publisher.run_once()
+    assert published_ids(mr) == ids
+    assert Delivery.objects.filter(topic="unauthenticated.BAD", status="pending").count() == 30
+    # NOTE: logged once when the queue started failing, not once per retry.
+    assert caplog.text.count("topic unauthenticated.BAD: HTTP 404") == 1
+
+
+def test_a_topic_that_keeps_failing_is_dead_lettered_and_visible_to_pollers(mr, caplog):
+    ids = store(3, topics=("unauthenticated.BAD", TOPIC))
+    mr.fail_topic("unauthenticated.BAD", 503)
+    publisher = publisher_for(mr, give_up=outbox.GiveUp(max_attempts=3))
+    drain(publisher)
+    assert published_ids(mr) == ids
+    assert outbox.counts()["dead"] == 3
+    assert caplog.text.count("DEAD-LETTERED") == 3 and "gave up after 3 attempts" in caplog.text
+    polled = service.events_since("onap", "R1", None, None, 10)
+    assert polled[0]["delivery"]["dead_topics"] == ["unauthenticated.BAD"]
+    assert "gave up after 3 attempts" in polled[0]["delivery"]["errors"]["unauthenticated.BAD"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_topic_that_hangs_does_not_delay_the_others_in_the_running_publisher(mr):
+    import threading
+
+    ids = store(20, topics=("unauthenticated.SLOW", TOPIC))
+    mr.fail_topic("unauthenticated.SLOW", None, delay=30)
+    publisher = publisher_for(mr, timeout=20, batch_size=5)
+    thread = threading.Thread(target=publisher.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while len(published_ids(mr)) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert published_ids(mr) == ids
+    finally:
+        mr.fail_topic("unauthenticated.SLOW", None, delay=0)
+        publisher.stop()
+        mr.stop()
+        thread.join(10)
+    assert not thread.is_alive()

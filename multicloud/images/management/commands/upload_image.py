@@ -10,7 +10,6 @@ from django.core.management.base import BaseCommand, CommandError
 from multicloud.exceptions import MulticloudError
 from multicloud.images import service
 from multicloud.images.management.commands._progress import Progress, ProgressReader
-from multicloud.images.metadata import parse_meta
 from multicloud.vims.service import get_region, parse_vim_id
 
 
@@ -39,12 +38,12 @@ class Command(BaseCommand):
             "properties": options["properties"],
         }
         try:
-            meta = parse_meta(values, os.path.basename(path))
             target = service.connect(get_region(*parse_vim_id(options["vim"])), options["tenant"])
             size = os.path.getsize(path)
             progress = Progress(size, "upload", stream=self.stderr._out)
             with open(path, "rb") as handle:
-                image = service.upload_raw(target, ProgressReader(handle, progress), size, meta)
+                reader = ProgressReader(handle, progress)
+                image = service.upload_raw(target, reader, size, values, os.path.basename(path))
             progress.finish()
         except MulticloudError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None

@@ -72,7 +72,21 @@ def test_the_kept_attributes_hold_no_secret():
         (body(**{"cloud-extra-info": {"multicloud-events": {"topics": "x"}}}), "topics"),
         (
             body(**{"cloud-extra-info": {"multicloud-events": {"transport-url": "http://x"}}}),
-            "rabbit://",
+            "not an installed broker driver",
+        ),
+        (
+            body(**{"cloud-extra-info": {"multicloud-events": {"transport-url": "amqp://u:p@h/"}}}),
+            "driver 'amqp', which is not an installed broker driver",
+        ),
+        (
+            body(
+                **{
+                    "cloud-extra-info": {
+                        "multicloud-events": {"transport-url": "rabbit://u:p@h:abc/"}
+                    }
+                }
+            ),
+            "bad port",
         ),
     ],
 )
