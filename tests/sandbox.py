@@ -139,6 +139,25 @@ def _unavailable(reason: str):
     pytest.skip(f"OpenStack sandbox not running: {reason}")
 
 
+def require_cinder(sb: Sandbox) -> None:
+    """Skip (fail with CI=true) when the sandbox runs without Cinder."""
+    _require(sb, "OSBOX_CINDER_URL", "Cinder (OSBOX_CINDER=0, or started before it had)")
+
+
+def require_port_binding(sb: Sandbox) -> None:
+    """Skip (fail with CI=true) when the sandbox's Neutron does not bind ports."""
+    _require(sb, "OSBOX_PORT_BINDING", "ports that bind (stub Neutron, or started before)")
+
+
+def _require(sb: Sandbox, key: str, what: str) -> None:
+    if key in sb.env:
+        return
+    reason = f"the sandbox in {sb.state} has no {what}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
 def make_session(sb: Sandbox, creds: Credentials):
     """A keystoneauth1 Session scoped to ``creds``' project."""
     from keystoneauth1 import session as ks_session

@@ -5,7 +5,7 @@
 #
 # Signals only the process groups recorded in STATE_DIR/run (never matches by name):
 # TERM, a bounded wait, then KILL. Stops RabbitMQ/PostgreSQL only if the start script
-# started private ones. --purge also drops the osbox_ databases and the RabbitMQ vhost
+# started private ones. --purge also drops this state dir's databases and the RabbitMQ vhost
 # and deletes STATE_DIR. (--only NAME stops one service; used by the start script.)
 set -euo pipefail
 
@@ -107,8 +107,10 @@ if [ "$PURGE" = 1 ]; then
         PG_PORT=${OSBOX_PG_PORT:-5432}
     fi
     if [ ! -f "$RUN/own-postgres" ] || [ -S "$STATE/pg/sock/.s.PGSQL.$PG_PORT" ]; then
+        # the databases this state dir created carry its path as their comment
         dbs=$(psql -X -h "$HOST" -p "$PG_PORT" -U postgres -Atc \
-            "select datname from pg_database where datname like 'osbox\_%'" 2>/dev/null || true)
+            "select datname from pg_database
+             where shobj_description(oid, 'pg_database') = '$STATE'" 2>/dev/null || true)
         for db in $dbs; do
             psql -X -q -h "$HOST" -p "$PG_PORT" -U postgres \
                 -c "drop database if exists $db with (force)" || true

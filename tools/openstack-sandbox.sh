@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the Multicloud OpenStack sandbox: Keystone, Glance, Placement, Nova (fake virt
-# driver) and Neutron (ML2, no agents) from PyPI, all on 127.0.0.1.
+# driver), Neutron (ML2, no agents, ports bound by tools/sandbox/osbox_mech.py) and Cinder
+# (volumes as files, tools/sandbox/osbox_cinder.py) from PyPI, all on 127.0.0.1.
 #
 #   tools/openstack-sandbox.sh [STATE_DIR]        (default: <repo>/.sandbox/state)
 #
@@ -25,10 +26,15 @@ GL_PORT=${OSBOX_GLANCE_PORT:-9292}
 PL_PORT=${OSBOX_PLACEMENT_PORT:-8778}
 NV_PORT=${OSBOX_NOVA_PORT:-8774}
 NT_PORT=${OSBOX_NEUTRON_PORT:-9696}
+CV_PORT=${OSBOX_CINDER_PORT:-8776}
+CINDER=${OSBOX_CINDER:-1}               # 1: start Cinder | 0: leave it out (faster start)
+[[ "$CINDER" =~ ^[01]$ ]] || { echo "OSBOX_CINDER must be 0 or 1" >&2; exit 1; }
 PG_PORT=${OSBOX_PG_PORT:-5432}          # shared server; a private one uses OSBOX_OWN_PG_PORT
 OWN_PG_PORT=${OSBOX_OWN_PG_PORT:-5433}
 MQ_PORT=${OSBOX_RABBIT_PORT:-5672}
 MQ_VHOST=${OSBOX_RABBIT_VHOST:-osbox}
+DBP=${OSBOX_DB_PREFIX:-osbox_}          # database names: ${DBP}keystone, ${DBP}nova_api, ...
+[[ "$DBP" =~ ^[a-z][a-z0-9_]*_$ ]] || { echo "OSBOX_DB_PREFIX must match [a-z][a-z0-9_]*_" >&2; exit 1; }
 REGION=${OSBOX_REGION:-RegionOne}
 NEUTRON_MODE=${OSBOX_NEUTRON:-auto}     # auto (real, stub if real fails) | real | stub
 WAIT_SECS=${OSBOX_WAIT_SECS:-90}
@@ -38,7 +44,7 @@ CONSTRAINTS="$SB/constraints.txt"
 CHASH=$(sha256sum "$CONSTRAINTS" | cut -c1-12)
 VENV=${MULTICLOUD_OSBOX_VENV:-$HOME/.cache/multicloud/osbox-venv-$CHASH}
 VENV_MARKER="$VENV/.osbox-complete-$CHASH"
-PACKAGES="keystone glance nova openstack-placement neutron uWSGI psycopg2-binary"
+PACKAGES="keystone glance nova openstack-placement neutron cinder uWSGI psycopg2-binary"
 
 say() { printf '[osbox %3ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -63,7 +69,9 @@ trap on_exit EXIT
 
 port_busy() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
 
-for spec in keystone:$KS_PORT glance:$GL_PORT placement:$PL_PORT nova:$NV_PORT neutron:$NT_PORT; do
+SPECS="keystone:$KS_PORT glance:$GL_PORT placement:$PL_PORT nova:$NV_PORT neutron:$NT_PORT"
+[ "$CINDER" = 1 ] && SPECS+=" cinder:$CV_PORT"
+for spec in $SPECS; do
     if port_busy "${spec#*:}"; then
         die "port ${spec#*:} (for ${spec%%:*}) on this machine is already in use by:
 $(ss -Hltnp "( sport = :${spec#*:} )")
@@ -144,22 +152,25 @@ else
 fi
 PSQL+=(-p "$PG_PORT")
 PG_URL="postgresql+psycopg2://postgres@$HOST:$PG_PORT"
-DBS="osbox_keystone osbox_glance osbox_placement osbox_nova_api osbox_nova_cell0 osbox_nova_cell1 osbox_neutron"
-have_dbs=$("${PSQL[@]}" -Atc "select datname from pg_database where datname like 'osbox\_%'")
+DBS=""
+for db in keystone glance placement nova_api nova_cell0 nova_cell1 neutron cinder; do DBS+=" $DBP$db"; done
+# exactly these names: another sandbox's prefix may extend this one (osbox_ / osbox_x_)
+DB_LIST=$(sed -e "s/^ /'/" -e "s/ /','/g" -e "s/$/'/" <<<"$DBS")
+have_dbs=$("${PSQL[@]}" -Atc "select datname from pg_database where datname in ($DB_LIST)")
 # The databases belong to one state dir (nova's compute node identity, keystone's fernet
 # keys and glance's image files live there). Databases left by another state dir are
 # dropped rather than reused: one sandbox per PostgreSQL server.
 owner=$("${PSQL[@]}" -Atc "select shobj_description(oid, 'pg_database') from pg_database
-                           where datname = 'osbox_keystone'")
+                           where datname = '${DBP}keystone'")
 if [ -n "$have_dbs" ] && [ "$owner" != "$STATE" ]; then
     if [ -n "$owner" ] && [ -d "$owner/run" ]; then
         for f in "$owner"/run/*.pid; do
-            [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && die "the osbox_ databases on \
+            [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && die "the $DBP databases on \
 $HOST:$PG_PORT belong to the sandbox running from $owner; stop it first \
 ($SCRIPT_DIR/openstack-sandbox-stop.sh $owner) or use a private PostgreSQL (OSBOX_PG_PORT=<free port>)"
         done
     fi
-    say "dropping osbox_ databases left by ${owner:-an unknown state dir}"
+    say "dropping $DBP databases left by ${owner:-an unknown state dir}"
     for db in $have_dbs; do "${PSQL[@]}" -c "drop database if exists $db with (force)"; done
     have_dbs=""
 fi
@@ -242,10 +253,11 @@ render() {  # render TEMPLATE DEST
         -e "s#@@MQ_URL@@#$MQ_URL#g" -e "s#@@REGION@@#$REGION#g" \
         -e "s#@@SERVICE_PASSWORD@@#$SERVICE_PASSWORD#g" \
         -e "s#@@KS_PORT@@#$KS_PORT#g" -e "s#@@GL_PORT@@#$GL_PORT#g" -e "s#@@PL_PORT@@#$PL_PORT#g" \
-        -e "s#@@NV_PORT@@#$NV_PORT#g" -e "s#@@NT_PORT@@#$NT_PORT#g" "$SB/conf/$1" > "$2"
+        -e "s#@@NV_PORT@@#$NV_PORT#g" -e "s#@@NT_PORT@@#$NT_PORT#g" -e "s#@@CV_PORT@@#$CV_PORT#g" -e "s#@@DB_PREFIX@@#$DBP#g" \
+        "$SB/conf/$1" > "$2"
     chmod 600 "$2"
 }
-mkdir -p "$STATE"/{keystone,glance/{images,staging,tasks,cache},placement,nova/{state,instances,locks},neutron/{state,locks}}
+mkdir -p "$STATE"/{keystone,glance/{images,staging,tasks,cache},placement,nova/{state,instances,locks},neutron/{state,locks,plugins},cinder/{state,locks,volumes,plugins}}
 render keystone.conf "$STATE/keystone/keystone.conf"
 render keystone-uwsgi.ini "$STATE/keystone/uwsgi.ini"
 render glance-api.conf "$STATE/glance/glance-api.conf"
@@ -261,14 +273,26 @@ render neutron.conf "$STATE/neutron/neutron.conf"
 render ml2_conf.ini "$STATE/neutron/ml2_conf.ini"
 render neutron-uwsgi.ini "$STATE/neutron/uwsgi.ini"
 cp "$VENV/etc/neutron/api-paste.ini" "$STATE/neutron/api-paste.ini"
+# the agentless port-binding mechanism driver, found by ML2 through its entry point
+cp "$SB/osbox_mech.py" "$STATE/neutron/plugins/"
+mkdir -p "$STATE/neutron/plugins/osbox_mech-1.0.dist-info"
+printf 'Metadata-Version: 2.1\nName: osbox-mech\nVersion: 1.0\n' \
+    > "$STATE/neutron/plugins/osbox_mech-1.0.dist-info/METADATA"
+printf '[neutron.ml2.mechanism_drivers]\nosbox = osbox_mech:OsboxMechanismDriver\n' \
+    > "$STATE/neutron/plugins/osbox_mech-1.0.dist-info/entry_points.txt"
+render cinder.conf "$STATE/cinder/cinder.conf"
+render cinder-uwsgi.ini "$STATE/cinder/uwsgi.ini"
+cp "$VENV/etc/cinder/api-paste.ini" "$VENV/etc/cinder/resource_filters.json" "$STATE/cinder/"
+cp "$SB/osbox_cinder.py" "$STATE/cinder/plugins/"
 
 # ---------------------------------------------------------------- database schemas
-# Glance, Placement, Nova and Neutron migrate in the background while Keystone comes up.
+# Glance, Placement, Nova, Neutron and Cinder migrate in the background while Keystone comes up.
 NOVA_CONF="$STATE/nova/nova.conf"
+CINDER_CONF="$STATE/cinder/cinder.conf"
 migrate_nova() {
     local nm=("$B/nova-manage" --config-file "$NOVA_CONF") cells
     "${nm[@]}" api_db sync
-    "${nm[@]}" cell_v2 map_cell0 --database_connection "$PG_URL/osbox_nova_cell0"
+    "${nm[@]}" cell_v2 map_cell0 --database_connection "$PG_URL/${DBP}nova_cell0"
     cells=$("${nm[@]}" cell_v2 list_cells)
     grep -q ' cell1 ' <<<"$cells" || "${nm[@]}" cell_v2 create_cell --name cell1
     "${nm[@]}" db sync
@@ -276,7 +300,7 @@ migrate_nova() {
 migrate_neutron() {
     local nconf=(--config-file "$STATE/neutron/neutron.conf" --config-file "$STATE/neutron/ml2_conf.ini")
     # Neutron's alembic scripts carry MySQL-only SQL; build the schema from the models.
-    "$B/python" "$SB/neutron_schema.py" "$PG_URL/osbox_neutron"
+    "$B/python" "$SB/neutron_schema.py" "$PG_URL/${DBP}neutron"
     "$B/neutron-db-manage" "${nconf[@]}" stamp heads
 }
 # set -m: each migration job gets its own process group, so a failed start can end it
@@ -284,6 +308,9 @@ set -m
 ( "$B/glance-manage" --config-dir "$STATE/glance" db_sync ) >"$LOG/dbsync-glance.log" 2>&1 & MIG[glance]=$!
 ( "$B/placement-manage" --config-dir "$STATE/placement" db sync ) >"$LOG/dbsync-placement.log" 2>&1 & MIG[placement]=$!
 migrate_nova >"$LOG/dbsync-nova.log" 2>&1 & MIG[nova]=$!
+if [ "$CINDER" = 1 ]; then
+    ( "$B/cinder-manage" --config-file "$CINDER_CONF" db sync ) >"$LOG/dbsync-cinder.log" 2>&1 & MIG[cinder]=$!
+fi
 if [ "$NEUTRON_MODE" != stub ]; then
     migrate_neutron >"$LOG/dbsync-neutron.log" 2>&1 & MIG[neutron]=$!
 fi
@@ -313,20 +340,29 @@ AUTH_URL="http://$HOST:$KS_PORT"
 export OSBOX_AUTH_URL=$AUTH_URL OSBOX_REGION=$REGION \
     OSBOX_ADMIN_USER=$ADMIN_USER OSBOX_ADMIN_PASSWORD=$ADMIN_PASSWORD OSBOX_ADMIN_PROJECT=$ADMIN_PROJECT \
     OSBOX_DEMO_USER=$DEMO_USER OSBOX_DEMO_PASSWORD=$DEMO_PASSWORD OSBOX_DEMO_PROJECT=$DEMO_PROJECT \
-    OSBOX_SERVICE_PASSWORD=$SERVICE_PASSWORD OSBOX_SERVICE_USERS="glance nova placement neutron" \
+    OSBOX_SERVICE_PASSWORD=$SERVICE_PASSWORD OSBOX_SERVICE_USERS="glance nova placement neutron cinder" \
     OSBOX_SVC_IMAGE="glance|http://$HOST:$GL_PORT" \
     OSBOX_SVC_PLACEMENT="placement|http://$HOST:$PL_PORT" \
     OSBOX_SVC_COMPUTE="nova|http://$HOST:$NV_PORT/v2.1" \
     OSBOX_SVC_NETWORK="neutron|http://$HOST:$NT_PORT" \
     OSBOX_VENV=$VENV OSBOX_NOVA_CONF=$NOVA_CONF
+if [ "$CINDER" = 1 ]; then
+    export OSBOX_SVC_BLOCK_STORAGE="cinder|http://$HOST:$CV_PORT/v3/%(project_id)s" \
+        OSBOX_SVC_VOLUMEV3="cinderv3|http://$HOST:$CV_PORT/v3/%(project_id)s"
+else
+    export OSBOX_ABSENT_SERVICES="block-storage volumev3"
+fi
 "$B/python" "$SB/ks_register.py" >"$LOG/ks-register.log" 2>&1 \
     || die "registering services in keystone failed; see $LOG/ks-register.log"
 say "keystone: services, endpoints, service users and demo user registered"
 
-for m in glance placement nova; do
+ready=""
+for m in "${!MIG[@]}"; do
+    [ "$m" = neutron ] && continue  # waited for where Neutron starts
     wait "${MIG[$m]}" || die "$m database migration failed; see $LOG/dbsync-$m.log"
+    ready+=" $m"
 done
-say "glance/placement/nova schemas ready"
+say "schemas ready:$ready"
 
 # ---------------------------------------------------------------- glance, placement, neutron
 start glance "$B/uwsgi" --ini "$STATE/glance/uwsgi.ini"
@@ -363,16 +399,37 @@ start nova-conductor "$B/nova-conductor" --config-file "$NOVA_CONF" --log-file n
 start nova-scheduler "$B/nova-scheduler" --config-file "$NOVA_CONF" --log-file nova-scheduler.log
 start nova-compute "$B/nova-compute" --config-file "$NOVA_CONF" --log-file nova-compute.log
 
+# ---------------------------------------------------------------- cinder
+CINDER_PROCS=""
+if [ "$CINDER" = 1 ]; then
+    start cinder-api "$B/uwsgi" --ini "$STATE/cinder/uwsgi.ini"
+    start cinder-scheduler "$B/cinder-scheduler" --config-file "$CINDER_CONF" --log-file cinder-scheduler.log
+    start cinder-volume env PYTHONPATH="$STATE/cinder/plugins" \
+        "$B/cinder-volume" --config-file "$CINDER_CONF" --log-file cinder-volume.log
+    CINDER_PROCS="cinder-scheduler cinder-volume"
+fi
+
 wait_http glance "http://$HOST:$GL_PORT/versions" "$LOG/glance-api.log and $LOG/glance-uwsgi.log"
 wait_http placement "http://$HOST:$PL_PORT/" "$LOG/placement.log and $LOG/placement-uwsgi.log"
 wait_http nova-api "http://$HOST:$NV_PORT/" "$LOG/nova-api.log and $LOG/nova-api-uwsgi.log"
-for p in nova-conductor nova-scheduler nova-compute; do
+[ "$CINDER" = 1 ] && wait_http cinder-api "http://$HOST:$CV_PORT/" "$LOG/cinder-api.log and $LOG/cinder-api-uwsgi.log"
+for p in nova-conductor nova-scheduler nova-compute $CINDER_PROCS; do
     alive "$p" || die "$p exited; see $LOG/$p.log and $LOG/$p.out"
 done
 
 "$B/python" "$SB/nova_ready.py" >"$LOG/nova-ready.log" 2>&1 \
     || die "nova did not become usable; see $LOG/nova-ready.log, $LOG/nova-compute.log, $LOG/nova-conductor.log"
 say "nova: compute host mapped, inventory in placement, flavors and image present"
+if [ "$CINDER" = 1 ]; then
+    "$B/python" "$SB/cinder_ready.py" >"$LOG/cinder-ready.log" 2>&1 \
+        || die "cinder did not become usable; see $LOG/cinder-ready.log, $LOG/cinder-volume.log, $LOG/cinder-scheduler.log"
+    say "cinder: scheduler and volume backend up, a test volume was created and deleted"
+fi
+PORTS_ENV=""
+[ "$NEUTRON_KIND" = real ] && PORTS_ENV="OSBOX_PORT_BINDING=osbox"
+CINDER_ENV=""
+[ "$CINDER" = 1 ] && CINDER_ENV="OSBOX_CINDER_URL=http://$HOST:$CV_PORT/v3
+OSBOX_VOLUME_DIR=$STATE/cinder/volumes"
 
 # ---------------------------------------------------------------- client files
 ( umask 077
@@ -394,6 +451,8 @@ OSBOX_PLACEMENT_URL=http://$HOST:$PL_PORT
 OSBOX_NOVA_URL=http://$HOST:$NV_PORT/v2.1
 OSBOX_NEUTRON_URL=http://$HOST:$NT_PORT
 OSBOX_NEUTRON_KIND=$NEUTRON_KIND
+$PORTS_ENV
+$CINDER_ENV
 OSBOX_FLAVORS=m1.tiny,m1.small
 OSBOX_IMAGE=fake-image
 EOF
@@ -441,7 +500,8 @@ cat >&2 <<EOF
   glance    http://$HOST:$GL_PORT
   placement http://$HOST:$PL_PORT
   nova      http://$HOST:$NV_PORT/v2.1
-  neutron   http://$HOST:$NT_PORT ($NEUTRON_KIND)
+  neutron   http://$HOST:$NT_PORT ($NEUTRON_KIND${PORTS_ENV:+, ports bind})
+  cinder    $([ "$CINDER" = 1 ] && echo "http://$HOST:$CV_PORT/v3 (volumes as files in $STATE/cinder/volumes)" || echo "not started (OSBOX_CINDER=0)")
   amqp      $HOST:$MQ_PORT vhost $MQ_VHOST (exchange nova)
   credentials: $STATE/endpoints.env, $STATE/openrc, $STATE/clouds.yaml (clouds osbox, osbox-demo)
   stop:      $SCRIPT_DIR/openstack-sandbox-stop.sh $STATE [--purge]

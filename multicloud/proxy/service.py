@@ -170,8 +170,10 @@ def _anonymous_endpoints(target: Target, service: str) -> Endpoints:
     session = client.session_for(target.region)
     with client.translate_errors(f"the identity service of {target.region.vim_id}"):
         access = client.token_access(session)
+    # NOTE: the project id only strips itself from project-scoped URLs (Cinder's
+    # .../v3/{project_id}), so that the service root is the version list.
     return endpoints_from_catalog(
-        access.service_catalog.catalog, None, target.region_name, target.identity_root
+        access.service_catalog.catalog, access.project_id, target.region_name, target.identity_root
     )
 
 

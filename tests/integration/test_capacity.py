@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.integration.regions import region_body
+from tests.sandbox import require_cinder
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 
@@ -72,3 +73,28 @@ def test_check_vim_capacity_drops_a_region_that_cannot_host_it(api, region):
         api, "/api/multicloud/v0/check_vim_capacity", {**HUGE, "VIMs": ["osbox_RegionOne"]}
     )
     assert answer.json() == {"VIMs": []}
+
+
+@pytest.fixture
+def cinder_quota(sandbox, admin_session):
+    """Sets the admin project's Cinder ``gigabytes`` quota; resets it to the default after."""
+    require_cinder(sandbox)
+    path = f"/os-quota-sets/{admin_session.get_project_id()}"
+    kw = {"endpoint_filter": {"service_type": "block-storage", "region_name": sandbox.region}}
+
+    def set_room(gigabytes: int) -> None:
+        usage = admin_session.get(f"{path}?usage=true", **kw).json()["quota_set"]
+        limit = usage["gigabytes"]["in_use"] + usage["gigabytes"]["reserved"] + gigabytes
+        admin_session.put(path, json={"quota_set": {"gigabytes": limit}}, **kw)
+
+    yield set_room
+    admin_session.delete(path, **kw)
+
+
+def test_storage_beyond_the_cinder_quota_does_not_fit(api, region, cinder_quota):
+    free_disk = max(h["local_gb"] - h["local_gb_used"] for h in region)
+    assert free_disk >= 4  # NOTE: the hosts have the disk; only Cinder's quota can say no
+    cinder_quota(3)
+    path = "/api/multicloud/v1/osbox/RegionOne/capacity_check"
+    assert post(api, path, {**SMALL, "Storage": 3}).json()["result"] is True
+    assert post(api, path, {**SMALL, "Storage": 4}).json()["result"] is False

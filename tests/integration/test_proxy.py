@@ -14,6 +14,7 @@ import pytest
 from multicloud.proxy import service as proxy_service
 from multicloud.vims.models import CloudRegion
 from tests.integration.proxy_helpers import ForeignKeystone, auth_body, register, token
+from tests.sandbox import require_cinder
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 
@@ -266,3 +267,57 @@ def test_tokens_and_passwords_are_never_logged(api, sandbox, region, caplog):
     assert caplog.records
     assert value not in caplog.text
     assert sandbox.admin.password not in caplog.text
+
+
+def wait_volume(api, path: str, headers: dict, status: str | None) -> None:
+    """Polls the volume through the proxy until ``status`` (None: until it answers 404)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = api.request("GET", path, headers=headers)
+        if status is None and answer.status == 404:
+            return
+        if answer.status == 200 and answer.json()["volume"]["status"] == status:
+            return
+        assert answer.status in (200, 404), answer.body
+        time.sleep(0.3)
+    pytest.fail(f"{path} did not reach {status or 'gone'} in 60s")
+
+
+@pytest.mark.parametrize("name", ["cinder", "cinderv3"])
+def test_a_volume_is_created_listed_and_deleted_through_the_cinder_passthrough(
+    api, sandbox, region, name
+):
+    require_cinder(sandbox)
+    value, body = token(api, region, sandbox.admin)
+    project = body["project"]["id"]
+    urls = public_urls(body)
+    assert urls["block-storage"].endswith(f"{region}/cinder/v3/{project}")
+    assert urls["volumev3"].endswith(f"{region}/cinderv3/v3/{project}")
+    headers = {"X-Auth-Token": value, "OpenStack-API-Version": "volume 3.27"}
+    volume = {"volume": {"size": 1, "name": f"px-{uuid.uuid4().hex[:6]}"}}
+    created = api.request(
+        "POST", f"{region}/{name}/v3/{project}/volumes", json.dumps(volume).encode(), headers
+    )
+    assert created.status == 202, created.body
+    assert created.headers["openstack-api-version"] == "volume 3.27"
+    volume_id = created.json()["volume"]["id"]
+    # NOTE: the VIO hand-built path ({name}/{project}/...) reaches the same volume
+    vio_path = f"{region}/{name}/{project}/volumes/{volume_id}"
+    try:
+        wait_volume(api, vio_path, headers, "available")
+        query = f"name={volume['volume']['name']}"
+        listed = api.request(
+            "GET", f"{region}/{name}/v3/{project}/volumes?{query}", headers=headers
+        )
+        assert [v["id"] for v in listed.json()["volumes"]] == [volume_id]
+    finally:
+        deleted = api.request("DELETE", vio_path, headers=headers)
+    assert deleted.status == 202, deleted.body
+    wait_volume(api, vio_path, headers, None)
+
+
+def test_cinders_version_list_is_served_without_a_token(api, sandbox, region):
+    require_cinder(sandbox)
+    answer = api.request("GET", f"{region}/cinder")
+    assert answer.status in (200, 300), answer.body
+    assert "v3.0" in {v["id"] for v in answer.json()["versions"]}

@@ -3,7 +3,8 @@
 Runs inside the sandbox venv. Everything comes from the environment:
 OSBOX_AUTH_URL, OSBOX_REGION, OSBOX_ADMIN_USER/PASSWORD/PROJECT,
 OSBOX_DEMO_USER/PASSWORD/PROJECT, OSBOX_SERVICE_PASSWORD and
-OSBOX_SVC_<TYPE>=<name>|<url> for every service to put in the catalog.
+OSBOX_SVC_<TYPE>=<name>|<url> (``_`` in TYPE for ``-``) for every service to put in the catalog,
+OSBOX_ABSENT_SERVICES: service types to take out of it.
 """
 
 import os
@@ -86,6 +87,11 @@ class Identity:
     def grant(self, project, user, role):
         self.put(f"/projects/{project['id']}/users/{user['id']}/roles/{role['id']}")
 
+    def drop_service(self, stype):
+        svc = self.find("/services", "services", type=stype)
+        if svc is not None:
+            self.s.delete(f"/services/{svc['id']}", **self.kw)  # its endpoints go with it
+
     def service(self, stype, name, url, region):
         svc = self.find("/services", "services", type=stype)
         if svc is None:
@@ -137,9 +143,13 @@ def main():
     for key, value in sorted(ENV.items()):
         if not key.startswith("OSBOX_SVC_"):
             continue
-        stype = key[len("OSBOX_SVC_") :].lower()
+        # OSBOX_SVC_BLOCK_STORAGE -> service type block-storage
+        stype = key[len("OSBOX_SVC_") :].lower().replace("_", "-")
         name, url = value.split("|", 1)
         ident.service(stype, name, url, region)
+    for stype in ENV.get("OSBOX_ABSENT_SERVICES", "").split():
+        # a service an earlier start registered but this one does not run (OSBOX_CINDER=0)
+        ident.drop_service(stype)
     print("keystone registration done", file=sys.stderr)
 
 
