@@ -24,9 +24,19 @@ from typing import Any
 from django.db import DatabaseError, connection
 
 from listener import outbox
-from listener.notifications import Format, FormatPolicy, NovaEvent, Phase, classify, parse
+from listener.metrics import count_notification
+from listener.notifications import (
+    Format,
+    FormatPolicy,
+    NovaEvent,
+    Phase,
+    classify,
+    parse,
+    request_id_of,
+)
 from listener.publisher import Counters
 from listener.subscriptions import Router
+from multicloud import transaction
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +71,7 @@ class Endpoint:
         self.region = region
         self.router = router
         self.filters = filters
-        self.counters = counters or Counters()
+        self.counters = counters or Counters(mirror=count_notification)
         self.db_retry_max = db_retry_max
         self.on_stored = on_stored
         self.sleep = sleep
@@ -69,22 +79,45 @@ class Endpoint:
         self._lock = threading.Lock()
         self._warned_format = False
 
-    # oslo.messaging calls these by priority name; ``ctxt`` carries the caller's token and
-    # is never read.
+    # oslo.messaging calls these by priority name; of ``ctxt`` (it carries the caller's
+    # token) only the request ids are read.
     def info(
         self, ctxt: Any, publisher_id: str, event_type: str, payload: Any, metadata: dict
     ) -> str:
-        return self.handle("INFO", publisher_id, event_type, payload, metadata)
+        return self.handle("INFO", publisher_id, event_type, payload, metadata, ctxt)
 
     def error(
         self, ctxt: Any, publisher_id: str, event_type: str, payload: Any, metadata: dict
     ) -> str:
-        return self.handle("ERROR", publisher_id, event_type, payload, metadata)
+        return self.handle("ERROR", publisher_id, event_type, payload, metadata, ctxt)
 
     def handle(
-        self, priority: str, publisher_id: str, event_type: str, payload: Any, metadata: dict
+        self,
+        priority: str,
+        publisher_id: str,
+        event_type: str,
+        payload: Any,
+        metadata: dict,
+        ctxt: Any = None,
     ) -> str:
-        """Process one notification; HANDLED (ack) or REQUEUE (redeliver later)."""
+        """Process one notification; HANDLED (ack) or REQUEUE (redeliver later).
+
+        Its log lines and its event carry the notification's request id
+        (:func:`listener.notifications.request_id_of`).
+        """
+        ids = request_id_of(ctxt, metadata or {})
+        with transaction.serving(transaction.from_headers({transaction.REQUEST_ID: ids}.get)):
+            return self._handle(priority, publisher_id, event_type, payload, metadata, ids)
+
+    def _handle(
+        self,
+        priority: str,
+        publisher_id: str,
+        event_type: str,
+        payload: Any,
+        metadata: dict,
+        request_id: str,
+    ) -> str:
         self.counters.add("received")
         classified = classify(event_type)
         if classified is None:
@@ -96,7 +129,7 @@ class Endpoint:
             self._warn_format_once(classified[0])
             return HANDLED
         try:
-            event = parse(priority, publisher_id, event_type, payload, metadata or {})
+            event = parse(priority, publisher_id, event_type, payload, metadata or {}, request_id)
         except (ValueError, TypeError, AttributeError) as exc:
             self.counters.add("malformed")
             log.warning(

@@ -22,13 +22,14 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
-from listener import outbox
+from listener import metrics, outbox
 from listener.models import Event
 from listener.mr import MessageRouter, Reply, Verdict
 
@@ -40,14 +41,18 @@ PRUNE_EVERY = 600.0
 class Counters:
     """Thread-safe named counters."""
 
-    def __init__(self) -> None:
+    def __init__(self, mirror: Callable[[str, int], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        #: Also told every addition (the Prometheus counters of listener/metrics.py).
+        self.mirror = mirror
 
     def add(self, name: str, n: int = 1) -> None:
         if n:
             with self._lock:
                 self._counts[name] += n
+            if self.mirror is not None:
+                self.mirror(name, n)
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
@@ -225,12 +230,14 @@ class Publisher:
         for row in batch:
             outcomes[row.id].published_to.append(topic)
         self.counters.add("published", len(batch))
+        metrics.PUBLISHED.labels(topic).inc(len(batch))
 
     def _mark_retry(
         self, batch: list[Event], topic: str, reply: Reply, outcomes: dict[int, outbox.Outcome]
     ) -> None:
         for row in batch:
             outcomes[row.id].retry_error = f"{topic}: {reply.detail}"
+        metrics.FAILED.labels(topic).inc(len(batch))
 
     def _mark_dead(
         self, batch: list[Event], topic: str, reply: Reply, outcomes: dict[int, outbox.Outcome]
@@ -246,6 +253,7 @@ class Publisher:
                 reply.detail,
             )
         self.counters.add("dead", len(batch))
+        metrics.DEAD.labels(topic).inc(len(batch))
 
 
 def _topics_in_order(rows: list[Event]) -> list[str]:

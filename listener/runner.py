@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from listener.consumer import Endpoint, filters_from
+from listener.metrics import count_notification
 from listener.mr import MessageRouter
 from listener.publisher import Counters, Publisher
 from listener.regions import ListenTarget
@@ -41,7 +42,7 @@ class ListenerService:
     def __init__(self, settings: EventsSettings, targets: list[ListenTarget], publish: bool = True):
         self.settings = settings
         self.targets = targets
-        self.counters = Counters()
+        self.counters = Counters(mirror=count_notification)
         self.router = Router(settings.default_states, settings.default_topic)
         self.filters = filters_from(settings.prefer_format, settings.phases)
         self.publisher: Publisher | None = None

@@ -72,6 +72,10 @@ class Settings:
     plugins: tuple[Plugin, ...]
     events: EventsSettings
     images: ImagesSettings
+    #: Where every worker keeps its Prometheus samples (multiprocess mode; run.sh sets it).
+    metrics_dir: Path | None = None
+    #: The directory run.sh gives the workers when PROMETHEUS_MULTIPROC_DIR is unset.
+    metrics_dir_default: Path | None = None
 
     @property
     def bind(self) -> str:
@@ -490,7 +494,13 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         plugins=src.get("MULTICLOUD_PLUGINS", _plugins, ()),
         events=_events(src),
         images=_images(src, data_dir),
+        metrics_dir=_optional_dir(src.get("PROMETHEUS_MULTIPROC_DIR", _text, "")),
+        metrics_dir_default=data_dir / "metrics",
     )
+
+
+def _optional_dir(raw: str) -> Path | None:
+    return Path(raw).resolve() if raw else None
 
 
 @lru_cache(maxsize=1)

@@ -20,7 +20,7 @@ INSTALLED_APPS = [
     "multicloud.images",
     "listener",
 ]
-MIDDLEWARE: list[str] = []
+MIDDLEWARE: list[str] = ["multicloud.api.django_middleware.ObserveMiddleware"]
 ROOT_URLCONF = "multicloud.urls"
 WSGI_APPLICATION = "multicloud.wsgi.application"
 USE_TZ = True

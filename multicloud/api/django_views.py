@@ -26,12 +26,12 @@ from multicloud.api.http import (
 from multicloud.api.routing import Route
 from multicloud.exceptions import (
     BadRequest,
-    MethodNotAllowed,
     MulticloudError,
     NotFound,
     error_body,
     internal_error,
 )
+from multicloud.observe import ROUTE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class RouteView(APIView):
 
     def serve(self, request, **params: str):
         django_request = request._request
+        django_request.META[ROUTE_KEY] = self.route.name
         neutral = to_neutral(django_request, params)
         return to_django(self.route.handler_for(neutral.method)(neutral), django_request.method)
 
@@ -165,8 +166,8 @@ def _as_multicloud_error(exc: Exception, context: dict) -> MulticloudError:
             log.error("request failed: %s", exc.message)
         return exc
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
-        view = context["view"]
-        return MethodNotAllowed(context["request"].method, list(view.route.allowed))
+        request = context["request"]
+        return context["view"].route.method_error(request.method, request.path_info)
     if isinstance(exc, Http404):
         return NotFound()
     if isinstance(exc, drf_exceptions.APIException):

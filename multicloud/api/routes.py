@@ -20,6 +20,7 @@ from multicloud.broker.dispatch import not_here, regional
 from multicloud.capacity import handlers as capacity
 from multicloud.health import handlers as health
 from multicloud.images import handlers as images
+from multicloud.ops import handlers as ops
 from multicloud.proxy import handlers as proxy
 from multicloud.proxy.catalog import SERVICES as PROXIED
 from multicloud.vims import handlers as vims
@@ -130,6 +131,17 @@ ROUTES: tuple[Route, ...] = (
         f"{MC}/v1/check_vim_capacity",
         capacity.check_vim_capacity,
         "Which of the listed regions can host the given vCPU/Memory(GB)/Storage(GB), with AZs",
+    ),
+    # Operator endpoints (multicloud/ops): metrics of every worker, the Swagger UI page.
+    Route("metrics", ("GET",), "/metrics", ops.metrics_text, "Prometheus metrics"),
+    Route("metrics_v0", ("GET",), f"{MC}/v0/metrics", ops.metrics_text, "Prometheus metrics"),
+    Route("docs_v0", ("GET",), f"{MC}/v0/docs", ops.docs, "Swagger UI over the API documents"),
+    Route(
+        "docs_asset_v0",
+        ("GET",),
+        f"{MC}/v0/docs/{{asset}}",
+        ops.docs_asset,
+        "A file of the Swagger UI page",
     ),
     *per_region(
         "registry",

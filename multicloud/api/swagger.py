@@ -38,7 +38,8 @@ def document(base_path: str) -> dict[str, Any]:
     return {
         "swagger": "2.0",
         "info": {"title": TITLES.get(base_path, "Multicloud API"), "version": "1.0.0"},
-        "basePath": base_path,
+        # NOTE: no trailing slash: clients join basePath and a path ("/vim_types").
+        "basePath": base_path.rstrip("/"),
         "schemes": ["http", "https"],
         "consumes": ["application/json"],
         "produces": ["application/json"],

@@ -7,6 +7,7 @@ import re
 
 import requests
 
+from multicloud import metrics, transaction
 from multicloud.api.http import Request, Response
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import GatewayTimeout, UpstreamError
@@ -32,7 +33,9 @@ def is_chunked_request(request: Request) -> bool:
 def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Response:
     """Send ``request`` to ``plugin`` and stream its answer back unchanged."""
     url = target_url(plugin, request.path)
-    headers = {k: v for k, v in request.headers.items() if k not in REQUEST_DROP}
+    headers = transaction.add_outgoing(
+        {k: v for k, v in request.headers.items() if k not in REQUEST_DROP}
+    )
     # NOTE: the answer is relayed still encoded, so ask only for what the caller accepts.
     headers["accept-encoding"] = request.headers.get("accept-encoding", "identity")
     data = (
@@ -41,16 +44,18 @@ def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Resp
         else upload(request.stream, request.content_length, is_chunked_request(request))
     )
     try:
-        upstream = requests.request(
-            request.method,
-            url,
-            params=request.query,
-            headers=headers,
-            data=data,
-            stream=True,
-            allow_redirects=False,
-            timeout=get_settings().cloud_timeout,
-        )
+        with metrics.upstream_call("plugin") as call:
+            upstream = requests.request(
+                request.method,
+                url,
+                params=request.query,
+                headers=headers,
+                data=data,
+                stream=True,
+                allow_redirects=False,
+                timeout=get_settings().cloud_timeout,
+            )
+            call.status = upstream.status_code
     except requests.Timeout:
         raise GatewayTimeout(f"plugin for {plugin.cloud_type} did not answer in time") from None
     except requests.ConnectionError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from multicloud import metrics
 from multicloud.api.http import Request, Response, json_response
 from multicloud.exceptions import BadRequest
 from multicloud.images import fetch, service, staging
@@ -27,11 +28,13 @@ def upload(request: Request) -> Response:
         meta = parse_meta({**defaults, **{k: body[k] for k in META_KEYS if k in body}})
         result = service.upload(target, staged, meta, new_copy=False)
     elif kind == "multipart/form-data":
-        result = service.upload_form(target, request.stream, content_type, request.content_length)
+        body = metrics.CountingReader(request.stream)
+        result = service.upload_form(target, body, content_type, request.content_length)
     else:
         values = {k: request.query_one(k) for k in META_KEYS}
         meta = parse_meta(values, request.query_one("filename"))
-        result = service.upload_raw(target, request.stream, request.content_length, meta)
+        body = metrics.CountingReader(request.stream)
+        result = service.upload_raw(target, body, request.content_length, meta)
     return json_response({**result, "returnCode": 1}, status=201)
 
 
@@ -45,7 +48,7 @@ def download(request: Request) -> Response:
     )
     return Response(
         status=answer.status,
-        stream=answer.chunks,
+        stream=None if answer.chunks is None else metrics.count_image_bytes("out", answer.chunks),
         content_type=OCTET_STREAM,
         headers=[("Content-Type", OCTET_STREAM), *answer.headers],
     )

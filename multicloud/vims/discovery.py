@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connections
 
+from multicloud import transaction
 from multicloud.exceptions import MulticloudError
 from multicloud.openstack import client
 from multicloud.vims import service
@@ -27,7 +28,10 @@ Discovered = dict[str, Any]
 def start(pk: int, generation: int) -> threading.Thread:
     """Discover in a daemon thread (green under the pecan mode's Eventlet)."""
     thread = threading.Thread(
-        target=run, args=(pk, generation), name=f"discovery-{pk}", daemon=True
+        target=transaction.propagating(run),
+        args=(pk, generation),
+        name=f"discovery-{pk}",
+        daemon=True,
     )
     thread.start()
     return thread

@@ -15,7 +15,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
-from listener import regions
+from listener import metrics, regions
 from listener.runner import ListenerService
 from multicloud.conf import get_settings
 
@@ -39,8 +39,18 @@ class Command(BaseCommand):
             help="seconds between re-reads of the region registry (0: never)",
         )
 
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=0,
+            help="serve Prometheus metrics on this port (0: not served)",
+        )
+        parser.add_argument("--metrics-host", default="0.0.0.0", help="address of the metrics port")
+
     def handle(self, *args, **options):
         settings = get_settings().events
+        if options["metrics_port"]:
+            metrics.serve(options["metrics_port"], options["metrics_host"])
         targets = regions.targets(settings)
         if not targets:
             log.warning(
