@@ -14,18 +14,23 @@ import sys
 from pathlib import Path
 
 from multicloud.conf import BASE_DIR, ConfigError, Settings, get_settings
+from multicloud.quiet import filter_output
 
 
-def migrate() -> None:
-    """Apply database migrations (idempotent; safe to run at every start)."""
+def migrate() -> int:
+    """Apply database migrations (idempotent; safe to run at every start); how many ran."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "multicloud.settings")
     import django
     from django.core.management import call_command
-    from django.db import connections
+    from django.db import connection, connections
+    from django.db.migrations.executor import MigrationExecutor
 
     django.setup()
-    call_command("migrate", interactive=False, verbosity=1)
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    call_command("migrate", interactive=False, verbosity=0)
     connections.close_all()
+    return len(pending)
 
 
 def somaxconn() -> int:
@@ -59,14 +64,39 @@ def uwsgi_command(settings: Settings) -> list[str]:
     return argv
 
 
+def metrics_dir(settings: Settings) -> Path:
+    """The workers' Prometheus directory, emptied: samples of an earlier run must not count."""
+    path = settings.metrics_dir or settings.metrics_dir_default
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return path
+
+
+def banner(settings: Settings) -> str:
+    """The one start-up line: mode, workers, where it listens."""
+    per_worker = f" x {settings.threads} threads" if settings.web_framework == "django" else ""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return (
+        f"multicloud: {settings.web_framework} mode, {settings.workers} workers{per_worker}, "
+        f"listening on http://{host}:{settings.port} "
+        f"(docs /api/multicloud/v0/docs, metrics /metrics; Ctrl-C stops)"
+    )
+
+
 def main() -> int:
     try:
         settings = get_settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        migrate()
+        # NOTE: prometheus_client reads this variable itself, in every worker.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(settings))
+        applied = migrate()
+        print(f"multicloud: database ready ({applied} migrations applied)", flush=True)
+        print(banner(settings), flush=True)
         if settings.web_framework == "django":
             argv = uwsgi_command(settings)
             os.chdir(BASE_DIR)
+            filter_output()
             os.execv(argv[0], argv)
         os.execv(sys.executable, [sys.executable, "-m", "pecan_app.server"])
     except ConfigError as exc:
