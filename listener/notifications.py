@@ -508,7 +508,9 @@ def request_id_of(ctxt: Any, metadata: Mapping[str, Any]) -> str:
     """The request a notification came from: Nova's global request id (the caller's
     ``X-OpenStack-Request-ID``: ours when this service made the call), else Nova's own
     request id, else the notification's ``message_id``."""
-    context = ctxt if isinstance(ctxt, Mapping) else {}
+    # NOTE: oslo.messaging hands the context over as an object with ``to_dict``.
+    context = ctxt.to_dict() if hasattr(ctxt, "to_dict") else ctxt
+    context = context if isinstance(context, Mapping) else {}
     for key in ("global_request_id", "request_id"):
         value = context.get(key)
         if isinstance(value, str) and value:
