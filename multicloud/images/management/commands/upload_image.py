@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from multicloud.exceptions import MulticloudError
 from multicloud.images import service
-from multicloud.images.management.commands._progress import Progress, ProgressReader
+from multicloud.images.management.commands._progress import progress_bar, reading
 from multicloud.images.metadata import parse_meta
 from multicloud.vims.service import parse_vim_id
 
@@ -42,10 +42,11 @@ class Command(BaseCommand):
             meta = parse_meta(values, os.path.basename(path))
             target = service.connect(*parse_vim_id(options["vim"]), options["tenant"])
             size = os.path.getsize(path)
-            progress = Progress(size, "upload", stream=self.stderr._out)
-            with open(path, "rb") as handle:
-                image = service.upload_raw(target, ProgressReader(handle, progress), size, meta)
-            progress.finish()
+            with (
+                open(path, "rb") as handle,
+                progress_bar(size, "upload", self.stderr._out) as bar,
+            ):
+                image = service.upload_raw(target, reading(handle, bar), size, meta)
         except MulticloudError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         self.stdout.write(json.dumps(image, indent=2))
