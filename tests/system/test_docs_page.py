@@ -36,7 +36,7 @@ def test_the_vim_types_operation_can_be_tried_from_the_page(tmp_path, browser, m
         browser.evaluate(f"document.querySelector('{OPERATION} .execute').click()")
         status = browser.wait_for(
             f"(document.querySelector('{OPERATION} .live-responses-table tr.response "
-            ".response-col_status') || {{}}).textContent"
+            ".response-col_status') || {}).textContent"
         )
         assert status.strip() == "200"
         url = browser.evaluate(
