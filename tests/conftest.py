@@ -88,3 +88,14 @@ def pytest_runtest_teardown(item):
     for thread in threading.enumerate():
         if thread.name.startswith("discovery-"):
             thread.join(timeout=120)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per skip reason (``N skipped: reason``), not one line per skipped test."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    for reason, count in reasons.items():
+        terminalreporter.write_line(f"{count} skipped: {reason}", yellow=True)
