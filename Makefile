@@ -50,9 +50,10 @@ lock: ## regenerate the hashed lock files from requirements.txt and requirements
 	$(PIP_COMPILE) -o $(DEV_LOCK) requirements-dev.txt
 	@echo "locked; \`make venv\` installs from $(DEV_LOCK), \`make run\` from $(LOCK)"
 
-lint: $(STAMP) ## ruff check and ruff format --check
+lint: $(STAMP) ## ruff check, ruff format --check, lint-imports (layering, no cycles)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 sandbox-up: ## start the OpenStack sandbox (tools/openstack-sandbox.sh)
 	bash tools/openstack-sandbox.sh

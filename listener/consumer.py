@@ -35,8 +35,8 @@ from listener.notifications import (
     request_id_of,
 )
 from listener.publisher import Counters
-from listener.subscriptions import Router
 from multicloud import transaction
+from multicloud.events.subscriptions import Router
 
 log = logging.getLogger(__name__)
 

@@ -85,7 +85,7 @@ def _outbox_state() -> tuple[int, datetime | None]:
     from django.db import connection
     from django.db.models import Min
 
-    from listener.models import Event
+    from multicloud.events.models import Event
 
     try:
         pending = Event.objects.filter(status=Event.Status.PENDING)

@@ -55,49 +55,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
-
-class Kind(StrEnum):
-    """What happened to the VM (the spec's event kinds, plus UPDATE and ERROR)."""
-
-    CREATE = "CREATE"
-    DELETE = "DELETE"
-    SOFT_DELETE = "SOFT_DELETE"
-    SHUT_DOWN = "SHUT_DOWN"
-    POWER_OFF = "POWER_OFF"
-    POWER_ON = "POWER_ON"
-    PAUSE = "PAUSE"
-    UNPAUSE = "UNPAUSE"
-    SUSPEND = "SUSPEND"
-    RESUME = "RESUME"
-    REBOOT = "REBOOT"
-    REBUILD = "REBUILD"
-    SHELVE = "SHELVE"
-    UNSHELVE = "UNSHELVE"
-    RESIZE = "RESIZE"
-    RESTORE = "RESTORE"
-    UPDATE = "UPDATE"
-    ERROR = "ERROR"
-
-
-class Phase(StrEnum):
-    """Where in the action the notification was sent; NONE for phase-less event types."""
-
-    START = "START"
-    END = "END"
-    ERROR = "ERROR"
-    NONE = "NONE"
-
-
-class Format(StrEnum):
-    """Nova notification format."""
-
-    LEGACY = "LEGACY"  # compute.instance.*, flat payload
-    VERSIONED = "VERSIONED"  # instance.*, nova_object payload
-
+from multicloud.events.kinds import Format, Kind, Phase, format_timestamp, parse_timestamp
 
 _PHASES = {"start": Phase.START, "end": Phase.END, "error": Phase.ERROR}
 
@@ -279,24 +240,6 @@ def unwrap(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [unwrap(item) for item in obj]
     return obj
-
-
-def parse_timestamp(value: str) -> datetime:
-    """Parse a Nova timestamp into an aware UTC datetime.
-
-    Accepts the notifier's naive "2026-11-25 11:22:38.172502" (Nova writes UTC) and ISO-8601
-    with ``Z`` or an offset. Raises ValueError on anything else.
-    """
-    parsed = datetime.fromisoformat(value.strip())
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Render an aware datetime as ISO-8601 UTC with microseconds and a ``Z`` suffix."""
-    utc = moment.astimezone(UTC).replace(tzinfo=None)
-    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def _legacy_created(value: str | None) -> str:

@@ -17,14 +17,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from listener.models import Event
 from listener.notifications import NovaEvent, to_message
+from multicloud.events.models import Event
 
 log = logging.getLogger(__name__)
 PENDING = Event.Status.PENDING
@@ -174,28 +173,6 @@ def release(rows: list[Event], worker: str) -> None:
     Event.objects.filter(id__in=[r.id for r in rows], claimed_by=worker).update(
         claimed_by="", claimed_until=None
     )
-
-
-def events_since(
-    owner: str, region: str, kinds: list[str] | None, since: datetime | None, limit: int
-) -> list[dict[str, Any]]:
-    """Stored events of a region for pollers, oldest first, Nova time strictly after ``since``."""
-    found = Event.objects.filter(cloud_owner=owner, cloud_region_id=region)
-    if kinds:
-        found = found.filter(kind__in=kinds)
-    if since is not None:
-        found = found.filter(emitted_at__gt=since)
-    return [
-        {
-            **row.message,
-            "delivery": {
-                "status": row.status,
-                "topics": row.topics,
-                "dead_topics": row.dead_topics,
-            },
-        }
-        for row in found.order_by("emitted_at", "id")[:limit]
-    ]
 
 
 def prune(days: int) -> int:

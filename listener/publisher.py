@@ -30,8 +30,8 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from listener import metrics, outbox
-from listener.models import Event
 from listener.mr import MessageRouter, Reply, Verdict
+from multicloud.events.models import Event
 
 log = logging.getLogger(__name__)
 IDLE_WAIT = 0.5

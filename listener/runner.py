@@ -18,9 +18,9 @@ from listener.metrics import count_notification
 from listener.mr import MessageRouter
 from listener.publisher import Counters, Publisher
 from listener.regions import ListenTarget
-from listener.subscriptions import Router
 from listener.transport import oslo_config
 from multicloud.conf import EventsSettings
+from multicloud.events.subscriptions import Router
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ INSTALLED_APPS = [
     "multicloud",
     "multicloud.vims",
     "multicloud.images",
+    "multicloud.events",
     "listener",
 ]
 MIDDLEWARE: list[str] = ["multicloud.api.django_middleware.ObserveMiddleware"]

@@ -3,13 +3,12 @@
 Pecan keeps its request/response objects, hooks and error flow; only the two
 steps that locate and call a controller are replaced by the shared route
 table. (Pecan's own object dispatch rebuilds an argspec namedtuple class on
-every call, which cost most of a worker's CPU; see bench/REPORT.md.) The
-:class:`ErrorHook` is the one place errors become Pecan responses.
+every call, which cost most of a worker's CPU; see bench/REPORT.md.) Answers
+and errors are rendered by :mod:`multicloud.http`; this module only converts.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 
 import django
@@ -18,38 +17,23 @@ from pecan.core import PecanBase
 from pecan.hooks import PecanHook
 
 from multicloud import observe
-from multicloud.api.http import (
-    JSON_TYPE,
-    Request,
+from multicloud.http import (
     Response,
-    base_url_from_environ,
+    body_for,
+    error_response,
     headers_from_environ,
-    render_json,
+    request_from_environ,
 )
-from multicloud.exceptions import MulticloudError, error_body, internal_error
-
-log = logging.getLogger(__name__)
+from multicloud.routing import serve
 
 
 class ErrorHook(PecanHook):
-    """Turns every exception raised while serving into our JSON error."""
+    """Errors raised before a handler runs (no such path, 405) get the one JSON answer."""
 
     priority = 1
 
     def on_error(self, state, exc: Exception) -> webob.Response:
-        if isinstance(exc, MulticloudError):
-            if exc.code >= 500:
-                log.error("request failed: %s", exc.message)
-        else:
-            log.exception("unexpected error while serving a request")
-            exc = internal_error()
-        body = render_json(error_body(exc))
-        headers = [("Content-Type", JSON_TYPE), ("Content-Length", str(len(body)))]
-        headers += exc.headers()
-        is_head = state.request.method == "HEAD"
-        return webob.Response(
-            status=exc.code, headerlist=headers, app_iter=[b""] if is_head else [body]
-        )
+        return to_webob(error_response(exc), state.request.method)
 
 
 class DatabaseHook(PecanHook):
@@ -102,7 +86,7 @@ class MulticloudPecan(PecanBase):
 
     def invoke_controller(self, route, args, kwargs, state) -> None:
         req = state.request
-        answer = route.handler_for(req.method)(to_neutral(req.environ, args[0]))
+        answer = serve(route, request_from_environ(req.environ, args[0]))
         state.response = to_webob(answer, req.method)
 
     def _handle_empty_response_body(self, state) -> None:
@@ -110,27 +94,20 @@ class MulticloudPecan(PecanBase):
         return None
 
 
-def to_neutral(environ: dict, params: dict[str, str]) -> Request:
-    return Request(
-        method=environ["REQUEST_METHOD"],
-        path=environ.get("PATH_INFO", "/"),
-        params=params,
-        query_string=environ.get("QUERY_STRING", ""),
-        headers=headers_from_environ(environ),
-        stream=environ.get("wsgi.input"),
-        base_url=base_url_from_environ(environ),
-    )
+class VerbatimResponse(webob.Response):
+    """Sends status and headers exactly as rendered (WebOb would make ``Location`` absolute)."""
+
+    def __call__(self, environ, start_response):
+        start_response(self.status, self.headerlist)
+        return self.app_iter
 
 
 def to_webob(response: Response, method: str) -> webob.Response:
-    headers = response.all_headers()
-    if method == "HEAD":
-        app_iter = [b""]
-    elif response.stream is not None:
-        app_iter = response.stream
-    else:
-        app_iter = [response.rendered()]
-    return webob.Response(status=response.status, headerlist=headers, app_iter=app_iter)
+    return VerbatimResponse(
+        status=response.status,
+        headerlist=response.all_headers(),
+        app_iter=body_for(response, method),
+    )
 
 
 def make_app(close_connections: bool = True) -> MulticloudPecan:

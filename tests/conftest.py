@@ -2,6 +2,11 @@
 
 ``api`` runs a test once per web framework, in-process: Django through its
 test client, Pecan through WebTest. Both get the same neutral :class:`Answer`.
+
+Byte parity: for every functional test (``tests/functional``, or any test marked
+``parity``) the answers of its django run and of its pecan run are recorded in
+order, and once both runs are done they must be identical: status, headers
+(``Date`` and ``Server`` aside) and body bytes, request by request.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -36,25 +42,39 @@ class DjangoApi:
 
     def request(self, method, path, body=b"", headers=None, content_type="application/json"):
         extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()}
+        extra.setdefault("HTTP_HOST", TEST_HOST)
         response = self.client.generic(method, path, body, content_type=content_type, **extra)
         content = b"".join(response.streaming_content) if response.streaming else response.content
         return Answer(response.status_code, _lower(response.headers.items()), content)
 
 
 class PecanApi:
+    """The Pecan app called as a WSGI server would: headers and bytes exactly as sent."""
+
     name = "pecan"
 
     def __init__(self, app):
         self.app = app
 
     def request(self, method, path, body=b"", headers=None, content_type="application/json"):
-        all_headers = dict(headers or {})
+        import webob
+
+        all_headers = {"Host": TEST_HOST, **(headers or {})}
         if body:
             all_headers.setdefault("Content-Type", content_type)
-        response = self.app.request(
-            path, method=method, body=body, headers=all_headers, expect_errors=True
-        )
-        return Answer(response.status_int, _lower(response.headerlist), response.body)
+        request = webob.Request.blank(path, method=method, headers=all_headers)
+        if body:
+            request.body = body
+        status, headerlist, app_iter = request.call_application(self.app)
+        try:
+            content = b"".join(app_iter)
+        finally:
+            getattr(app_iter, "close", lambda: None)()
+        return Answer(int(status.split()[0]), _lower(headerlist), content)
+
+
+#: The Host both test clients send.
+TEST_HOST = "testserver"
 
 
 def _lower(items) -> dict[str, str]:
@@ -63,19 +83,102 @@ def _lower(items) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def pecan_wsgi_app():
-    import webtest
-
     from pecan_app.app import make_app
 
-    return webtest.TestApp(make_app(close_connections=False))
+    return make_app(close_connections=False)
+
+
+#: Headers that may differ between two runs of the same request.
+VOLATILE_HEADERS = frozenset({"date", "server"})
+#: ONAP ids generated per request when the caller sent none: present in both, values differ.
+GENERATED_IDS = frozenset({"x-onap-requestid", "x-transactionid", "x-invocationid"})
+
+
+class Recording:
+    """Wraps a framework client and keeps every exchange, in order."""
+
+    def __init__(self, client):
+        self.client = client
+        self.name = client.name
+        self.exchanges: list[tuple[str, str, Answer]] = []
+
+    def request(self, method, path, *args, **kwargs) -> Answer:
+        answer = self.client.request(method, path, *args, **kwargs)
+        self.exchanges.append((method, path, answer))
+        return answer
+
+
+#: (test id without the framework) -> {framework: recorded exchanges}
+_RECORDINGS: dict[tuple, dict[str, list]] = {}
+
+
+def _parity_key(item) -> tuple:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    rest = tuple(sorted((k, repr(v)) for k, v in params.items() if k != "api"))
+    return (item.path, item.originalname, rest)
+
+
+def _wants_parity(item) -> bool:
+    if item.get_closest_marker("no_parity") is not None:
+        return False
+    return "functional" in item.path.parts or item.get_closest_marker("parity") is not None
+
+
+def assert_same_answers(django: list, pecan: list) -> None:
+    """Both frameworks answered every request alike, byte for byte."""
+    assert [(m, p) for m, p, _ in django] == [(m, p) for m, p, _ in pecan]
+    for (method, path, a), (_, _, b) in zip(django, pecan, strict=True):
+        where = f"{method} {path}"
+        assert a.status == b.status, f"{where}: status {a.status} (django) vs {b.status} (pecan)"
+        heads_a, heads_b = _headers(a, b), _headers(b, a)
+        assert heads_a == heads_b, f"{where}: headers differ"
+        assert a.body == b.body, f"{where}: body {a.body[:300]!r} vs {b.body[:300]!r}"
+
+
+def _headers(answer: Answer, other: Answer) -> dict[str, str]:
+    return {
+        k: _comparable(k, v, other) for k, v in answer.headers.items() if k not in VOLATILE_HEADERS
+    }
+
+
+def _comparable(name: str, value: str, other: Answer) -> str:
+    """A generated ONAP id compares as present (its value is new in every run)."""
+    if name in GENERATED_IDS and other.headers.get(name) not in (None, value):
+        return "<generated>"
+    return value
+
+
+class TickingClock:
+    """``timezone.now`` for a parity test: the same instants, in the same order, in each run."""
+
+    def __init__(self):
+        self.ticks = 0
+
+    def __call__(self):
+        self.ticks += 1
+        return PARITY_EPOCH + timedelta(microseconds=self.ticks)
+
+
+PARITY_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(params=FRAMEWORKS)
-def api(request, pecan_wsgi_app):
-    """A client for the API under each web framework in turn."""
-    if request.param == "django":
-        return DjangoApi()
-    return PecanApi(pecan_wsgi_app)
+def api(request, pecan_wsgi_app, monkeypatch):
+    """A client for the API under each web framework in turn (answers compared, see above)."""
+    client = DjangoApi() if request.param == "django" else PecanApi(pecan_wsgi_app)
+    if not _wants_parity(request.node):
+        yield client
+        return
+    from django.utils import timezone
+
+    monkeypatch.setattr(timezone, "now", TickingClock())
+    recording = Recording(client)
+    yield recording
+    runs = _RECORDINGS.setdefault(_parity_key(request.node), {})
+    runs[request.param] = recording.exchanges
+    if len(runs) == len(FRAMEWORKS):
+        del _RECORDINGS[_parity_key(request.node)]
+        assert_same_answers(runs["django"], runs["pecan"])
 
 
 @pytest.hookimpl(tryfirst=True)

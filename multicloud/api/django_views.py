@@ -1,7 +1,8 @@
 """The Django/DRF adapter: one APIView class per route of the table.
 
-This module is the only place where Django or DRF meet the neutral handlers,
-and :func:`exception_handler` is the only place errors become Django responses.
+This module only converts: a Django request into the neutral one, and a
+neutral :class:`~multicloud.http.Response` (answers and errors alike, rendered
+by :mod:`multicloud.http`) into a Django response.
 """
 
 from __future__ import annotations
@@ -14,24 +15,21 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from multicloud.api.http import (
-    JSON_TYPE,
-    Request,
-    Response,
-    base_url_from_environ,
-    headers_from_environ,
-    is_chunked,
-    render_json,
-)
-from multicloud.api.routing import Route
 from multicloud.exceptions import (
     BadRequest,
     MulticloudError,
     NotFound,
-    error_body,
     internal_error,
 )
+from multicloud.http import (
+    Response,
+    body_for,
+    error_response,
+    is_chunked,
+    request_from_environ,
+)
 from multicloud.observe import ROUTE_KEY
+from multicloud.routing import Route, serve
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +64,8 @@ class RouteView(APIView):
     def serve(self, request, **params: str):
         django_request = request._request
         django_request.META[ROUTE_KEY] = self.route.name
-        neutral = to_neutral(django_request, params)
-        return to_django(self.route.handler_for(neutral.method)(neutral), django_request.method)
+        answer = serve(self.route, to_neutral(django_request, params))
+        return to_django(answer, django_request.method)
 
 
 def view_for(route: Route):
@@ -78,18 +76,12 @@ def view_for(route: Route):
     return view.as_view()
 
 
-def to_neutral(request, params: dict[str, str]) -> Request:
+def to_neutral(request, params: dict[str, str]):
     meta = request.META
     stream = _chunked_input(meta) if is_chunked(meta) else request
-    return Request(
-        method=request.method,
-        path=request.path_info,
-        params=params,
-        query_string=meta.get("QUERY_STRING", ""),
-        headers=headers_from_environ(meta),
-        stream=stream,
-        base_url=base_url_from_environ(meta),
-    )
+    neutral = request_from_environ(meta, params, stream)
+    neutral.path = request.path_info
+    return neutral
 
 
 def _chunked_input(meta):
@@ -131,40 +123,27 @@ class _UwsgiChunkedInput:
 
 
 def to_django(response: Response, method: str) -> HttpResponse:
+    body = body_for(response, method)
     if response.stream is not None and method != "HEAD":
-        answer = StreamingHttpResponse(response.stream, status=response.status)
+        answer = StreamingHttpResponse(body, status=response.status)
     else:
-        body = b"" if method == "HEAD" else response.rendered()
-        answer = HttpResponse(body, status=response.status)
+        answer = HttpResponse(b"".join(body), status=response.status)
     del answer["Content-Type"]
     for name, value in response.all_headers():
         answer[name] = value
     return answer
 
 
-def error_response(exc: MulticloudError, method: str = "GET") -> HttpResponse:
-    body = render_json(error_body(exc))
-    answer = HttpResponse(
-        b"" if method == "HEAD" else body, status=exc.code, content_type=JSON_TYPE
-    )
-    answer["Content-Length"] = str(len(body))
-    for name, value in exc.headers():
-        answer[name] = value
-    return answer
-
-
 def exception_handler(exc: Exception, context: dict) -> HttpResponse:
-    """DRF's EXCEPTION_HANDLER: every error raised in a view ends here."""
+    """DRF's EXCEPTION_HANDLER: what DRF itself raises before a view runs (405)."""
     request = context.get("request")
     method = request.method if request is not None else "GET"
-    return error_response(_as_multicloud_error(exc, context), method)
+    view = context.get("view")
+    route_name = view.route.name if view is not None else ""
+    return to_django(error_response(_as_multicloud_error(exc, context), route_name), method)
 
 
-def _as_multicloud_error(exc: Exception, context: dict) -> MulticloudError:
-    if isinstance(exc, MulticloudError):
-        if exc.code >= 500:
-            log.error("request failed: %s", exc.message)
-        return exc
+def _as_multicloud_error(exc: Exception, context: dict) -> Exception:
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         request = context["request"]
         return context["view"].route.method_error(request.method, request.path_info)
@@ -174,20 +153,20 @@ def _as_multicloud_error(exc: Exception, context: dict) -> MulticloudError:
         error = MulticloudError(str(exc.detail))
         error.code = exc.status_code
         return error
-    log.exception("unexpected error while serving a request")
-    return internal_error()
+    return exc
 
 
 def not_found(request, exception=None) -> HttpResponse:
     """handler404: unknown paths get the same JSON error as everywhere else."""
-    return error_response(NotFound(f"no such resource: {request.path_info}"), request.method)
+    error = NotFound(f"no such resource: {request.path_info}")
+    return to_django(error_response(error), request.method)
 
 
 def bad_request(request, exception=None) -> HttpResponse:
     """handler400 (e.g. a Host header not in MULTICLOUD_ALLOWED_HOSTS)."""
-    return error_response(BadRequest("bad request (check the Host header)"))
+    return to_django(error_response(BadRequest("bad request (check the Host header)")), "GET")
 
 
 def server_error(request) -> HttpResponse:
     """handler500: an error outside any view."""
-    return error_response(internal_error())
+    return to_django(error_response(internal_error()), request.method)

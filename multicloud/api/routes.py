@@ -12,22 +12,20 @@ Both namespaces are served in-process by the same handlers.
 
 from __future__ import annotations
 
-from listener import handlers as events
-from multicloud.api.routing import Handlers, Route, Router
-from multicloud.api.swagger import swagger_json
+from multicloud.api import swagger
 from multicloud.broker import handlers as broker
 from multicloud.broker.dispatch import not_here, regional
 from multicloud.capacity import handlers as capacity
+from multicloud.events import handlers as events
 from multicloud.health import handlers as health
+from multicloud.http import Request, Response
 from multicloud.images import handlers as images
 from multicloud.ops import handlers as ops
 from multicloud.proxy import handlers as proxy
 from multicloud.proxy.catalog import SERVICES as PROXIED
+from multicloud.routing import Handlers, Route, Router
+from multicloud.status import handlers as status
 from multicloud.vims import handlers as vims
-
-MC = "/api/multicloud"
-VIO = "/api/multicloud-vio"
-
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
@@ -50,96 +48,172 @@ def per_region(
     else:
         handler = regional(handler)
     forms = (
-        ("", MC, "v0/{vimid}"),
-        ("_v1", MC, "v1/{owner}/{region}"),
-        ("_vio", VIO, "v0/{vimid}"),
-        ("_vio_v1", VIO, "v1/{owner}/{region}"),
+        ("", "multicloud", "v0", "{vimid}"),
+        ("_v1", "multicloud", "v1", "{owner}/{region}"),
+        ("_vio", "multicloud-vio", "v0", "{vimid}"),
+        ("_vio_v1", "multicloud-vio", "v1", "{owner}/{region}"),
     )
     return tuple(
-        Route(f"{name}{tag}", methods, f"{base}/{region}{suffix}", handler, summary, status)
-        for tag, base, region in forms
+        Route(
+            f"{name}{tag}",
+            methods,
+            f"/api/{namespace}/{version}/{region}{suffix}",
+            handler,
+            summary,
+            status,
+            namespace=namespace,
+            version=version,
+            resource=name,
+        )
+        for tag, namespace, version, region in forms
     )
+
+
+def api(
+    name: str,
+    methods: tuple[str, ...],
+    namespace: str,
+    version: str,
+    suffix: str,
+    handler: Handlers,
+    summary: str,
+) -> Route:
+    """A global route: ``/api/{namespace}/{version}/{suffix}``."""
+    return Route(
+        name,
+        methods,
+        f"/api/{namespace}/{version}/{suffix}",
+        handler,
+        summary,
+        namespace=namespace,
+        version=version,
+        resource=name,
+    )
+
+
+def swagger_json(request: Request) -> Response:
+    """GET {namespace}/v0|v1/swagger.json: generated from this table."""
+    return swagger.serve(ROUTES, request.route.namespace, request.route.version)
 
 
 ROUTES: tuple[Route, ...] = (
-    Route(
+    api(
         "swagger",
         ("GET",),
-        f"{MC}/v0/swagger.json",
+        "multicloud",
+        "v0",
+        "swagger.json",
         swagger_json,
         "Swagger 2.0 document of the broker API",
     ),
-    Route(
+    api(
         "vio_swagger",
         ("GET",),
-        f"{VIO}/v0/swagger.json",
+        "multicloud-vio",
+        "v0",
+        "swagger.json",
         swagger_json,
         "Swagger 2.0 document of the VIO/OpenStack plugin API",
     ),
-    Route(
+    api(
         "swagger_v1",
         ("GET",),
-        f"{MC}/v1/swagger.json",
+        "multicloud",
+        "v1",
+        "swagger.json",
         swagger_json,
         "Swagger 2.0 document of the broker API, v1 paths",
     ),
-    Route(
+    api(
         "vio_swagger_v1",
         ("GET",),
-        f"{VIO}/v1/swagger.json",
+        "multicloud-vio",
+        "v1",
+        "swagger.json",
         swagger_json,
         "Swagger 2.0 document of the VIO/OpenStack plugin API, v1 paths",
     ),
-    Route(
+    api(
         "vim_types_v0",
         ("GET",),
-        f"{MC}/v0/vim_types",
+        "multicloud",
+        "v0",
+        "vim_types",
         broker.vim_types,
         "Cloud types and versions this service supports",
     ),
-    Route(
+    api(
         "vim_types_v1",
         ("GET",),
-        f"{MC}/v1/vim_types",
+        "multicloud",
+        "v1",
+        "vim_types",
         broker.vim_types,
         "Cloud types and versions this service supports",
     ),
-    Route(
+    api(
         "healthcheck_v0",
         ("GET",),
-        f"{MC}/v0/healthcheck",
+        "multicloud",
+        "v0",
+        "healthcheck",
         health.healthcheck,
         "Whether the service and its database are up",
     ),
-    Route(
+    api(
         "healthcheck_v1",
         ("GET",),
-        f"{MC}/v1/healthcheck",
+        "multicloud",
+        "v1",
+        "healthcheck",
         health.healthcheck,
         "Whether the service and its database are up",
     ),
-    Route(
+    api(
         "check_vim_capacity_v0",
         ("POST",),
-        f"{MC}/v0/check_vim_capacity",
+        "multicloud",
+        "v0",
+        "check_vim_capacity",
         capacity.check_vim_capacity,
         "Which of the listed regions can host the given vCPU/Memory(GB)/Storage(GB)",
     ),
-    Route(
+    api(
         "check_vim_capacity_v1",
         ("POST",),
-        f"{MC}/v1/check_vim_capacity",
+        "multicloud",
+        "v1",
+        "check_vim_capacity",
         capacity.check_vim_capacity,
         "Which of the listed regions can host the given vCPU/Memory(GB)/Storage(GB), with AZs",
     ),
     # Operator endpoints (multicloud/ops): metrics of every worker, the Swagger UI page.
-    Route("metrics", ("GET",), "/metrics", ops.metrics_text, "Prometheus metrics"),
-    Route("metrics_v0", ("GET",), f"{MC}/v0/metrics", ops.metrics_text, "Prometheus metrics"),
-    Route("docs_v0", ("GET",), f"{MC}/v0/docs", ops.docs, "Swagger UI over the API documents"),
-    Route(
+    # NOTE: /metrics (Prometheus' default path) is outside every namespace and document.
+    Route("metrics", ("GET",), "/metrics", ops.metrics_text, "Prometheus metrics", namespace=""),
+    api(
+        "metrics_v0",
+        ("GET",),
+        "multicloud",
+        "v0",
+        "metrics",
+        ops.metrics_text,
+        "Prometheus metrics",
+    ),
+    api(
+        "docs_v0",
+        ("GET",),
+        "multicloud",
+        "v0",
+        "docs",
+        ops.docs,
+        "Swagger UI over the API documents",
+    ),
+    api(
         "docs_asset_v0",
         ("GET",),
-        f"{MC}/v0/docs/{{asset}}",
+        "multicloud",
+        "v0",
+        "docs/{asset}",
         ops.docs_asset,
         "A file of the Swagger UI page",
     ),
@@ -233,7 +307,7 @@ ROUTES: tuple[Route, ...] = (
         "check_vim_status",
         ("POST",),
         "/check_vim_status",
-        events.check_vim_status,
+        status.check_vim_status,
         "The region's VMs in the given states, polled from Nova",
     ),
     # NOTE: keep this LAST: anything else under a region goes to the region's

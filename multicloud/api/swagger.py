@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from multicloud.api.http import Request, Response, constant
+from multicloud.http import Response, constant
+from multicloud.routing import Route
 
 TITLES = {
     "/api/multicloud/v0/": "Multicloud broker API",
@@ -24,13 +26,12 @@ _ERROR_SCHEMA = {
 }
 
 
-def document(base_path: str) -> dict[str, Any]:
-    """The Swagger document for every route under ``base_path``."""
-    from multicloud.api.routes import ROUTES
-
+def document(routes: Sequence[Route], namespace: str, version: str) -> dict[str, Any]:
+    """The Swagger document for every route of ``namespace`` at API ``version``."""
+    base_path = f"/api/{namespace}/{version}/"
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
-        if route.pattern.startswith(base_path):
+    for route in routes:
+        if (route.namespace, route.version) == (namespace, version):
             relative = "/" + route.pattern[len(base_path) :]
             operations = paths.setdefault(relative, {})
             for method in route.methods:
@@ -65,11 +66,10 @@ def _operation(route, method: str) -> dict[str, Any]:
 
 
 @cache
-def _document_response(base_path: str) -> Response:
-    return constant(document(base_path))
+def _document_response(routes: tuple[Route, ...], namespace: str, version: str) -> Response:
+    return constant(document(routes, namespace, version))
 
 
-def swagger_json(request: Request) -> Response:
-    """GET {namespace}/v0|v1/swagger.json."""
-    base_path = request.path.rstrip("/").rsplit("/", 1)[0] + "/"
-    return _document_response(base_path)
+def serve(routes: tuple[Route, ...], namespace: str, version: str) -> Response:
+    """The (cached) answer of ``{namespace}/{version}/swagger.json``."""
+    return _document_response(routes, namespace, version)

@@ -12,12 +12,12 @@ import functools
 import json
 import logging
 
-from multicloud.api.http import Request, Response
-from multicloud.api.routing import Handler
 from multicloud.broker import service
 from multicloud.broker.forward import forward
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import BadRequest, NotFound
+from multicloud.http import Request, Response
+from multicloud.routing import Handler
 from multicloud.vims import service as vims
 from multicloud.vims.models import CloudRegion
 
@@ -47,11 +47,11 @@ def regional(handler: Handler) -> Handler:
 
 
 def _is_registration(request: Request) -> bool:
-    return request.method == "POST" and request.path.rstrip("/").endswith("/registry")
+    return request.method == "POST" and request.route.resource == "registry"
 
 
 def _is_region_path(request: Request) -> bool:
-    return not request.params.get("rest") and not request.path.rstrip("/").endswith("/registry")
+    return request.route.resource == "region"
 
 
 def _ok_or_gone(answer: Response) -> bool:

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import requests
 
 from multicloud import metrics, transaction
-from multicloud.api.http import Request, Response
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import GatewayTimeout, UpstreamError
+from multicloud.http import Request, Response
 from multicloud.proxy.relay import REQUEST_DROP, RESPONSE_DROP, relay, upload
 
 log = logging.getLogger(__name__)
 
-_API_PREFIX = re.compile(r"^/api/multicloud(?:-[a-z0-9]+)?/(v[01]/.*)$")
+
+def target_url(plugin: Plugin, request: Request) -> str:
+    """``/api/{namespace}/v1/rest`` → ``{plugin.url}/v1/rest`` (only the prefix changes)."""
+    prefix = f"/api/{request.route.namespace}/"
+    return f"{plugin.url}/{request.path[len(prefix) :]}"
 
 
-def target_url(plugin: Plugin, path: str) -> str:
-    """``/api/multicloud[-x]/v1/rest`` → ``{plugin.url}/v1/rest`` (only the prefix changes)."""
-    match = _API_PREFIX.match(path)
-    if match is None:
-        raise UpstreamError(f"cannot forward {path}: not an API path")
-    return f"{plugin.url}/{match.group(1)}"
+def forward_to(plugin: Plugin, request: Request, relative: str, body: bytes) -> Response:
+    """Send ``body`` to ``{plugin.url}/{relative}`` with the caller's headers."""
+    return _send(plugin, request, f"{plugin.url}/{relative}", body)
 
 
 def is_chunked_request(request: Request) -> bool:
@@ -32,7 +32,10 @@ def is_chunked_request(request: Request) -> bool:
 
 def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Response:
     """Send ``request`` to ``plugin`` and stream its answer back unchanged."""
-    url = target_url(plugin, request.path)
+    return _send(plugin, request, target_url(plugin, request), body)
+
+
+def _send(plugin: Plugin, request: Request, url: str, body: bytes | None) -> Response:
     headers = transaction.add_outgoing(
         {k: v for k, v in request.headers.items() if k not in REQUEST_DROP}
     )
@@ -58,8 +61,8 @@ def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Resp
             call.status = upstream.status_code
     except requests.Timeout:
         raise GatewayTimeout(f"plugin for {plugin.cloud_type} did not answer in time") from None
-    except requests.ConnectionError as exc:
-        raise UpstreamError(f"cannot reach the plugin for {plugin.cloud_type}: {exc}") from None
+    except requests.ConnectionError:
+        raise UpstreamError(f"cannot reach the plugin for {plugin.cloud_type}") from None
     return _answer(upstream)
 
 

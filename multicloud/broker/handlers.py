@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from multicloud.api.http import Request, Response, constant
 from multicloud.broker import service
+from multicloud.http import Request, Response, constant
 
 
 @cache

@@ -10,11 +10,11 @@ from typing import Any
 from django.db import connections
 
 from multicloud import transaction
-from multicloud.api.http import Request
 from multicloud.broker import service as broker
-from multicloud.broker.forward import forward
+from multicloud.broker.forward import forward_to
 from multicloud.capacity import service
 from multicloud.exceptions import BadRequest, MulticloudError
+from multicloud.http import Request
 from multicloud.vims import service as vims
 from multicloud.vims.models import CloudRegion
 
@@ -81,12 +81,12 @@ def _ask(owner: str, region: str, demand: service.Demand, request: Request) -> d
 
 
 def _ask_plugin(plugin, record: CloudRegion, demand, request: Request) -> dict | None:
-    path = f"/api/multicloud/v1/{record.cloud_owner}/{record.cloud_region_id}/capacity_check"
+    relative = f"v1/{record.cloud_owner}/{record.cloud_region_id}/capacity_check"
     body = json.dumps(
         {"vCPU": demand.vcpus, "Memory": demand.memory_gb, "Storage": demand.storage_gb}
     ).encode()
-    sub = Request("POST", path, {}, "", request.headers, None, request.base_url)
-    answer = forward(plugin, sub, body=body)
+    sub = Request("POST", request.path, {}, "", request.headers, None, request.base_url)
+    answer = forward_to(plugin, sub, relative, body)
     payload = b"".join(answer.stream or [])
     if answer.status != 200:
         return None

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from multicloud.api.http import Request, Response, json_response
 from multicloud.capacity import fanout, service
 from multicloud.exceptions import BadRequest
+from multicloud.http import Request, Response, json_response
 from multicloud.vims import service as vims
 
 
 def capacity_check(request: Request) -> Response:
     """POST .../{vimid}/capacity_check: {"result": bool, "AZs": [...]}."""
-    record = vims.get_region(*vims.region_key(request.params))
+    record = vims.region_of(request)
     demand = service.parse_demand(request.json())
     return json_response(service.check(record, demand, request.headers.get("project")))
 
 
 def check_vim_capacity(request: Request) -> Response:
     """POST /api/multicloud/v0|v1/check_vim_capacity: the listed regions where it fits."""
-    version = "v1" if "/v1/" in request.path else "v0"
+    version = request.route.version
     body = request.json()
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")

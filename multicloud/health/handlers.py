@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from multicloud.api.http import Request, Response, json_response
 from multicloud.exceptions import ServiceUnavailable
 from multicloud.health import service
+from multicloud.http import Request, Response, json_response
 
 
 def healthcheck(request: Request) -> Response:

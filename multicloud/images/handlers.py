@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from multicloud import metrics
-from multicloud.api.http import Request, Response, json_response
 from multicloud.exceptions import BadRequest
+from multicloud.http import Request, Response, json_response
 from multicloud.images import fetch, service, staging
 from multicloud.images.metadata import parse_meta, shape
-from multicloud.vims.service import region_key
+from multicloud.vims.service import region_of
 
 META_KEYS = ("name", "imageType", "containerFormat", "visibility", "properties")
 OCTET_STREAM = "application/octet-stream"
 
 
 def _target(request: Request) -> service.Target:
-    return service.connect(*region_key(request.params), request.params["tenantid"])
+    return service.connect(region_of(request), request.params["tenantid"])
 
 
 def upload(request: Request) -> Response:

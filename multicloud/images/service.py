@@ -41,7 +41,7 @@ from multicloud.openstack.client import (
     translate_glance_errors,
 )
 from multicloud.vims.models import CloudRegion
-from multicloud.vims.service import get_region, parse_vim_id
+from multicloud.vims.service import get_region, parse_vim_id, region_fields
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +62,14 @@ class Target:
         return f"the image service of {self.region.vim_id}"
 
     def decoration(self) -> dict[str, str]:
-        return {
-            "vimId": self.region.vim_id,
-            "vimName": self.region.vim_id,
-            "tenantId": self.tenant,
-            "cloud_owner": self.region.cloud_owner,
-            "cloud_region_id": self.region.cloud_region_id,
-        }
+        return region_fields(self.region, self.tenant)
 
     def errors(self):
         return translate_glance_errors(self.what)
 
 
-def connect(owner: str, region: str, tenant: str) -> Target:
-    """404 for an unknown region or project; 500 when its identity service is unreachable."""
-    record = get_region(owner, region)
+def connect(record: CloudRegion, tenant: str) -> Target:
+    """404 for an unknown project; 500 when the region's identity service is unreachable."""
     return Target(record, tenant, glance_for(record, tenant))
 
 

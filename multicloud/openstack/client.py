@@ -283,8 +283,9 @@ def check_credentials(creds: Credentials) -> dict[str, Any]:
         ) from None
     except ks_exc.SSLError as exc:
         raise BadRequest(f"TLS verification of {creds.auth_url} failed: {exc}") from None
-    except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.DiscoveryFailure) as exc:
-        raise BadRequest(f"cannot reach the identity service at {creds.auth_url}: {exc}") from None
+    except (ks_exc.ConnectFailure, ks_exc.ConnectTimeout, ks_exc.DiscoveryFailure):
+        # NOTE: no transport detail: its wording differs between the two serving modes.
+        raise BadRequest(f"cannot reach the identity service at {creds.auth_url}") from None
     except ks_exc.ClientException as exc:
         raise BadRequest(f"the identity service at {creds.auth_url} failed: {exc}") from None
     return {
@@ -319,10 +320,10 @@ def translate_errors(what: str = "the cloud") -> Iterator[None]:
         if error is not None:
             raise error(detail, upstream_status=exc.http_status) from None
         raise UpstreamError(detail, upstream_status=exc.http_status) from None
-    except ks_exc.ConnectTimeout as exc:
-        raise GatewayTimeout(f"{what} did not answer in time: {exc}") from None
-    except ks_exc.ConnectFailure as exc:
-        raise ServiceUnavailable(f"cannot reach {what}: {exc}") from None
+    except ks_exc.ConnectTimeout:
+        raise GatewayTimeout(f"{what} did not answer in time") from None
+    except ks_exc.ConnectFailure:
+        raise ServiceUnavailable(f"cannot reach {what}") from None
     except ks_exc.ClientException as exc:
         raise UpstreamError(f"{what}: {exc}") from None
 
@@ -383,10 +384,8 @@ def translate_glance_errors(what: str = "the image service") -> Iterator[None]:
             yield
     except (ServiceUnavailable, GatewayTimeout) as exc:
         raise UpstreamUnreachable(exc.message) from None
-    except g_exc.CommunicationError as exc:
-        raise UpstreamUnreachable(f"cannot reach {what}: {exc}") from None
-    except g_exc.InvalidEndpoint as exc:
-        raise UpstreamUnreachable(f"cannot reach {what}: {exc}") from None
+    except (g_exc.CommunicationError, g_exc.InvalidEndpoint):
+        raise UpstreamUnreachable(f"cannot reach {what}") from None
     except g_exc.HTTPException as exc:
         status = _glance_status(exc)
         # NOTE: Glance answers 415 when the data does not match the declared disk format.

@@ -6,8 +6,8 @@ from functools import cache
 from pathlib import Path
 
 from multicloud import metrics
-from multicloud.api.http import Request, Response
 from multicloud.exceptions import NotFound
+from multicloud.http import Request, Response
 
 #: The Swagger documents the docs page offers (namespace, API version).
 DOCUMENTS = (

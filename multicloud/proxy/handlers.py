@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from multicloud.api.http import Request, Response
-from multicloud.api.routing import Handler
 from multicloud.conf import get_settings
+from multicloud.http import Request, Response
 from multicloud.proxy import relay, service
+from multicloud.routing import Handler, region_prefix
 from multicloud.vims import service as vims
 
 
 def _target(request: Request) -> service.Target:
-    params = request.params
-    region = vims.get_region(*vims.region_key(params))
-    namespace = (
-        "multicloud-vio" if request.path.startswith("/api/multicloud-vio/") else "multicloud"
-    )
-    where = (
-        f"v0/{params['vimid']}" if "vimid" in params else f"v1/{params['owner']}/{params['region']}"
-    )
     base = get_settings().public_url or request.base_url
-    return service.Target(region=region, prefix=f"{base}/api/{namespace}/{where}")
+    return service.Target(region=vims.region_of(request), prefix=base + region_prefix(request))
 
 
 def _response(answer: relay.Answer) -> Response:

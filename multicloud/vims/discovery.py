@@ -13,11 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
+from django.utils import timezone
 
 from multicloud import transaction
 from multicloud.exceptions import MulticloudError
 from multicloud.openstack import client
-from multicloud.vims import service
+from multicloud.vims import tenants as tenant_service
 from multicloud.vims.models import CloudRegion
 
 log = logging.getLogger(__name__)
@@ -44,18 +45,18 @@ def run(pk: int, generation: int) -> None:
     except CloudRegion.DoesNotExist:
         return
     try:
-        service.mark_discovery(pk, generation, discovery_status=CloudRegion.Discovery.RUNNING)
+        mark_discovery(pk, generation, discovery_status=CloudRegion.Discovery.RUNNING)
         found = discover(record)
         ok = len(found["errors"]) < len(CATEGORIES)
         status = CloudRegion.Discovery.DONE if ok else CloudRegion.Discovery.FAILED
         error = "" if ok else "; ".join(f"{k}: {v}" for k, v in found["errors"].items())
-        service.mark_discovery(
+        mark_discovery(
             pk, generation, discovery_status=status, discovery_error=error, discovered=found
         )
         log.info("discovery of %s: %s", record.vim_id, status)
     except Exception as exc:  # noqa: BLE001 - recorded on the region, never lost
         log.exception("discovery of %s failed", record.vim_id)
-        service.mark_discovery(
+        mark_discovery(
             pk,
             generation,
             discovery_status=CloudRegion.Discovery.FAILED,
@@ -78,8 +79,6 @@ def discover(record: CloudRegion) -> Discovered:
 
 
 def tenants(record: CloudRegion) -> list[dict[str, Any]]:
-    from multicloud.vims import tenants as tenant_service
-
     return tenant_service.list_projects(record)
 
 
@@ -140,3 +139,14 @@ CATEGORIES: dict[str, Callable[[CloudRegion], list[dict[str, Any]]]] = {
     "availability-zones": availability_zones,
     "hypervisors": hypervisors,
 }
+
+
+def mark_discovery(pk: int, generation: int, **changes: Any) -> bool:
+    """Update discovery fields unless a newer registration superseded this run."""
+    if changes.get("discovery_status") in (
+        CloudRegion.Discovery.DONE,
+        CloudRegion.Discovery.FAILED,
+    ):
+        changes["discovered_at"] = timezone.now()
+    changes["updated_at"] = timezone.now()
+    return bool(CloudRegion.objects.filter(pk=pk, generation=generation).update(**changes))

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from multicloud.api.http import Request, Response, json_response
+from multicloud.http import Request, Response, json_response
 from multicloud.vims import service, tenants
-from multicloud.vims.models import CloudRegion
-
-
-def _region(request: Request) -> CloudRegion:
-    return service.get_region(*service.region_key(request.params))
 
 
 def register(request: Request) -> Response:
@@ -21,7 +16,7 @@ def register(request: Request) -> Response:
 
 def registry_status(request: Request) -> Response:
     """GET .../registry: the registration and the state of its discovery."""
-    return json_response(service.describe(_region(request)))
+    return json_response(service.describe(service.region_of(request)))
 
 
 def unregister(request: Request) -> Response:
@@ -32,14 +27,6 @@ def unregister(request: Request) -> Response:
 
 def list_tenants(request: Request) -> Response:
     """GET .../tenants[?name=...]: the region's projects."""
-    record = _region(request)
+    record = service.region_of(request)
     found = tenants.list_projects(record, request.query_all("name"))
-    return json_response(
-        {
-            "vimId": record.vim_id,
-            "vimName": record.vim_id,
-            "cloud_owner": record.cloud_owner,
-            "cloud_region_id": record.cloud_region_id,
-            "tenants": found,
-        }
-    )
+    return json_response({**service.region_fields(record), "tenants": found})

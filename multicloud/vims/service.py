@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from multicloud.exceptions import BadRequest, NotFound
+from multicloud.http import Request
 from multicloud.openstack import client
+from multicloud.vims import discovery
 from multicloud.vims.models import CloudRegion
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,24 @@ def get_region(owner: str, region: str) -> CloudRegion:
         return CloudRegion.objects.get(cloud_owner=owner, cloud_region_id=region)
     except CloudRegion.DoesNotExist:
         raise NotFound(f"cloud region {owner}_{region} is not registered") from None
+
+
+def region_of(request: Request) -> CloudRegion:
+    """The registered region a per-region request is under (404 when unknown)."""
+    return get_region(*region_key(request.params))
+
+
+def region_fields(record: CloudRegion, tenant_id: str | None = None) -> dict[str, str]:
+    """The region fields added to answers; ``vimName`` is the vim id, as the contract says."""
+    fields = {
+        "vimId": record.vim_id,
+        "vimName": record.vim_id,
+        "cloud_owner": record.cloud_owner,
+        "cloud_region_id": record.cloud_region_id,
+    }
+    if tenant_id is not None:
+        fields["tenantId"] = tenant_id
+    return fields
 
 
 def list_regions() -> list[CloudRegion]:
@@ -102,8 +121,6 @@ def _store(owner: str, region: str, registration: Registration) -> tuple[CloudRe
 
 
 def _start_discovery(pk: int, generation: int) -> None:
-    from multicloud.vims import discovery
-
     discovery.start(pk, generation)
 
 
@@ -283,14 +300,3 @@ def describe(record: CloudRegion) -> dict[str, Any]:
         },
         "discovered": record.discovered,
     }
-
-
-def mark_discovery(pk: int, generation: int, **changes: Any) -> bool:
-    """Update discovery fields unless a newer registration superseded this run."""
-    if changes.get("discovery_status") in (
-        CloudRegion.Discovery.DONE,
-        CloudRegion.Discovery.FAILED,
-    ):
-        changes["discovered_at"] = timezone.now()
-    changes["updated_at"] = timezone.now()
-    return bool(CloudRegion.objects.filter(pk=pk, generation=generation).update(**changes))

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
 
-from listener import outbox, status
-from listener.models import Subscription
+from listener import outbox
 from listener.notifications import parse
+from multicloud.events.models import Subscription
+from multicloud.status import service as status
 from multicloud.vims.models import CloudRegion
 from tests.nova_corpus import args, replay
 
@@ -113,9 +116,14 @@ def test_check_vim_status_of_an_unknown_region_is_404(api, region):
     assert answer.status == 404
 
 
+#: Fixed inputs, so the django and pecan runs store (and answer) the same events.
+CORPUS_START = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
+
+
 def _store(count: int) -> list:
     events = []
-    for item in replay(200):
+    for index, item in enumerate(replay(200, start=CORPUS_START)):
+        item["metadata"]["message_id"] = str(uuid.UUID(int=index + 1))
         event = parse(*args(item))
         if event and event.format.value == "LEGACY" and event.phase.value == "END":
             outbox.accept(event, "onap", "R1", ["t"])

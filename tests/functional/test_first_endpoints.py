@@ -115,25 +115,3 @@ def test_an_unknown_method_is_a_json_405_with_allow(api, method):
         "code": 405,
         "allowed": ["GET", "HEAD"],
     }
-
-
-def test_both_frameworks_answer_byte_identical_bodies(pecan_wsgi_app, db):
-    from tests.conftest import DjangoApi, PecanApi
-
-    paths = [
-        "/api/multicloud/v0/vim_types",
-        "/api/multicloud-vio/v0/swagger.json",
-        "/api/multicloud/v0/swagger.json",
-        "/api/multicloud/v1/healthcheck",
-        "/api/multicloud/v1/nope",
-    ]
-    django_api, pecan_api = DjangoApi(), PecanApi(pecan_wsgi_app)
-    ids = {"X-ONAP-RequestID": "req-1", "X-InvocationID": "inv-1"}
-    for path in paths:
-        ours = django_api.request("GET", path, headers=ids)
-        theirs = pecan_api.request("GET", path, headers=ids)
-        assert (ours.status, ours.headers, ours.body) == (
-            theirs.status,
-            theirs.headers,
-            theirs.body,
-        )

@@ -2,9 +2,9 @@
 
 import pytest
 
-from multicloud.api.http import constant
-from multicloud.api.routing import Route, Router
 from multicloud.exceptions import MethodNotAllowed, NotFound
+from multicloud.http import constant
+from multicloud.routing import Route, Router
 
 
 def _handler(request):

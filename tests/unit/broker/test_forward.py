@@ -8,9 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from multicloud.api.http import Headers, Request
+from multicloud.api.routes import ROUTER
 from multicloud.broker.forward import forward
 from multicloud.conf import Plugin
+from multicloud.http import Headers, Request
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -44,14 +45,16 @@ def plugin():
 
 
 def _request(headers: dict[str, str], body: bytes) -> Request:
-    return Request(
+    request = Request(
         "PUT",
         "/api/multicloud/v1/o/r/thing",
-        {"owner": "o", "region": "r"},
+        {"owner": "o", "region": "r", "rest": "thing"},
         "a=1&a=2",
         Headers(headers.items()),
         io.BytesIO(body),
     )
+    request.route = ROUTER.match("PUT", request.path)[0]
+    return request
 
 
 @pytest.mark.timeout(20)

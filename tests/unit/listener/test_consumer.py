@@ -9,8 +9,8 @@ from django.db import OperationalError
 
 from listener import consumer
 from listener.consumer import HANDLED, REQUEUE, Endpoint, filters_from
-from listener.models import Event
-from listener.subscriptions import Router
+from multicloud.events.models import Event
+from multicloud.events.subscriptions import Router
 from tests.nova_corpus import args, first, replay
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +115,7 @@ def test_the_endpoint_never_reads_the_request_context():
 
 
 def test_subscriptions_stored_for_the_region_route_events_to_their_topics():
-    from listener import subscriptions
+    from multicloud.events import subscriptions
 
     subscriptions.subscribe("onap", "R1", {"states": ["PAUSE"], "topic": "pauses"})
     ep = Endpoint(

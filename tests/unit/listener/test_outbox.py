@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from listener import outbox
-from listener.models import Event
 from listener.notifications import parse
+from multicloud.events import service as stored
+from multicloud.events.models import Event
 from tests.nova_corpus import args, replay
 
 pytestmark = pytest.mark.django_db
@@ -119,13 +120,13 @@ def test_pollers_get_events_after_a_time_filtered_by_kind():
     events = legacy_events(6)
     for event in events:
         outbox.accept(event, "onap", "R1", ["t"])
-    everything = outbox.events_since("onap", "R1", None, None, 100)
+    everything = stored.events_since("onap", "R1", None, None, 100)
     assert [e["message_id"] for e in everything] == [e.message_id for e in events]
     since = events[2].emitted_at
-    later = outbox.events_since("onap", "R1", None, since, 100)
+    later = stored.events_since("onap", "R1", None, since, 100)
     assert [e["message_id"] for e in later] == [e.message_id for e in events[3:]]
     kind = events[0].kind.value
-    only = outbox.events_since("onap", "R1", [kind], None, 100)
+    only = stored.events_since("onap", "R1", [kind], None, 100)
     assert only and all(e["kind"] == kind for e in only)
     assert everything[0]["delivery"] == {"status": "pending", "topics": ["t"], "dead_topics": []}
 

@@ -8,10 +8,10 @@ import time
 import pytest
 
 from listener import outbox
-from listener.models import Event
 from listener.mr import MessageRouter
 from listener.notifications import parse
 from listener.publisher import Publisher
+from multicloud.events.models import Event
 from tests.doubles.dmaap_mr import FakeMessageRouter
 from tests.nova_corpus import args, replay
 

@@ -9,10 +9,10 @@ import pytest
 
 from listener import metrics
 from listener.consumer import HANDLED, Endpoint, filters_from
-from listener.models import Event
 from listener.mr import MessageRouter
 from listener.publisher import Publisher
-from listener.subscriptions import Router
+from multicloud.events.models import Event
+from multicloud.events.subscriptions import Router
 from multicloud.transaction import LogFilter
 from tests.doubles.dmaap_mr import FakeMessageRouter
 from tests.nova_corpus import args, first

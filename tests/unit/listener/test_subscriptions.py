@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from listener import subscriptions
-from listener.subscriptions import Router
+from multicloud.events import subscriptions
+from multicloud.events.subscriptions import Router
 from multicloud.exceptions import BadRequest, NotFound
 
 pytestmark = pytest.mark.django_db

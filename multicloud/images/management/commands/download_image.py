@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from multicloud.exceptions import MulticloudError
 from multicloud.images import service
 from multicloud.images.management.commands._progress import progress_bar
-from multicloud.vims.service import parse_vim_id
+from multicloud.vims.service import get_region, parse_vim_id
 
 
 class Command(BaseCommand):
@@ -24,7 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            target = service.connect(*parse_vim_id(options["vim"]), options["tenant"])
+            target = service.connect(get_region(*parse_vim_id(options["vim"])), options["tenant"])
             image = service._active(target, options["image_id"])
             output = options["output"] or service.file_name(image)
             answer = service.download(target, options["image_id"], None, head=False)

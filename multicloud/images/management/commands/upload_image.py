@@ -11,7 +11,7 @@ from multicloud.exceptions import MulticloudError
 from multicloud.images import service
 from multicloud.images.management.commands._progress import progress_bar, reading
 from multicloud.images.metadata import parse_meta
-from multicloud.vims.service import parse_vim_id
+from multicloud.vims.service import get_region, parse_vim_id
 
 
 class Command(BaseCommand):
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         }
         try:
             meta = parse_meta(values, os.path.basename(path))
-            target = service.connect(*parse_vim_id(options["vim"]), options["tenant"])
+            target = service.connect(get_region(*parse_vim_id(options["vim"])), options["tenant"])
             size = os.path.getsize(path)
             with (
                 open(path, "rb") as handle,

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from multicloud.api.http import Request, Response
 from multicloud.exceptions import MethodNotAllowed, MulticloudError, NotFound
+from multicloud.http import Request, Response, error_response
 
 Handler = Callable[[Request], Response]
 #: A route's handler: one for all its methods, or one per method.
@@ -37,6 +37,17 @@ class Route:
     handler: Handlers = field(compare=False)
     summary: str = ""
     status: int = 200
+    #: ``multicloud`` (the broker) or ``multicloud-vio`` (the VIO/OpenStack plugin).
+    namespace: str = "multicloud"
+    #: ``v0`` or ``v1``.
+    version: str = "v0"
+    #: The route's name without its form tag (``registry`` for ``registry_vio_v1``).
+    resource: str = ""
+
+    @property
+    def base_path(self) -> str:
+        """``/api/{namespace}/{version}/``: where the Swagger document of this route lives."""
+        return f"/api/{self.namespace}/{self.version}/"
 
     @cached_property
     def regex(self) -> str:
@@ -82,6 +93,22 @@ class Route:
         if self.params and self.params[-1] in REGION_PARAMS and self.pattern.endswith("}"):
             return NotFound(f"no such resource: {path}")
         return MethodNotAllowed(method, list(self.allowed))
+
+
+def region_prefix(request: Request) -> str:
+    """The path of the region the request is under: ``/api/{ns}/v0/{vimid}`` or ``.../v1/o/r``."""
+    route, params = request.route, request.params
+    where = f"{params['owner']}/{params['region']}" if "owner" in params else params["vimid"]
+    return f"/api/{route.namespace}/{route.version}/{where}"
+
+
+def serve(route: Route, request: Request) -> Response:
+    """Call the route's handler; any exception becomes the one JSON error answer."""
+    request.route = route
+    try:
+        return route.handler_for(request.method)(request)
+    except Exception as exc:  # noqa: BLE001 - every failure is answered (and logged) once
+        return error_response(exc, route.name)
 
 
 class Router:

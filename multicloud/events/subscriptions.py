@@ -17,8 +17,8 @@ from typing import Any
 
 from django.db import transaction
 
-from listener.models import Subscription
-from listener.notifications import Kind
+from multicloud.events.kinds import Kind
+from multicloud.events.models import Subscription
 from multicloud.exceptions import BadRequest, NotFound
 
 #: Kafka's topic-name rule (what Message Router accepts): 1-249 of [A-Za-z0-9._-].

@@ -1,19 +1,34 @@
 """Framework-neutral request and response.
 
 Handlers receive a :class:`Request` and return a :class:`Response`; the Django
-and Pecan adapters build the one and serve the other. Nothing here imports a
-web framework.
+and Pecan adapters build the one and serve the other. Everything both adapters
+need lives here once: the request built from a WSGI environ
+(:func:`request_from_environ`), an exception turned into its answer with the one
+logging policy (:func:`error_response`), and the bytes a method sends
+(:func:`body_for`, HEAD included). Nothing here imports a web framework.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import parse_qsl
 
-from multicloud.exceptions import BadRequest, PayloadTooLarge
+from multicloud.exceptions import (
+    BadRequest,
+    MulticloudError,
+    PayloadTooLarge,
+    error_body,
+    internal_error,
+)
+
+if TYPE_CHECKING:
+    from multicloud.routing import Route
+
+log = logging.getLogger("multicloud.http")
 
 JSON_TYPE = "application/json"
 #: Largest JSON request body a handler parses (streams have their own caps).
@@ -64,7 +79,20 @@ class Request:
     :meth:`json` (both capped), or iterate it for uploads.
     """
 
-    __slots__ = ("method", "path", "params", "query", "headers", "stream", "_json", "base_url")
+    __slots__ = (
+        "method",
+        "path",
+        "params",
+        "query",
+        "headers",
+        "stream",
+        "_json",
+        "base_url",
+        "route",
+    )
+
+    #: The route being served (its name, namespace and API version); set by the router.
+    route: Route
 
     def __init__(
         self,
@@ -187,6 +215,57 @@ def json_response(data: Any, status: int = 200, headers: list | None = None) -> 
 def constant(data: Any, status: int = 200) -> Response:
     """A response whose JSON is rendered once; handlers may return it repeatedly."""
     return Response(status=status, data=data, body=render_json(data))
+
+
+def request_from_environ(
+    environ: Mapping[str, Any], params: Mapping[str, str], stream: Any = None
+) -> Request:
+    """The neutral request of a WSGI environ (``stream`` defaults to ``wsgi.input``)."""
+    return Request(
+        method=environ["REQUEST_METHOD"],
+        path=environ.get("PATH_INFO", "/"),
+        params=params,
+        query_string=environ.get("QUERY_STRING", ""),
+        headers=headers_from_environ(environ),
+        stream=environ.get("wsgi.input") if stream is None else stream,
+        base_url=base_url_from_environ(environ),
+    )
+
+
+def error_response(exc: BaseException, route_name: str = "") -> Response:
+    """The answer to ``exc``: its JSON error body, ``Content-Length`` and its own headers.
+
+    The one logging policy: client errors (4xx) are not logged above DEBUG; server
+    errors (5xx) are logged with their traceback and the route's name; an exception
+    that is not a :class:`MulticloudError` is a bug and answers a generic 500.
+    """
+    error = _as_error(exc, route_name)
+    body = render_json(error_body(error))
+    return Response(status=error.code, body=body, headers=list(error.headers()))
+
+
+def _as_error(exc: BaseException, route_name: str) -> MulticloudError:
+    where = route_name or "(no route)"
+    if not isinstance(exc, MulticloudError):
+        log.error("unexpected error while serving %s", where, exc_info=exc)
+        return internal_error()
+    if exc.code >= 500:
+        log.error("%s failed: %s", where, exc.message, exc_info=exc)
+    else:
+        log.debug("%s answered %s: %s", where, exc.code, exc.message)
+    return exc
+
+
+def body_for(response: Response, method: str) -> Iterable[bytes]:
+    """The bytes to send for ``method``: none for HEAD (a stream is closed unread)."""
+    if method == "HEAD":
+        close = getattr(response.stream, "close", None)
+        if close is not None:
+            close()
+        return [b""]
+    if response.stream is not None:
+        return response.stream
+    return [response.rendered()]
 
 
 def base_url_from_environ(environ: Mapping[str, Any]) -> str:
