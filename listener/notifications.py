@@ -450,15 +450,23 @@ def parse(
 def request_id_of(ctxt: Any, metadata: Mapping[str, Any]) -> str:
     """The request a notification came from: Nova's global request id (the caller's
     ``X-OpenStack-Request-ID``: ours when this service made the call), else Nova's own
-    request id, else the notification's ``message_id``."""
-    # NOTE: oslo.messaging hands the context over as an object with ``to_dict``.
-    context = ctxt.to_dict() if hasattr(ctxt, "to_dict") else ctxt
-    context = context if isinstance(context, Mapping) else {}
+    request id, else the notification's ``message_id``. ``req-`` is dropped.
+
+    Only those two keys of the context are read (it also holds the caller's token).
+    """
     for key in ("global_request_id", "request_id"):
-        value = context.get(key)
+        value = _context_value(ctxt, key)
         if isinstance(value, str) and value:
             return value.removeprefix("req-")
     return str(metadata.get("message_id") or "")
+
+
+def _context_value(ctxt: Any, key: str) -> Any:
+    # NOTE: oslo.messaging hands the context over as a dict or as an object whose
+    # attributes are its keys (RpcContext).
+    if isinstance(ctxt, Mapping):
+        return ctxt.get(key)
+    return getattr(ctxt, key, None)
 
 
 def _envelope_ids(metadata: Mapping[str, Any]) -> tuple[str, str]:

@@ -88,8 +88,9 @@ def main() -> int:
     try:
         settings = get_settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        # NOTE: prometheus_client reads this variable itself, in every worker.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(settings))
+        # NOTE: a write, for the server this process becomes: prometheus_client reads
+        # the variable itself in every worker (and conf.py reads it as metrics_dir).
+        os.environ.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir(settings)))
         applied = migrate()
         print(f"multicloud: database ready ({applied} migrations applied)", flush=True)
         print(banner(settings), flush=True)

@@ -31,13 +31,16 @@ def info(ep: Endpoint, item: dict, ctxt) -> str:
 
 
 class _Context:
-    """What oslo.messaging hands an endpoint: an object with ``to_dict``."""
+    """What oslo.messaging hands an endpoint: an object whose attributes are its keys."""
 
     def __init__(self, **values):
         self.values = values
 
-    def to_dict(self):
-        return dict(self.values)
+    def __getattr__(self, name):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 @pytest.mark.parametrize("wrap", [dict, lambda d: _Context(**d)])
