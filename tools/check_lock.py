@@ -35,7 +35,13 @@ def pins(path: Path) -> set[tuple[str, str]]:
 
 
 def missing() -> list[str]:
+    """What the locks lack, and runtime pins the dev lock resolved differently."""
     problems = []
+    if all((ROOT / lock).exists() for lock in PAIRS):
+        runtime, dev = (dict(pins(ROOT / lock)) for lock in PAIRS)
+        for name, version in sorted(runtime.items()):
+            if dev.get(name, version) != version:
+                problems.append(f"requirements-dev.lock has {name}=={dev[name]}, not {version}")
     for lock, sources in PAIRS.items():
         locked = pins(ROOT / lock) if (ROOT / lock).exists() else set()
         for source in sources:
