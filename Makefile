@@ -38,7 +38,7 @@ run: $(RUN_STAMP) ## start the service on its defaults (port 9001) from a runtim
 test: $(STAMP) ## the whole suite; starts the OpenStack sandbox when it is not running (PostgreSQL too with TEST_DATABASE_URL)
 	PY=$(PY) bash tools/run-tests.sh $(PYTEST_ARGS)
 
-test-quick: $(STAMP) ## every test that needs no OpenStack sandbox (about 3 minutes)
+test-quick: $(STAMP) ## every test that needs no OpenStack sandbox (no sandbox start)
 	@echo "== test-quick: the sandbox tests are left out (make test runs them)"
 	$(PY) -m pytest -m "not sandbox" $(PYTEST_ARGS)
 
