@@ -123,7 +123,7 @@ class Endpoint:
         if classified is None:
             self.counters.add("ignored")
             return HANDLED
-        if classified[0] is not self.filters.policy.prefer:
+        if not self.filters.policy.accepts(classified[0]):
             # NOTE: decided on the event type alone, before the (costly) payload mapping.
             self.counters.add("other_format")
             self._warn_format_once(classified[0])

@@ -58,7 +58,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from multicloud.events.kinds import Format, Kind, Phase, format_timestamp, parse_timestamp
+from multicloud.events.kinds import (
+    DEFAULT_PHASES,
+    DEFAULT_PREFER_FORMAT,
+    NOVA_SETTING_FORMATS,
+    Format,
+    Kind,
+    Phase,
+    format_timestamp,
+    parse_timestamp,
+)
 
 _PHASES = {"start": Phase.START, "end": Phase.END, "error": Phase.ERROR}
 
@@ -134,9 +143,7 @@ _FUNCTION_KINDS = {
     "restore_instance": Kind.RESTORE,
 }
 
-DEFAULT_PHASES: frozenset[Phase] = frozenset({Phase.END, Phase.ERROR})
-
-# The fields info_from_instance() always writes (research notes §2.4); both formats carry them.
+# The fields Nova's info_from_instance() always writes; both formats carry them.
 LEGACY_CORE_FIELDS: tuple[str, ...] = (
     "tenant_id",
     "user_id",
@@ -293,7 +300,7 @@ _ISOTIME_FIELDS = ("launched_at", "terminated_at", "deleted_at")
 def _flavor_fields(flavor: Mapping[str, Any] | None) -> dict[str, Any]:
     flavor = flavor or {}
     root, ephemeral = flavor.get("root_gb"), flavor.get("ephemeral_gb")
-    both_known = isinstance(root, int) and isinstance(ephemeral, int)
+    disk_gb = root + ephemeral if isinstance(root, int) and isinstance(ephemeral, int) else None
     return {
         "instance_type": flavor.get("name"),
         "instance_flavor_id": flavor.get("flavorid"),
@@ -301,7 +308,7 @@ def _flavor_fields(flavor: Mapping[str, Any] | None) -> dict[str, Any]:
         "vcpus": flavor.get("vcpus"),
         "root_gb": root,
         "ephemeral_gb": ephemeral,
-        "disk_gb": root + ephemeral if both_known else None,
+        "disk_gb": disk_gb,
     }
 
 
@@ -488,34 +495,27 @@ def wanted(
     return event.kind in set(kinds) and event.phase in set(phases)
 
 
-_NOVA_SETTING_FORMATS = {
-    "unversioned": Format.LEGACY,
-    "versioned": Format.VERSIONED,
-    "both": Format.VERSIONED,
-}
-
-
 @dataclass(frozen=True)
 class FormatPolicy:
     """Which Nova format feeds events, so one VM action yields one event.
 
     Events of the other format are dropped at the filter stage: the listener acks them
     without forwarding. That loses nothing, since Nova sends the same action in the kept
-    format. Default: VERSIONED, the format with a schema and a compatibility contract. Nova's
-    own default is ``notification_format=unversioned``, so build the policy with
-    :meth:`for_nova_setting` from the VIM's setting rather than relying on the default.
+    format. Default: LEGACY, what Nova's default ``notification_format=unversioned`` sends
+    (the same default as ``MULTICLOUD_EVENTS_PREFER_FORMAT``); build the policy with
+    :meth:`for_nova_setting` from the VIM's setting.
     """
 
-    prefer: Format = Format.VERSIONED
+    prefer: Format = NOVA_SETTING_FORMATS[DEFAULT_PREFER_FORMAT]
 
     @classmethod
     def for_nova_setting(cls, notification_format: str) -> FormatPolicy:
         """Policy for Nova's ``[notifications] notification_format`` (both -> versioned)."""
-        return cls(prefer=_NOVA_SETTING_FORMATS[notification_format.strip().lower()])
+        return cls(prefer=NOVA_SETTING_FORMATS[notification_format.strip().lower()])
 
-    def accepts(self, event: NovaEvent) -> bool:
-        """True when the event comes in the preferred format."""
-        return event.format is self.prefer
+    def accepts(self, source_format: Format) -> bool:
+        """True for events of the preferred format."""
+        return source_format is self.prefer
 
 
 # --------------------------------------------------------------------------- outgoing message

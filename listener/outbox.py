@@ -168,13 +168,6 @@ def _apply(row: Event, outcome: Outcome, now: datetime, retry_at: datetime | Non
     row.published_at = now if row.status == Event.Status.PUBLISHED else None
 
 
-def release(rows: list[Event], worker: str) -> None:
-    """Give back a claim unchanged (e.g. on shutdown before publishing)."""
-    Event.objects.filter(id__in=[r.id for r in rows], claimed_by=worker).update(
-        claimed_by="", claimed_until=None
-    )
-
-
 def prune(days: int) -> int:
     """Delete published events created more than ``days`` ago; dead letters are kept."""
     cutoff = timezone.now() - timedelta(days=days)
@@ -184,7 +177,7 @@ def prune(days: int) -> int:
 
 def counts() -> dict[str, int]:
     """Rows per status (for logs and tests)."""
-    totals = {status.value: 0 for status in Event.Status}
+    totals = {status: 0 for status in Event.Status.values}
     for item in Event.objects.values("status").annotate(n=Count("id")).order_by():
         totals[item["status"]] = item["n"]
     return totals

@@ -24,7 +24,6 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
@@ -268,8 +267,3 @@ def _drop_connection() -> None:
         connection.close()
     except DatabaseError:
         pass
-
-
-def stats() -> dict[str, Any]:
-    """Outbox totals per status."""
-    return outbox.counts()

@@ -20,6 +20,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from multicloud.events.kinds import (
+    DEFAULT_PHASES,
+    DEFAULT_PREFER_FORMAT,
+    KIND_NAMES,
+    PHASE_NAMES,
+    PREFER_FORMATS,
+)
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 WEB_FRAMEWORKS = ("django", "pecan")
@@ -82,6 +90,19 @@ class Settings:
         """``host:port`` in the form servers accept (IPv6 hosts bracketed)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+    @property
+    def listen_backlog(self) -> int:
+        """``MULTICLOUD_BACKLOG`` capped by the kernel: what both modes' servers listen with."""
+        return min(self.backlog, somaxconn())
+
+
+def somaxconn() -> int:
+    """The kernel's cap on a listen backlog (``net.core.somaxconn``; 4096 when unreadable)."""
+    try:
+        return int(Path("/proc/sys/net/core/somaxconn").read_text())
+    except (OSError, ValueError):
+        return 4096
 
 
 def _text(raw: str) -> str:
@@ -268,28 +289,7 @@ def _generated_secret(path: Path, encode: Callable[[bytes], Any] = bytes.hex) ->
 
 # --------------------------------------------------------------------------- event federation
 
-NOVA_FORMATS = ("unversioned", "versioned")
-EVENT_PHASES = ("START", "END", "ERROR", "NONE")
-EVENT_KINDS = (
-    "CREATE",
-    "DELETE",
-    "SOFT_DELETE",
-    "SHUT_DOWN",
-    "POWER_OFF",
-    "POWER_ON",
-    "PAUSE",
-    "UNPAUSE",
-    "SUSPEND",
-    "RESUME",
-    "REBOOT",
-    "REBUILD",
-    "SHELVE",
-    "UNSHELVE",
-    "RESIZE",
-    "RESTORE",
-    "UPDATE",
-    "ERROR",
-)
+_DEFAULT_PHASES = tuple(name for name in PHASE_NAMES if name in DEFAULT_PHASES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -358,7 +358,7 @@ def _events(src: _Source) -> EventsSettings:
             "MULTICLOUD_EVENTS_CLOUD_REGION_ID (the region its events belong to)"
         )
     upper = _names(str.upper)
-    default_states = _checked(src, "MULTICLOUD_EVENTS_DEFAULT_STATES", upper, EVENT_KINDS, ())
+    default_states = _checked(src, "MULTICLOUD_EVENTS_DEFAULT_STATES", upper, KIND_NAMES, ())
     default_topic = src.get("MULTICLOUD_EVENTS_DEFAULT_TOPIC", _text, "")
     if bool(default_states) != bool(default_topic):
         raise ConfigError(
@@ -376,9 +376,9 @@ def _events(src: _Source) -> EventsSettings:
         cloud_owner=owner,
         cloud_region_id=region,
         prefer_format=src.get(
-            "MULTICLOUD_EVENTS_PREFER_FORMAT", _choice(NOVA_FORMATS), "unversioned"
+            "MULTICLOUD_EVENTS_PREFER_FORMAT", _choice(PREFER_FORMATS), DEFAULT_PREFER_FORMAT
         ),
-        phases=_checked(src, "MULTICLOUD_EVENTS_PHASES", upper, EVENT_PHASES, ("END", "ERROR")),
+        phases=_checked(src, "MULTICLOUD_EVENTS_PHASES", upper, PHASE_NAMES, _DEFAULT_PHASES),
         default_states=default_states,
         default_topic=default_topic,
         listener_threads=src.get("MULTICLOUD_EVENTS_LISTENER_THREADS", _int_range(1, 64), 4),

@@ -73,11 +73,6 @@ class PayloadTooLarge(MulticloudError):
     message = "request body too large"
 
 
-class UnsupportedMediaType(MulticloudError):
-    code = 415
-    message = "unsupported media type"
-
-
 class RangeNotSatisfiable(MulticloudError):
     code = 416
     message = "requested range not satisfiable"

@@ -55,7 +55,7 @@ class Headers(Mapping[str, str]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return self._items.get(name.lower(), default)
 
 
@@ -123,6 +123,11 @@ class Request:
         except ValueError:
             raise BadRequest("Content-Length is not a number") from None
 
+    @property
+    def chunked(self) -> bool:
+        """Whether the body comes chunked (no ``Content-Length`` to go by)."""
+        return names_chunked(self.headers.get("transfer-encoding"))
+
     def query_one(self, name: str, default: str | None = None) -> str | None:
         """The last value of query parameter ``name``."""
         values = self.query_all(name)
@@ -146,7 +151,7 @@ class Request:
     def json(self, required: bool = True) -> Any:
         """The body parsed as JSON; 400 when it is missing or malformed."""
         if self._json is _UNSET:
-            self._json = _parse_json(self.read_body(), required)
+            self._json = parse_json(self.read_body(), required)
         return self._json
 
     def json_object(self) -> dict[str, Any]:
@@ -160,7 +165,8 @@ class Request:
 _UNSET = object()
 
 
-def _parse_json(raw: bytes, required: bool) -> Any:
+def parse_json(raw: bytes, required: bool = True) -> Any:
+    """The one "JSON body or 400" rule: ``raw`` parsed, BadRequest when malformed or empty."""
     if not raw.strip():
         if required:
             raise BadRequest("request body is required (JSON)")
@@ -278,4 +284,10 @@ def base_url_from_environ(environ: Mapping[str, Any]) -> str:
 
 
 def is_chunked(environ: Mapping[str, Any]) -> bool:
-    return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    """Whether a WSGI request's body comes chunked."""
+    return names_chunked(environ.get("HTTP_TRANSFER_ENCODING"))
+
+
+def names_chunked(transfer_encoding: str | None) -> bool:
+    """The one chunked-body rule: ``Transfer-Encoding`` names ``chunked``."""
+    return "chunked" in (transfer_encoding or "").lower()

@@ -33,13 +33,6 @@ def migrate() -> int:
     return len(pending)
 
 
-def somaxconn() -> int:
-    try:
-        return int(Path("/proc/sys/net/core/somaxconn").read_text())
-    except (OSError, ValueError):
-        return 4096
-
-
 def uwsgi_command(settings: Settings) -> list[str]:
     """The uWSGI argv for the django mode."""
     binary = Path(sys.executable).with_name("uwsgi")
@@ -51,7 +44,7 @@ def uwsgi_command(settings: Settings) -> list[str]:
         "http-socket": settings.bind,
         "processes": settings.workers,
         "threads": settings.threads,
-        "listen": min(settings.backlog, somaxconn()),
+        "listen": settings.listen_backlog,
         "harakiri": settings.request_timeout,
         "socket-timeout": settings.request_timeout,
     }

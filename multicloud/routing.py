@@ -138,7 +138,9 @@ class Router:
         route = self._first_match(path, self.routes)
         if route is None:
             raise NotFound(f"no such resource: {path}")
-        return route, route.compiled.match(path.lstrip("/")).groupdict()
+        match = route.compiled.match(path.lstrip("/"))
+        assert match is not None  # NOTE: _first_match matched this route
+        return route, match.groupdict()
 
     @staticmethod
     def _first_match(path: str, routes: Sequence[Route]) -> Route | None:

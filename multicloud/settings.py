@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dj_database_url
 
 from multicloud.conf import BASE_DIR, get_settings
@@ -32,7 +34,7 @@ BASE = BASE_DIR
 
 
 def _database(url: str) -> dict:
-    db = dj_database_url.parse(url, conn_max_age=0)
+    db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
     if db["ENGINE"] == "django.db.backends.sqlite3":
         # NOTE: WAL lets readers run while a writer commits; IMMEDIATE avoids
         # "database is locked" upgrades of read transactions to write ones.

@@ -40,14 +40,6 @@ MAX_QUICK_DEATHS = 5
 DRAIN_SECONDS = 20.0
 
 
-def somaxconn() -> int:
-    try:
-        with open("/proc/sys/net/core/somaxconn") as handle:
-            return int(handle.read())
-    except (OSError, ValueError):
-        return 4096
-
-
 def open_sockets(settings: Settings) -> list[socket.socket]:
     """Bind and listen before forking: one socket per worker slot.
 
@@ -66,7 +58,7 @@ def open_sockets(settings: Settings) -> list[socket.socket]:
         # NOTE: SO_REUSEPORT would also let us bind next to another process of
         # the same user already listening there; this plain bind refuses it.
         _listen(info, reuse_port=False, backlog=0).close()
-    backlog = min(settings.backlog, somaxconn())
+    backlog = settings.listen_backlog
     socks: list[socket.socket] = []
     try:
         for _ in range(count):

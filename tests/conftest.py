@@ -193,6 +193,53 @@ def pytest_runtest_teardown(item):
             thread.join(timeout=120)
 
 
+# --------------------------------------------------------------------------- settings override
+
+
+@pytest.fixture
+def override_settings():
+    """The one way a test changes settings: ``override_settings(MULTICLOUD_X="v", ...)``.
+
+    The variables are set on top of the environment and the settings loaded again (checked
+    as at start-up; ``None`` unsets one), and every cache derived from them is dropped; the
+    new :class:`~multicloud.conf.Settings` is returned. All is restored after the test.
+    """
+    import os
+
+    saved: dict[str, str | None] = {}
+
+    def override(**variables: Any):
+        for name, value in variables.items():
+            saved.setdefault(name, os.environ.get(name))
+            _set_env(name, None if value is None else str(value))
+        return _reload_settings()
+
+    yield override
+    for name, value in saved.items():
+        _set_env(name, value)
+    _reload_settings()
+
+
+def _set_env(name: str, value: str | None) -> None:
+    import os
+
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def _reload_settings():
+    from multicloud import crypto
+    from multicloud.broker import handlers as broker_handlers
+    from multicloud.conf import get_settings
+
+    get_settings.cache_clear()
+    crypto._fernet.cache_clear()
+    broker_handlers._vim_types_response.cache_clear()
+    return get_settings()
+
+
 def pytest_terminal_summary(terminalreporter):
     """One line per skip reason (``N skipped: reason``), not one line per skipped test."""
     reasons: dict[str, int] = {}

@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 py=${PY:-.venv/bin/python}
+# The SQLite pass's command (make test COVERAGE=1 runs it under coverage.py).
+pytest_cmd=${PYTEST:-$py -m pytest}
 export MULTICLOUD_SANDBOX_STATE=${MULTICLOUD_SANDBOX_STATE:-$PWD/.sandbox/state}
 
 sandbox_up() {
@@ -33,7 +35,8 @@ else
 fi
 
 echo "== tests on SQLite"
-"$py" -m pytest "$@"
+# shellcheck disable=SC2086 # the command is words on purpose
+env $pytest_cmd "$@"
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   echo "== tests again on PostgreSQL (TEST_DATABASE_URL)"
   DATABASE_URL="$TEST_DATABASE_URL" "$py" -m pytest "$@"

@@ -8,6 +8,7 @@ by :mod:`multicloud.http`) into a Django response.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from rest_framework import exceptions as drf_exceptions
@@ -70,9 +71,9 @@ class RouteView(APIView):
 
 def view_for(route: Route):
     """A DRF view class for ``route``, answering only its methods."""
-    attrs = {m.lower(): RouteView.serve for m in route.allowed}
+    attrs: dict[str, Any] = {m.lower(): RouteView.serve for m in route.allowed}
     attrs.update(route=route, http_method_names=[m.lower() for m in route.allowed])
-    view = type(f"{route.name.title().replace('_', '')}View", (RouteView,), attrs)
+    view: Any = type(f"{route.name.title().replace('_', '')}View", (RouteView,), attrs)
     return view.as_view()
 
 

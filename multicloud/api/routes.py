@@ -12,6 +12,8 @@ Both namespaces are served in-process by the same handlers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from multicloud.api import swagger
 from multicloud.broker import handlers as broker
 from multicloud.broker.dispatch import not_here, regional
@@ -43,7 +45,7 @@ def per_region(
     Handlers are wrapped by the broker's dispatch, so a region served by an
     external plugin is forwarded there instead.
     """
-    if isinstance(handler, dict):
+    if isinstance(handler, Mapping):
         handler = {method: regional(h) for method, h in handler.items()}
     else:
         handler = regional(handler)

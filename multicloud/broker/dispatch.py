@@ -9,14 +9,13 @@ request is forwarded whole; the plugin's answer comes back unchanged.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 
 from multicloud.broker import service
 from multicloud.broker.forward import forward
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import BadRequest, NotFound
-from multicloud.http import Request, Response
+from multicloud.http import Request, Response, parse_json
 from multicloud.routing import Handler
 from multicloud.vims import service as vims
 from multicloud.vims.models import CloudRegion
@@ -60,7 +59,7 @@ def _ok_or_gone(answer: Response) -> bool:
 
 def _register_external(owner: str, region: str, request: Request, handler: Handler) -> Response:
     raw = request.read_body()
-    body = _json(raw)
+    body = parse_json(raw)
     plugin = _plugin_of_body(body)
     if plugin is None:
         request._json = body  # NOTE: the body was read here; the handler reuses it.
@@ -69,13 +68,6 @@ def _register_external(owner: str, region: str, request: Request, handler: Handl
     if 200 <= answer.status < 300:
         _remember(owner, region, body)
     return answer
-
-
-def _json(raw: bytes):
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
 
 
 def _plugin_of_body(body) -> Plugin | None:

@@ -26,10 +26,6 @@ def forward_to(plugin: Plugin, request: Request, relative: str, body: bytes) -> 
     return _send(plugin, request, f"{plugin.url}/{relative}", body)
 
 
-def is_chunked_request(request: Request) -> bool:
-    return "chunked" in request.headers.get("transfer-encoding", "").lower()
-
-
 def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Response:
     """Send ``request`` to ``plugin`` and stream its answer back unchanged."""
     return _send(plugin, request, target_url(plugin, request), body)
@@ -44,7 +40,7 @@ def _send(plugin: Plugin, request: Request, url: str, body: bytes | None) -> Res
     data = (
         body
         if body is not None
-        else upload(request.stream, request.content_length, is_chunked_request(request))
+        else upload(request.stream, request.content_length, request.chunked)
     )
     try:
         with metrics.upstream_call("plugin") as call:

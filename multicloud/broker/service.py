@@ -8,14 +8,7 @@ forwarded to that plugin, as ONAP's broker does.
 from __future__ import annotations
 
 from multicloud.conf import Plugin, get_settings
-
-#: Cloud types served in-process, with the ``cloud-region-version`` values ONAP
-#: uses for them. Any Keystone v3 OpenStack is an ``openstack`` region; VMware
-#: Integrated OpenStack is ``vmware``.
-BUILTIN_VIM_TYPES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("openstack", ("titanium_cloud", "ocata", "pike", "starlingx")),
-    ("vmware", ("4.0",)),
-)
+from multicloud.vims.types import BUILTIN_VIM_TYPES
 
 
 def vim_types() -> list[dict[str, object]]:
@@ -33,7 +26,3 @@ def plugin_for(cloud_type: str, version: str) -> Plugin | None:
         if plugin.serves(cloud_type.lower(), version):
             return plugin
     return None
-
-
-def is_handled(cloud_type: str) -> bool:
-    return cloud_type.lower() in {name for name, _ in BUILTIN_VIM_TYPES}

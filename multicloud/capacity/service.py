@@ -62,11 +62,8 @@ def check(record: CloudRegion, demand: Demand, project: str | None = None) -> di
 
 
 def _scope(project: str | None) -> dict[str, str]:
-    """The ``Project`` header names a project by id (32 hex chars) or by name."""
-    if not project:
-        return {}
-    is_id = len(project) == 32 and all(c in "0123456789abcdef" for c in project.lower())
-    return {"project_id": project} if is_id else {"project_name": project}
+    """The ``Project`` header names a project by id or by name; none: the default project."""
+    return client.project_scope(project) if project else {}
 
 
 def _available(limit: int, used: int) -> float:
@@ -123,7 +120,7 @@ def _zone_totals(hypervisors: list[dict], zones: dict[str, str]) -> list[dict[st
     totals: dict[str, dict[str, Any]] = {}
     for h in hypervisors:
         host = (h.get("service") or {}).get("host") or h.get("hypervisor_hostname")
-        name = zones.get(host, "nova")
+        name = zones.get(host, "nova") if host else "nova"
         zone = totals.setdefault(
             name,
             {

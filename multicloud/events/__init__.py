@@ -1,0 +1,1 @@
+"""Event federation: what an event is (kinds.py), subscriptions and the stored events' REST API."""

@@ -49,6 +49,26 @@ class Format(StrEnum):
     VERSIONED = "VERSIONED"  # instance.*, nova_object payload
 
 
+#: Every kind's name, in declaration order.
+KIND_NAMES: tuple[str, ...] = tuple(kind.value for kind in Kind)
+#: Every phase's name, in declaration order.
+PHASE_NAMES: tuple[str, ...] = tuple(phase.value for phase in Phase)
+
+#: Phases kept unless ``MULTICLOUD_EVENTS_PHASES`` says otherwise.
+DEFAULT_PHASES: frozenset[Phase] = frozenset({Phase.END, Phase.ERROR})
+
+#: Nova's ``[notifications] notification_format`` values -> the format events are taken from.
+NOVA_SETTING_FORMATS: dict[str, Format] = {
+    "unversioned": Format.LEGACY,
+    "versioned": Format.VERSIONED,
+    "both": Format.VERSIONED,
+}
+#: What ``MULTICLOUD_EVENTS_PREFER_FORMAT`` accepts.
+PREFER_FORMATS: tuple[str, ...] = ("unversioned", "versioned")
+#: Nova's own default ``notification_format``, hence ours: one event per action out of the box.
+DEFAULT_PREFER_FORMAT = "unversioned"
+
+
 def parse_timestamp(value: str) -> datetime:
     """Parse a Nova timestamp into an aware UTC datetime.
 

@@ -17,13 +17,12 @@ from typing import Any
 
 from django.db import transaction
 
-from multicloud.events.kinds import Kind
+from multicloud.events.kinds import KIND_NAMES
 from multicloud.events.models import Subscription
 from multicloud.exceptions import BadRequest, NotFound
 
 #: Kafka's topic-name rule (what Message Router accepts): 1-249 of [A-Za-z0-9._-].
 TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
-KINDS = tuple(kind.value for kind in Kind)
 CACHE_SECONDS = 2.0
 
 
@@ -32,12 +31,12 @@ def parse_states(value: Any, field: str = "states") -> list[str]:
     if isinstance(value, str):
         value = [part for part in value.split(",") if part.strip()]
     if not isinstance(value, list) or not value:
-        raise BadRequest(f"{field} must be a non-empty list of event kinds", kinds=list(KINDS))
+        raise BadRequest(f"{field} must be a non-empty list of event kinds", kinds=list(KIND_NAMES))
     states: list[str] = []
     for item in value:
         name = item.strip().upper() if isinstance(item, str) else None
-        if name not in KINDS:
-            raise BadRequest(f"unknown event kind {item!r} in {field}", kinds=list(KINDS))
+        if name not in KIND_NAMES:
+            raise BadRequest(f"unknown event kind {item!r} in {field}", kinds=list(KIND_NAMES))
         if name not in states:
             states.append(name)
     return states
@@ -116,12 +115,6 @@ class Router:
         if self.default and kind in self.default[0]:
             chosen.add(self.default[1])
         return sorted(chosen)
-
-    def wanted_kinds(self, owner: str, region: str) -> set[str]:
-        kinds = set(self.default[0]) if self.default else set()
-        for states, _ in self._subscriptions(owner, region):
-            kinds |= states
-        return kinds
 
     def _subscriptions(self, owner: str, region: str) -> list[tuple[frozenset, str]]:
         key, now = (owner, region), self.clock()

@@ -13,7 +13,7 @@ import ipaddress
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -22,7 +22,7 @@ import requests
 from multicloud import transaction
 from multicloud.exceptions import BadRequest, Forbidden, MulticloudError, UpstreamError
 from multicloud.images import service, staging
-from multicloud.images.metadata import ImageMeta
+from multicloud.images.metadata import ImageMeta, parse_meta, shape
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +64,29 @@ def _resolve(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise BadRequest(f"imagePath host {host!r} cannot be resolved: {exc}") from None
-    addresses = [info[4][0].split("%", 1)[0] for info in infos]
+    addresses = [str(info[4][0]).split("%", 1)[0] for info in infos]
     if not addresses:
         raise BadRequest(f"imagePath host {host!r} has no address")
     return addresses
+
+
+def create_from_url(
+    body: dict[str, Any], connect: Callable[[], service.Target]
+) -> tuple[dict[str, Any], bool]:
+    """Create-by-URL: (the image, True) once its fetch has started; (the existing one, False).
+
+    ``body``: ``{"name", "imagePath": URL, ...metadata}``, checked (400/403) before
+    ``connect`` reaches the cloud. An image of that name already there is answered as is.
+    """
+    meta = parse_meta(body)
+    url, _ = check_url(body.get("imagePath"), staging.conf().url_allowlist)
+    target = connect()
+    existing = service.find_by_name(target, meta.name)
+    if existing is not None:
+        return shape(existing, target.decoration()), False
+    image = service.create_image(target, meta)
+    start(target, image["id"], url, meta)
+    return shape(image, target.decoration()), True
 
 
 def start(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> threading.Thread:
@@ -91,14 +110,13 @@ def run(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> Non
         with staging.staging() as writer:
             writer.write_all(_fetch(url))
             staged = writer.finish(meta.name, meta.disk_format, meta.container_format)
-        with target.errors(), open(staged.path, "rb") as data:
-            target.glance.images.upload(image_id, data, image_size=staged.size)
-        service.verify(service._wait_active(target, image_id), staged)
+        service.send_bytes(target, image_id, staged)
+        service.wait_verified(target, image_id, staged)
         log.info("image %s fetched from a URL and uploaded (%d bytes)", image_id, staged.size)
     except Exception as exc:
         message = exc.message if isinstance(exc, MulticloudError) else repr(exc)
         log.error("creating image %s from a URL failed: %s", image_id, message)
-        service._delete_quietly(target, image_id)
+        service.delete_quietly(target, image_id)
     finally:
         if staged is not None:
             staging.discard(staged)

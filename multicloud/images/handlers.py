@@ -5,11 +5,10 @@ from __future__ import annotations
 from multicloud import metrics
 from multicloud.exceptions import BadRequest
 from multicloud.http import Request, Response, json_response
+from multicloud.images import download as downloads
 from multicloud.images import fetch, service, staging
-from multicloud.images.metadata import parse_meta, shape
 from multicloud.vims.service import region_of
 
-META_KEYS = ("name", "imageType", "containerFormat", "visibility", "properties")
 OCTET_STREAM = "application/octet-stream"
 
 
@@ -23,24 +22,25 @@ def upload(request: Request) -> Response:
     content_type = request.headers.get("content-type", "")
     kind = content_type.split(";", 1)[0].strip().lower()
     if kind == "application/json":
-        body = request.json_object()
-        staged, defaults = service.staged_source(body)
-        meta = parse_meta({**defaults, **{k: body[k] for k in META_KEYS if k in body}})
-        result = service.upload(target, staged, meta, new_copy=False)
+        result = service.upload_json(target, request.json_object())
     elif kind == "multipart/form-data":
         body = metrics.CountingReader(request.stream)
         result = service.upload_form(target, body, content_type, request.content_length)
     else:
-        values = {k: request.query_one(k) for k in META_KEYS}
-        meta = parse_meta(values, request.query_one("filename"))
-        body = metrics.CountingReader(request.stream)
-        result = service.upload_raw(target, body, request.content_length, meta)
+        values = {k: request.query_one(k) for k in service.META_KEYS}
+        result = service.upload_raw(
+            target,
+            metrics.CountingReader(request.stream),
+            request.content_length,
+            values,
+            request.query_one("filename"),
+        )
     return json_response({**result, "returnCode": 1}, status=201)
 
 
 def download(request: Request) -> Response:
     """GET .../images/file/{imageid}: the bytes (Range → 206)."""
-    answer = service.download(
+    answer = downloads.download(
         _target(request),
         request.params["imageid"],
         request.headers.get("range"),
@@ -59,8 +59,8 @@ def export(request: Request) -> Response:
     body = request.json_object()
     path = body.get("imagePath", body.get("imagepath"))
     staging_conf = staging.conf()
-    service.export_path(staging_conf.export_dir, path)  # 403 before touching the cloud
-    return json_response(service.export(_target(request), request.params["imageid"], path))
+    downloads.export_path(staging_conf.export_dir, path)  # 403 before touching the cloud
+    return json_response(downloads.export(_target(request), request.params["imageid"], path))
 
 
 def list_images(request: Request) -> Response:
@@ -80,18 +80,11 @@ def list_images(request: Request) -> Response:
 
 def create_from_url(request: Request) -> Response:
     """POST .../images {"name","imagePath": URL,...}: 200 if the name exists, else 202."""
-    body = request.json_object()
-    meta = parse_meta(body)
-    url, _ = fetch.check_url(body.get("imagePath"), staging.conf().url_allowlist)
-    target = _target(request)
-    existing = service.find_by_name(target, meta.name)
-    if existing is not None:
-        return json_response({**shape(existing, target.decoration()), "returnCode": 0})
-    with target.errors():
-        image = target.glance.images.create(**meta.create_kwargs())
-    fetch.start(target, image["id"], url, meta)
+    image, created = fetch.create_from_url(request.json_object(), lambda: _target(request))
+    if not created:
+        return json_response({**image, "returnCode": 0})
     return json_response(
-        {**shape(image, target.decoration()), "returnCode": 1},
+        {**image, "returnCode": 1},
         status=202,
         headers=[("Location", f"{request.path.rstrip('/')}/{image['id']}")],
     )

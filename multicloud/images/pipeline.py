@@ -64,13 +64,13 @@ class Pipeline:
         self.writer = staging.StagingWriter(expected_size)
         self.tail = Tail(self.writer.path)
         self.error: BaseException | None = None
-        self.image_id: str | None = None
         try:
             with target.errors():
-                self.image_id = target.glance.images.create(**meta.create_kwargs())["id"]
+                image_id = target.glance.images.create(**meta.create_kwargs())["id"]
         except BaseException:
             self._close_files()
             raise
+        self.image_id: str = image_id
         self.thread = threading.Thread(
             target=transaction.propagating(self._push), name="image-upload", daemon=True
         )

@@ -1,30 +1,32 @@
-"""The image service: staged uploads to a cloud's Glance, downloads, metadata.
+"""The image service: staged uploads to a cloud's Glance, and image metadata.
 
 Bytes never sit whole in memory: an upload is streamed to a staging copy
 (:mod:`multicloud.images.staging`) while it is hashed, then streamed from that
-copy to Glance; a download is relayed chunk by chunk. Glance's digests are
+copy to Glance (downloads: :mod:`multicloud.images.download`). Glance's digests are
 checked against ours before an upload counts as done, and any failure removes
 the new staging copy and the half-created Glance image.
+
+An upload reads as steps: *receive* the body into a staging copy
+(:func:`upload_raw`, :func:`upload_form`; :func:`upload_json` names a copy
+already staged), :func:`create_image`, :func:`send_bytes` (the staged copy to
+that image), then :func:`finish_upload` (:func:`wait_verified`: Glance says
+``active`` with our digests; then the copy is recorded). Raw and multipart
+bodies whose metadata comes first are sent while they are received (a
+:class:`~multicloud.images.pipeline.Pipeline` creates the image and sends the
+growing copy). Metadata is parsed here, for every body kind.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import re
 import time
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from multicloud.exceptions import (
     BadRequest,
     Conflict,
-    Forbidden,
     MulticloudError,
     NotFound,
     UpstreamError,
@@ -33,11 +35,8 @@ from multicloud.images import forms, staging
 from multicloud.images.metadata import ImageMeta, parse_meta, shape
 from multicloud.images.models import StagedImage, StagedUpload
 from multicloud.images.pipeline import Pipeline
-from multicloud.images.ranges import content_range, parse_range
 from multicloud.openstack.client import (
-    adapter,
     glance_for,
-    project_scope,
     translate_glance_errors,
 )
 from multicloud.vims.models import CloudRegion
@@ -46,7 +45,8 @@ from multicloud.vims.service import get_region, parse_vim_id, region_fields
 log = logging.getLogger(__name__)
 
 ACTIVE_TIMEOUT = 600.0
-_UNSAFE_NAME = re.compile(r"[^\w.+-]+")
+#: The metadata fields of an upload (form fields, query parameters or JSON keys).
+META_KEYS = ("name", "imageType", "containerFormat", "visibility", "properties")
 
 
 @dataclass
@@ -76,8 +76,26 @@ def connect(record: CloudRegion, tenant: str) -> Target:
 # --------------------------------------------------------------------------- staging
 
 
-def upload_raw(target: Target, stream, length: int | None, meta: ImageMeta) -> dict[str, Any]:
-    """Upload a raw request body (``Content-Length`` or chunked), staged and streamed at once."""
+def upload_json(target: Target, body: dict[str, Any]) -> dict[str, Any]:
+    """Upload a copy already staged, named by ``stagingId`` or ``source`` (distribution)."""
+    staged, defaults = staged_source(body)
+    meta = parse_meta({**defaults, **{k: body[k] for k in META_KEYS if k in body}})
+    return upload_staged(target, staged, meta, new_copy=False)
+
+
+def upload_raw(
+    target: Target,
+    stream: Any,
+    length: int | None,
+    values: Mapping[str, Any],
+    filename: str | None = None,
+) -> dict[str, Any]:
+    """Upload a raw body (``Content-Length`` or chunked), staged and sent at once.
+
+    ``values`` holds the metadata (``META_KEYS``; the query of a request), ``filename`` the
+    file's name for defaults.
+    """
+    meta = parse_meta(values, filename)
     conf = staging.conf()
     pipe = Pipeline(target, meta, length)
     try:
@@ -86,9 +104,9 @@ def upload_raw(target: Target, stream, length: int | None, meta: ImageMeta) -> d
         staged = pipe.finish(meta)
     except BaseException:
         pipe.abort()
-        _delete_quietly(target, pipe.image_id)
+        delete_quietly(target, pipe.image_id)
         raise
-    return complete(target, staged, pipe.image_id, new_copy=True)
+    return finish_upload(target, staged, pipe.image_id, new_copy=True)
 
 
 def upload_form(target: Target, stream, content_type: str, length: int | None) -> dict[str, Any]:
@@ -118,15 +136,15 @@ def upload_form(target: Target, stream, content_type: str, length: int | None) -
         sink = sinks[0]
         if isinstance(sink, Pipeline):
             _amend(target, sink, meta)
-            return complete(target, sink.finish(meta), sink.image_id, new_copy=True)
+            return finish_upload(target, sink.finish(meta), sink.image_id, new_copy=True)
         staged = sink.finish(meta.name, meta.disk_format, meta.container_format)
     except BaseException:
         for sink in sinks:
             sink.abort()
             if isinstance(sink, Pipeline):
-                _delete_quietly(target, sink.image_id)
+                delete_quietly(target, sink.image_id)
         raise
-    return upload(target, staged, meta, new_copy=True)
+    return upload_staged(target, staged, meta, new_copy=True)
 
 
 def _amend(target: Target, pipe: Pipeline, meta: ImageMeta) -> None:
@@ -199,32 +217,51 @@ def _stage_from_glance(
     }
 
 
-# --------------------------------------------------------------------------- publishing
+# --------------------------------------------------------------------------- sending
 
 
-def publish(target: Target, staged: StagedImage, meta: ImageMeta) -> dict[str, Any]:
-    """Create the Glance image and upload a staged copy to it, then :func:`complete`."""
-    with target.errors():
-        image = target.glance.images.create(**meta.create_kwargs())
+def upload_staged(target: Target, staged: StagedImage, meta: ImageMeta, new_copy: bool) -> dict:
+    """:func:`send_staged` a staged copy; a new copy is discarded if that fails."""
     try:
-        with target.errors(), open(staged.path, "rb") as data:
-            target.glance.images.upload(image["id"], data, image_size=staged.size)
+        return send_staged(target, staged, meta)
     except BaseException:
-        _delete_quietly(target, image["id"])
+        if new_copy:
+            staging.discard(staged)
         raise
-    return complete(target, staged, image["id"], new_copy=False)
 
 
-def complete(target: Target, staged: StagedImage, image_id: str, new_copy: bool) -> dict:
-    """Wait for ``active`` and verify the digests; on failure delete the image.
+def send_staged(target: Target, staged: StagedImage, meta: ImageMeta) -> dict[str, Any]:
+    """Create the Glance image, send it the staged bytes, then :func:`finish_upload`."""
+    image_id = create_image(target, meta)["id"]
+    try:
+        send_bytes(target, image_id, staged)
+    except BaseException:
+        delete_quietly(target, image_id)
+        raise
+    return finish_upload(target, staged, image_id, new_copy=False)
+
+
+def create_image(target: Target, meta: ImageMeta) -> Any:
+    """A new Glance image (no data yet), as Glance answered."""
+    with target.errors():
+        return target.glance.images.create(**meta.create_kwargs())
+
+
+def send_bytes(target: Target, image_id: str, staged: StagedImage) -> None:
+    """Upload a staged copy's bytes to an existing Glance image."""
+    with target.errors(), open(staged.path, "rb") as data:
+        target.glance.images.upload(image_id, data, image_size=staged.size)
+
+
+def finish_upload(target: Target, staged: StagedImage, image_id: str, new_copy: bool) -> dict:
+    """:func:`wait_verified`, then record the copy; on failure delete the image.
 
     A new staged copy is discarded on failure, or at once when nothing is retained.
     """
     try:
-        image = _wait_active(target, image_id)
-        verify(image, staged)
+        image = wait_verified(target, image_id, staged)
     except BaseException:
-        _delete_quietly(target, image_id)
+        delete_quietly(target, image_id)
         if new_copy:
             staging.discard(staged)
         raise
@@ -234,6 +271,13 @@ def complete(target: Target, staged: StagedImage, image_id: str, new_copy: bool)
         staging.discard(staged)
     staging.purge_expired()
     return {**shape(image, target.decoration()), "stagingId": str(staged.id)}
+
+
+def wait_verified(target: Target, image_id: str, staged: StagedImage) -> Any:
+    """The image once Glance says ``active``, checked against the staged copy (502 if not)."""
+    image = _wait_active(target, image_id)
+    verify(image, staged)
+    return image
 
 
 def _wait_active(target: Target, image_id: str) -> Any:
@@ -269,23 +313,14 @@ def verify(image: Any, staged: StagedImage) -> None:
         )
 
 
-def _delete_quietly(target: Target, image_id: str) -> None:
+def delete_quietly(target: Target, image_id: str) -> None:
+    """Remove a half-created image, logging (not raising) a failure."""
     try:
         with target.errors():
             target.glance.images.delete(image_id)
         log.info("removed half-created image %s from %s", image_id, target.region.vim_id)
     except MulticloudError as exc:
         log.error("could not remove half-created image %s: %s", image_id, exc.message)
-
-
-def upload(target: Target, staged: StagedImage, meta: ImageMeta, new_copy: bool) -> dict:
-    """Publish a staged copy; a new one is discarded if that fails."""
-    try:
-        return publish(target, staged, meta)
-    except BaseException:
-        if new_copy:
-            staging.discard(staged)
-        raise
 
 
 # --------------------------------------------------------------------------- metadata API
@@ -319,143 +354,14 @@ def delete_image(target: Target, image_id: str) -> None:
         target.glance.images.delete(image_id)
 
 
-def find_by_name(target: Target, name: str) -> Any | None:
-    with target.errors():
-        return next(iter(target.glance.images.list(filters={"name": name}, limit=1)), None)
-
-
-# --------------------------------------------------------------------------- download
-
-
-@dataclass
-class Download:
-    status: int
-    headers: list[tuple[str, str]]
-    chunks: Iterable[bytes]
-
-
-def download(target: Target, image_id: str, range_header: str | None, head: bool) -> Download:
-    """The image's bytes (or one range of them) with their headers."""
-    image = _active(target, image_id)
-    size = image["size"] or 0
-    selected = parse_range(range_header, size)
-    first, last = selected or (0, size - 1)
-    headers = [
-        ("Content-Length", str(last - first + 1 if size else 0)),
-        ("Content-Disposition", content_disposition(image)),
-        ("Accept-Ranges", "bytes"),
-        *checksum_headers(image),
-    ]
-    if selected:
-        headers.append(("Content-Range", content_range(first, last, size)))
-    status = 206 if selected else 200
-    if head or size == 0:
-        return Download(status, headers, [])
-    upstream = {"Range": f"bytes={first}-{last}"} if selected else {}
-    # NOTE: through keystoneauth, not glanceclient, whose request path mangles Range.
-    with target.errors():
-        resp = adapter(target.region, "image", **project_scope(target.tenant)).get(
-            f"/v2/images/{image['id']}/file", headers=upstream, stream=True
-        )
-    skip = first if selected and resp.status_code == 200 else 0
-    # NOTE: raw, undecoded reads: Glance sends image data as is, and this path is the
-    # fastest of what requests offers (iter_content adds a layer per chunk).
-    body = resp.raw.stream(staging.conf().chunk_size, decode_content=False)
-    return Download(status, headers, relay(body, skip, last - first + 1, image["id"], resp.close))
-
-
-def _active(target: Target, image_id: str) -> Any:
+def active_image(target: Target, image_id: str) -> Any:
+    """The image, 409 unless it is ``active`` (has data)."""
     image = _get(target, image_id)
     if image["status"] != "active":
         raise Conflict(f"image {image_id} is {image['status']}, not active: it has no data yet")
     return image
 
 
-def relay(
-    body: Iterable[bytes], skip: int, length: int, image_id: str, close=None
-) -> Iterator[bytes]:
-    """Yield ``length`` bytes of ``body`` after ``skip`` bytes, chunk by chunk."""
-    sent = 0
-    try:
-        for chunk in body:
-            if skip:
-                cut = min(skip, len(chunk))
-                chunk, skip = chunk[cut:], skip - cut
-            chunk = chunk[: length - sent]
-            if chunk:
-                sent += len(chunk)
-                yield chunk
-            if sent >= length:
-                break
-            time.sleep(0)  # NOTE: a yield point for other green threads under Eventlet
-    except Exception as exc:  # the status line is gone: all we can do is stop short
-        log.error("download of image %s stopped after %d bytes: %s", image_id, sent, exc)
-    finally:
-        close = close or getattr(body, "close", None)
-        if close is not None:
-            close()
-        if sent != length:
-            log.warning("download of image %s ended at %d of %d bytes", image_id, sent, length)
-
-
-def file_name(image: Any) -> str:
-    """``<name>.<disk format>`` made safe as a single path component."""
-    stem = _UNSAFE_NAME.sub("_", str(image.get("name") or image["id"])).strip("._") or image["id"]
-    ext = str(image.get("disk_format") or "img")
-    return f"{stem[:200]}.{ext}"
-
-
-def content_disposition(image: Any) -> str:
-    raw = f"{image.get('name') or image['id']}.{image.get('disk_format') or 'img'}"
-    return f"attachment; filename=\"{file_name(image)}\"; filename*=UTF-8''{quote(raw, safe='')}"
-
-
-def checksum_headers(image: Any) -> list[tuple[str, str]]:
-    headers = []
-    if image.get("checksum"):
-        headers.append(("X-Image-Meta-Checksum", image["checksum"]))
-    if image.get("os_hash_algo") and image.get("os_hash_value"):
-        headers.append(("X-Image-Hash-Algo", image["os_hash_algo"]))
-        headers.append(("X-Image-Hash-Value", image["os_hash_value"]))
-    return headers
-
-
-# --------------------------------------------------------------------------- export
-
-
-def export_path(export_dir: Path | None, image_path: Any) -> Path:
-    """The directory ``image_path`` names, which must lie inside ``export_dir``; else 403."""
-    if export_dir is None:
-        raise Forbidden(
-            "writing images to a server path is disabled (MULTICLOUD_IMAGE_EXPORT_DIR is not "
-            "set); download the bytes with GET .../images/file/{imageid} instead"
-        )
-    if not isinstance(image_path, str) or not image_path.strip() or "\0" in image_path:
-        raise BadRequest("imagePath must be a directory path (a string)")
-    base = Path(os.path.realpath(export_dir))
-    wanted = Path(image_path)
-    resolved = Path(os.path.realpath(wanted if wanted.is_absolute() else base / wanted))
-    if resolved != base and base not in resolved.parents:
-        raise Forbidden(f"imagePath must be inside the export directory {base}")
-    return resolved
-
-
-def export(target: Target, image_id: str, image_path: Any) -> dict[str, Any]:
-    """Write the image to ``<imagePath>/<name>.<format>`` inside the export directory."""
-    directory = export_path(staging.conf().export_dir, image_path)
-    image = _active(target, image_id)
-    directory.mkdir(parents=True, exist_ok=True)
-    final = directory / file_name(image)
-    partial = directory / f".{final.name}.{uuid.uuid4().hex}.part"
-    try:
-        with target.errors(), open(partial, "xb") as out:
-            for chunk in target.glance.images.data(image["id"]):  # digests checked
-                out.write(chunk)
-                time.sleep(0)
-        os.replace(partial, final)
-    except OSError as exc:
-        raise UpstreamError(f"writing the image to {final} failed: {exc}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
-    return {**shape(image, target.decoration()), "imagePath": str(final), "returnCode": 1}
+def find_by_name(target: Target, name: str) -> Any | None:
+    with target.errors():
+        return next(iter(target.glance.images.list(filters={"name": name}, limit=1)), None)

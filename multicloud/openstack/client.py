@@ -102,6 +102,15 @@ def verify_option(ssl_insecure: bool, ssl_cacert: str) -> bool | str:
     return str(path)
 
 
+def project_scope(tenant: str) -> dict[str, str]:
+    """``project_id`` for a Keystone id (32 hex digits), else ``project_name``.
+
+    The one rule for a tenant given by id or name (image routes, the ``Project`` header).
+    """
+    is_id = len(tenant) == 32 and all(c in "0123456789abcdef" for c in tenant.lower())
+    return {"project_id": tenant} if is_id else {"project_name": tenant}
+
+
 def credentials(
     region: CloudRegion, project_name: str | None = None, project_id: str | None = None
 ) -> Credentials:
@@ -185,10 +194,6 @@ class _SessionCache:
                 self.items.popitem(last=False)
             return created
 
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
-
 
 _sessions = _SessionCache(MAX_CACHED_SESSIONS)
 
@@ -268,6 +273,11 @@ def send(
         )
 
 
+def token_access(session: ks_session.Session) -> Any:
+    """The token (keystoneauth ``AccessInfo``) of an authenticated session, fetched if needed."""
+    return session.auth.get_access(session)  # type: ignore[union-attr]
+
+
 def check_credentials(creds: Credentials) -> dict[str, Any]:
     """Authenticate once; 400 with the reason when the cloud is unreachable or says no.
 
@@ -275,7 +285,7 @@ def check_credentials(creds: Credentials) -> dict[str, Any]:
     """
     session = new_session(creds)
     try:
-        access = session.auth.get_access(session)
+        access = token_access(session)
     except ks_exc.Unauthorized:
         raise BadRequest(
             f"the identity service at {creds.auth_url} rejected the credentials "
@@ -331,12 +341,6 @@ def translate_errors(what: str = "the cloud") -> Iterator[None]:
 # --------------------------------------------------------------------------- image service
 
 
-def project_scope(tenant: str) -> dict[str, str]:
-    """``project_id`` for a Keystone id (32 hex digits), else ``project_name``."""
-    is_id = len(tenant) == 32 and all(c in "0123456789abcdef" for c in tenant.lower())
-    return {"project_id": tenant} if is_id else {"project_name": tenant}
-
-
 def glance_for(region: CloudRegion, tenant: str) -> Any:
     """A python-glanceclient v2 client for ``tenant`` of ``region``, authenticated now.
 
@@ -389,7 +393,7 @@ def translate_glance_errors(what: str = "the image service") -> Iterator[None]:
     except g_exc.HTTPException as exc:
         status = _glance_status(exc)
         # NOTE: Glance answers 415 when the data does not match the declared disk format.
-        error = BadRequest if status == 415 else _BY_STATUS.get(status)
+        error = BadRequest if status == 415 else _BY_STATUS.get(status or 0)
         detail = f"{what}: {exc.details or exc}"
         if error is not None:
             raise error(detail, upstream_status=status) from None

@@ -52,7 +52,6 @@ def proxy(name: str) -> Handler:
 
 def _pass(request: Request, name: str, rest: str) -> relay.Answer:
     target = _target(request)
-    chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
-    body = relay.upload(request.stream, request.content_length, chunked)
+    body = relay.upload(request.stream, request.content_length, request.chunked)
     headers = dict(request.headers.items())
     return service.passthrough(target, name, request.method, rest, request.query, headers, body)

@@ -15,7 +15,6 @@ whole, to rewrite the upstream URLs in them. Tokens are never logged.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 import time
@@ -27,6 +26,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from multicloud.exceptions import BadRequest, NotFound, Unauthorized
+from multicloud.http import parse_json
 from multicloud.openstack import client
 from multicloud.proxy import relay
 from multicloud.proxy.catalog import Endpoints, Rewriter, endpoints_from_catalog
@@ -169,7 +169,7 @@ def _anonymous_endpoints(target: Target, service: str) -> Endpoints:
         return endpoints_from_catalog([], None, None, target.identity_root)
     session = client.session_for(target.region)
     with client.translate_errors(f"the identity service of {target.region.vim_id}"):
-        access = session.auth.get_access(session)
+        access = client.token_access(session)
     return endpoints_from_catalog(
         access.service_catalog.catalog, None, target.region_name, target.identity_root
     )
@@ -180,10 +180,7 @@ def _anonymous_endpoints(target: Target, service: str) -> Endpoints:
 
 def issue_token(target: Target, body: bytes, query: list[tuple[str, str]]) -> relay.Answer:
     """POST the caller's auth body to the region's Keystone; 201 with the catalog rewritten."""
-    try:
-        auth = json.loads(body)
-    except ValueError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    auth = parse_json(body)
     if not isinstance(auth, dict) or not isinstance(auth.get("auth"), dict):
         raise BadRequest('request body must be a Keystone v3 auth request: {"auth": {...}}')
     what = f"the identity service of {target.region.vim_id}"

@@ -11,29 +11,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from multicloud.events.kinds import KIND_NAMES, Kind
 from multicloud.exceptions import BadRequest
 from multicloud.openstack.client import adapter, translate_errors
 
 #: Kind -> Nova vm_states that a VM is in after that action.
-KIND_VM_STATES: dict[str, tuple[str, ...]] = {
-    "CREATE": ("building",),
-    "DELETE": ("deleted",),
-    "SOFT_DELETE": ("soft-delete",),
-    "SHUT_DOWN": ("stopped",),
-    "POWER_OFF": ("stopped",),
-    "POWER_ON": ("active",),
-    "PAUSE": ("paused",),
-    "UNPAUSE": ("active",),
-    "SUSPEND": ("suspended",),
-    "RESUME": ("active",),
-    "REBOOT": ("active",),
-    "REBUILD": (),  # matched on task_state, see _matches
-    "SHELVE": ("shelved", "shelved_offloaded"),
-    "UNSHELVE": ("active",),
-    "RESIZE": ("resized",),
-    "RESTORE": ("active",),
-    "UPDATE": (),
-    "ERROR": ("error",),
+KIND_VM_STATES: dict[Kind, tuple[str, ...]] = {
+    Kind.CREATE: ("building",),
+    Kind.DELETE: ("deleted",),
+    Kind.SOFT_DELETE: ("soft-delete",),
+    Kind.SHUT_DOWN: ("stopped",),
+    Kind.POWER_OFF: ("stopped",),
+    Kind.POWER_ON: ("active",),
+    Kind.PAUSE: ("paused",),
+    Kind.UNPAUSE: ("active",),
+    Kind.SUSPEND: ("suspended",),
+    Kind.RESUME: ("active",),
+    Kind.REBOOT: ("active",),
+    Kind.REBUILD: (),  # matched on task_state, see _matches
+    Kind.SHELVE: ("shelved", "shelved_offloaded"),
+    Kind.UNSHELVE: ("active",),
+    Kind.RESIZE: ("resized",),
+    Kind.RESTORE: ("active",),
+    Kind.UPDATE: (),
+    Kind.ERROR: ("error",),
 }
 VM_STATES = (
     "active",
@@ -60,14 +61,14 @@ def parse_states(value: Any) -> tuple[set[str], bool]:
     rebuild = False
     for item in value:
         name = item.strip()
-        if name.upper() in KIND_VM_STATES:
-            wanted.update(KIND_VM_STATES[name.upper()])
+        if name.upper() in KIND_NAMES:
+            wanted.update(KIND_VM_STATES[Kind(name.upper())])
             rebuild = rebuild or name.upper() == "REBUILD"
         elif name.lower() in VM_STATES:
             wanted.add(name.lower())
         else:
             raise BadRequest(
-                f"unknown state {item!r}", kinds=list(KIND_VM_STATES), vm_states=list(VM_STATES)
+                f"unknown state {item!r}", kinds=list(KIND_NAMES), vm_states=list(VM_STATES)
             )
     return wanted, rebuild
 

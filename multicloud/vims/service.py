@@ -19,11 +19,9 @@ from multicloud.http import Request
 from multicloud.openstack import client
 from multicloud.vims import discovery
 from multicloud.vims.models import CloudRegion
+from multicloud.vims.types import HANDLED_TYPES
 
 log = logging.getLogger(__name__)
-
-#: Cloud types this service serves in-process.
-HANDLED_TYPES = ("openstack", "vmware")
 
 
 def parse_vim_id(vimid: str) -> tuple[str, str]:

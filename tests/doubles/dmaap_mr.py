@@ -1,8 +1,7 @@
 """In-process test double of ONAP DMaaP Message Router (MR), speaking MR's REST protocol.
 
 The double is an HTTP(S) server on 127.0.0.1 (ephemeral port by default) that implements
-the parts of MR's wire protocol a publisher/subscriber sees (see
-/work/shared/events-research.md section 1):
+the parts of MR's wire protocol a publisher/subscriber sees:
 
 * ``POST /events/{topic}[?partitionKey=K]`` with ``application/json`` (one object or an
   array of objects; each object is one message, stored re-serialised),
@@ -640,11 +639,6 @@ class FakeMessageRouter:
         """
         with self._cond:
             self._faults.delay = seconds
-
-    def clear_faults(self) -> None:
-        """Remove every injected fault and limit."""
-        with self._cond:
-            self._faults = _Faults()
 
     # ----------------------------------------------------------------- observability
 

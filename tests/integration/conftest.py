@@ -1,22 +1,40 @@
-"""Integration-test configuration: exposes the OpenStack sandbox fixtures (tests/sandbox.py)."""
+"""Integration-test fixtures: the OpenStack sandbox (tests/sandbox.py), images, RabbitMQ."""
+
+from __future__ import annotations
 
 import contextlib
-import sys
-from pathlib import Path
 
 import pytest
 
-_REPO = str(Path(__file__).resolve().parents[2])
-if _REPO not in sys.path:  # `tests` is not installed; make `import tests.sandbox` work
-    sys.path.insert(0, _REPO)
-
-from tests.sandbox import *  # noqa: E402,F401,F403
+from tests.integration import rabbit
+from tests.sandbox import *  # noqa: F403
 
 
-def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "sandbox: needs the OpenStack sandbox (tools/openstack-sandbox.sh)"
-    )
+@pytest.fixture
+def image_conf(tmp_path, override_settings):
+    """The image service's settings, its staging area in ``tmp_path``."""
+    return override_settings(MULTICLOUD_IMAGE_STAGING_DIR=str(tmp_path / "staging")).images
+
+
+@pytest.fixture
+def glance(sandbox, admin_session):
+    """A glanceclient on the admin project; deletes every image whose name it was told about."""
+    import glanceclient
+
+    client = glanceclient.Client("2", session=admin_session, region_name=sandbox.region)
+    names: list[str] = []
+    client.track = names.append
+    yield client
+    for name in names:
+        for image in client.images.list(filters={"name": name}):
+            client.images.delete(image["id"])
+
+
+@pytest.fixture
+def broker():
+    """A private RabbitMQ vhost and listener user, removed afterwards."""
+    with rabbit.private_broker() as private:
+        yield private
 
 
 BIG_FILE = 1 << 20

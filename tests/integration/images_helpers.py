@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import uuid
 from pathlib import Path
 
-import pytest
-
-from multicloud.conf import get_settings
-from multicloud.images import staging
 from tests.integration.regions import region_body
 
 V0 = "/api/multicloud/v0/osbox_{region}/{tenant}"
@@ -52,35 +47,5 @@ def file_chunks(path: Path, size: int = MIB):
             yield chunk
 
 
-@pytest.fixture
-def image_conf(tmp_path, monkeypatch):
-    """Point the staging area at tmp_path; returns a setter for other image settings."""
-    current = {
-        "value": dataclasses.replace(get_settings().images, staging_dir=tmp_path / "staging")
-    }
-    monkeypatch.setattr(staging, "conf", lambda: current["value"])
-
-    def change(**values):
-        current["value"] = dataclasses.replace(current["value"], **values)
-        return current["value"]
-
-    change.staging_dir = tmp_path / "staging"
-    return change
-
-
 def staging_files(directory: Path) -> list[str]:
     return sorted(os.listdir(directory)) if directory.exists() else []
-
-
-@pytest.fixture
-def glance(sandbox, admin_session):
-    """A glanceclient on the admin project; deletes every image whose name it was told about."""
-    import glanceclient
-
-    client = glanceclient.Client("2", session=admin_session, region_name=sandbox.region)
-    names: list[str] = []
-    client.track = names.append
-    yield client
-    for name in names:
-        for image in client.images.list(filters={"name": name}):
-            client.images.delete(image["id"])

@@ -16,7 +16,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +70,9 @@ class Broker:
         rabbitmqctl("close_all_user_connections", self.listener_user, "test: connection drop")
 
 
-@pytest.fixture
-def broker():
+@contextmanager
+def private_broker() -> Iterator[Broker]:
+    """A throwaway vhost and listener user (the ``broker`` fixture); skipped without RabbitMQ."""
     if shutil.which("rabbitmqctl") is None:
         _unavailable("rabbitmqctl not found")
     if (
@@ -84,9 +86,11 @@ def broker():
     rabbitmqctl("add_user", b.listener_user, b.listener_password)
     for user in ("guest", b.listener_user):
         rabbitmqctl("set_permissions", "-p", b.vhost, user, ".*", ".*", ".*")
-    yield b
-    rabbitmqctl("delete_vhost", b.vhost, check=False)
-    rabbitmqctl("delete_user", b.listener_user, check=False)
+    try:
+        yield b
+    finally:
+        rabbitmqctl("delete_vhost", b.vhost, check=False)
+        rabbitmqctl("delete_user", b.listener_user, check=False)
 
 
 class Nova:

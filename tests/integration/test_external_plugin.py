@@ -7,8 +7,6 @@ import json
 import pytest
 import requests
 
-from multicloud.broker import handlers as broker_handlers
-from multicloud.conf import get_settings
 from multicloud.vims.models import CloudRegion
 from tests.integration.regions import region_body
 from tests.servers import Service
@@ -28,7 +26,7 @@ def plugin(tmp_path, sandbox):
 
 
 @pytest.fixture
-def broker_with_plugin(monkeypatch, plugin):
+def broker_with_plugin(override_settings, plugin):
     plugins = [
         {
             "cloud_type": "openstack",
@@ -36,13 +34,8 @@ def broker_with_plugin(monkeypatch, plugin):
             "url": f"{plugin.url}/api/multicloud-vio",
         }
     ]
-    monkeypatch.setenv("MULTICLOUD_PLUGINS", json.dumps(plugins))
-    get_settings.cache_clear()
-    broker_handlers._vim_types_response.cache_clear()
-    yield plugin
-    monkeypatch.delenv("MULTICLOUD_PLUGINS")
-    get_settings.cache_clear()
-    broker_handlers._vim_types_response.cache_clear()
+    override_settings(MULTICLOUD_PLUGINS=json.dumps(plugins))
+    return plugin
 
 
 def register(api, sandbox, version):

@@ -11,8 +11,6 @@ from multicloud.images.models import StagedImage
 from tests.integration.images_helpers import (
     V0,
     V1,
-    glance,  # noqa: F401
-    image_conf,  # noqa: F401
     register,
     unique_name,
 )
@@ -37,12 +35,12 @@ def multipart(fields: dict, data: bytes, filename: str = "disk.qcow2") -> tuple[
 
 
 @pytest.fixture
-def base(api, sandbox, image_conf, glance):  # noqa: F811
+def base(api, sandbox, image_conf, glance):
     register(api, sandbox)
     return V1.format(region="RegionOne", tenant=sandbox.admin.project_name)
 
 
-def upload(api, base, glance, data: bytes, **fields):  # noqa: F811
+def upload(api, base, glance, data: bytes, **fields):
     name = fields.setdefault("name", unique_name())
     glance.track(name)
     body, content_type = multipart(fields, data)
@@ -52,8 +50,8 @@ def upload(api, base, glance, data: bytes, **fields):  # noqa: F811
 def test_a_multipart_upload_becomes_an_active_glance_image_with_our_digests(
     api,
     base,
-    glance,  # noqa: F811
-    image_conf,  # noqa: F811
+    glance,
+    image_conf,
 ):
     data = bytes(range(256)) * 4096
     answer = upload(
@@ -71,7 +69,7 @@ def test_a_multipart_upload_becomes_an_active_glance_image_with_our_digests(
     assert staged.sha256 == hashlib.sha256(data).hexdigest()
 
 
-def test_a_raw_body_with_metadata_in_the_query_is_uploaded(api, base, glance):  # noqa: F811
+def test_a_raw_body_with_metadata_in_the_query_is_uploaded(api, base, glance):
     name = unique_name()
     glance.track(name)
     answer = api.request(
@@ -84,7 +82,7 @@ def test_a_raw_body_with_metadata_in_the_query_is_uploaded(api, base, glance):  
     assert answer.json()["name"] == name and answer.json()["visibility"] == "private"
 
 
-def test_download_streams_the_bytes_with_headers_and_ranges(api, base, glance):  # noqa: F811
+def test_download_streams_the_bytes_with_headers_and_ranges(api, base, glance):
     data = hashlib.sha512(b"seed").digest() * 2048
     image = upload(api, base, glance, data, imageType="raw").json()
     path = f"{base}/images/file/{image['id']}"
@@ -110,7 +108,7 @@ def test_download_streams_the_bytes_with_headers_and_ranges(api, base, glance): 
     assert beyond.headers["content-range"] == f"bytes */{len(data)}"
 
 
-def test_list_get_and_delete(api, base, glance):  # noqa: F811
+def test_list_get_and_delete(api, base, glance):
     image = upload(api, base, glance, b"abc" * 100, imageType="raw").json()
     listed = api.request("GET", f"{base}/images?name={image['name']}&limit=5").json()
     assert [i["id"] for i in listed["images"]] == [image["id"]]
@@ -129,8 +127,8 @@ def test_the_file_path_is_not_taken_for_an_image_id(api, base):
 def test_a_staged_copy_is_distributed_without_resending_the_bytes(
     api,
     base,
-    glance,  # noqa: F811
-    sandbox,  # noqa: F811
+    glance,
+    sandbox,
 ):
     first = upload(api, base, glance, b"z" * 300_000, imageType="raw").json()
     register(api, sandbox, region="Second")

@@ -12,8 +12,6 @@ from django.core.management import call_command
 from tests.conftest import DjangoApi
 from tests.integration.images_helpers import (
     MIB,
-    glance,  # noqa: F401
-    image_conf,  # noqa: F401
     register,
     unique_name,
     write_file,
@@ -30,7 +28,7 @@ class Terminal(io.StringIO):
 pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 
 
-def test_upload_then_download_with_progress(sandbox, glance, image_conf, tmp_path):  # noqa: F811
+def test_upload_then_download_with_progress(sandbox, glance, image_conf, tmp_path):
     register(DjangoApi(), sandbox)
     source = tmp_path / "disk.raw"
     sha = write_file(source, 3 * MIB)

@@ -15,8 +15,6 @@ from glanceclient.v2 import images as glance_images
 
 from tests.integration.images_helpers import (
     V1,
-    glance,  # noqa: F401
-    image_conf,  # noqa: F401
     register,
     staging_files,
     unique_name,
@@ -27,19 +25,19 @@ RAW = "application/octet-stream"
 
 
 @pytest.fixture
-def base(api, sandbox, image_conf, glance):  # noqa: F811
+def base(api, sandbox, image_conf, glance):
     register(api, sandbox)
     return V1.format(region="RegionOne", tenant=sandbox.admin.project_name)
 
 
-def post_raw(api, base, glance, data: bytes, query: str = "imageType=raw"):  # noqa: F811
+def post_raw(api, base, glance, data: bytes, query: str = "imageType=raw"):
     name = unique_name()
     glance.track(name)
     answer = api.request("POST", f"{base}/images/file?name={name}&{query}", data, content_type=RAW)
     return answer, name
 
 
-def glance_names(glance, name):  # noqa: F811
+def glance_names(glance, name):
     return list(glance.images.list(filters={"name": name}))
 
 
@@ -50,7 +48,7 @@ def test_unknown_region_and_project_are_404(api, base, sandbox):
     assert answer.status == 404 and "no-such-project" in answer.json()["error"]
 
 
-def test_bad_formats_and_metadata_are_400_and_nothing_is_staged(api, base, glance, image_conf):  # noqa: F811
+def test_bad_formats_and_metadata_are_400_and_nothing_is_staged(api, base, glance, image_conf):
     for query in (
         "imageType=exe",
         "imageType=raw&containerFormat=zip",
@@ -63,18 +61,20 @@ def test_bad_formats_and_metadata_are_400_and_nothing_is_staged(api, base, glanc
     assert staging_files(image_conf.staging_dir) == []
 
 
-def test_data_that_is_not_the_declared_format_is_400_and_cleaned_up(api, base, glance, image_conf):  # noqa: F811
+def test_data_that_is_not_the_declared_format_is_400_and_cleaned_up(api, base, glance, image_conf):
     answer, name = post_raw(api, base, glance, b"not a qcow2" * 100, "imageType=qcow2")
     assert answer.status == 400, answer.body
     assert not glance_names(glance, name)
     assert staging_files(image_conf.staging_dir) == []
 
 
-def test_an_image_over_the_cap_is_413_and_no_space_is_507(api, base, glance, image_conf):  # noqa: F811
-    image_conf(max_size=1000)
+def test_an_image_over_the_cap_is_413_and_no_space_is_507(
+    api, base, glance, image_conf, override_settings
+):
+    override_settings(MULTICLOUD_IMAGE_MAX_SIZE=1000)
     answer, _ = post_raw(api, base, glance, b"x" * 5000)
     assert answer.status == 413
-    image_conf(max_size=1 << 30, free_space_margin=1 << 50)
+    override_settings(MULTICLOUD_IMAGE_MAX_SIZE=1 << 30, MULTICLOUD_IMAGE_FREE_SPACE_MARGIN=1 << 50)
     answer, _ = post_raw(api, base, glance, b"x" * 5000)
     assert answer.status == 507 and "free space" in answer.json()["error"]
     assert staging_files(image_conf.staging_dir) == []
@@ -83,9 +83,9 @@ def test_an_image_over_the_cap_is_413_and_no_space_is_507(api, base, glance, ima
 def test_glance_failing_midway_leaves_no_staging_copy_and_no_image(
     api,
     base,
-    glance,  # noqa: F811
-    image_conf,  # noqa: F811
-    monkeypatch,  # noqa: F811
+    glance,
+    image_conf,
+    monkeypatch,
 ):
     def failing_upload(self, image_id, data, image_size=None, **kwargs):
         data.read(1000)
@@ -114,9 +114,10 @@ def test_an_unreachable_image_service_is_500_with_a_clear_message(api, base, mon
 def test_export_is_off_by_default_and_confined_to_the_export_dir(
     api,
     base,
-    glance,  # noqa: F811
-    image_conf,  # noqa: F811
-    tmp_path,  # noqa: F811
+    glance,
+    image_conf,
+    override_settings,
+    tmp_path,
 ):
     data = b"e" * 70_000
     answer, name = post_raw(api, base, glance, data)
@@ -124,7 +125,7 @@ def test_export_is_off_by_default_and_confined_to_the_export_dir(
     path = f"{base}/images/file/{image_id}"
     off = api.request("POST", path, json.dumps({"imagePath": str(tmp_path)}).encode())
     assert off.status == 403
-    image_conf(export_dir=tmp_path / "export")
+    override_settings(MULTICLOUD_IMAGE_EXPORT_DIR=str(tmp_path / "export"))
     (tmp_path / "export").mkdir()
     outside = api.request("POST", path, json.dumps({"imagePath": "/etc"}).encode())
     assert outside.status == 403
@@ -137,9 +138,10 @@ def test_export_is_off_by_default_and_confined_to_the_export_dir(
 def test_create_by_url_is_refused_unless_allowed_then_fetched_in_the_background(
     api,
     base,
-    glance,  # noqa: F811
-    image_conf,  # noqa: F811
-    tmp_path,  # noqa: F811
+    glance,
+    image_conf,
+    override_settings,
+    tmp_path,
 ):
     data = hashlib.sha512(b"url").digest() * 4096
     (tmp_path / "www").mkdir()
@@ -162,7 +164,7 @@ def test_create_by_url_is_refused_unless_allowed_then_fetched_in_the_background(
         assert refused.status == 403 and "MULTICLOUD_IMAGE_URL_ALLOWLIST" in refused.json()["error"]
         local = {**body, "imagePath": "file:///etc/passwd"}
         assert api.request("POST", f"{base}/images", json.dumps(local).encode()).status == 400
-        image_conf(url_allowlist=("127.0.0.1/32",))
+        override_settings(MULTICLOUD_IMAGE_URL_ALLOWLIST="127.0.0.1/32")
         accepted = api.request("POST", f"{base}/images", json.dumps(body).encode())
         assert accepted.status == 202, accepted.body
         image_id = accepted.json()["id"]

@@ -20,7 +20,6 @@ from tests.integration.rabbit import (
     Database,
     ListenerProcess,
     Nova,
-    broker,  # noqa: F401 (fixture)
     expected_seqs,
     published_seqs,
     rabbitmqctl,
@@ -39,7 +38,7 @@ def mr():
 
 
 @pytest.fixture
-def listener(tmp_path, broker, mr):  # noqa: F811
+def listener(tmp_path, broker, mr):
     db = Database(tmp_path)
     process = ListenerProcess(
         ListenerProcess.environment(tmp_path, db, broker, mr.url), tmp_path / "listener.log"
@@ -52,7 +51,7 @@ def listener(tmp_path, broker, mr):  # noqa: F811
 
 
 @pytest.fixture
-def nova(broker):  # noqa: F811
+def nova(broker):
     sender = Nova(broker.nova_url)
     yield sender
     sender.close()
@@ -83,7 +82,7 @@ def arrived(mr, expected: set[str]):
 
 @pytest.mark.timeout(300)
 def test_10000_notifications_with_message_router_down_for_a_while_arrive_exactly_once(
-    broker,  # noqa: F811
+    broker,
     listener,
     nova,
     mr,
@@ -110,7 +109,7 @@ def test_10000_notifications_with_message_router_down_for_a_while_arrive_exactly
 
 
 @pytest.mark.timeout(300)
-def test_a_kill_9_of_the_listener_mid_stream_loses_nothing(broker, listener, nova, mr):  # noqa: F811
+def test_a_kill_9_of_the_listener_mid_stream_loses_nothing(broker, listener, nova, mr):
     items = seq_corpus(4000)
     expected = expected_seqs(items)
     listener.start(broker)
@@ -130,7 +129,7 @@ def test_a_kill_9_of_the_listener_mid_stream_loses_nothing(broker, listener, nov
 
 
 @pytest.mark.timeout(300)
-def test_a_dropped_rabbitmq_connection_loses_nothing(broker, listener, nova, mr):  # noqa: F811
+def test_a_dropped_rabbitmq_connection_loses_nothing(broker, listener, nova, mr):
     items = seq_corpus(4000)
     expected = expected_seqs(items)
     listener.start(broker)
@@ -144,7 +143,7 @@ def test_a_dropped_rabbitmq_connection_loses_nothing(broker, listener, nova, mr)
 
 
 @pytest.mark.timeout(120)
-def test_sigterm_stops_consuming_and_exits_cleanly(broker, listener, nova, mr):  # noqa: F811
+def test_sigterm_stops_consuming_and_exits_cleanly(broker, listener, nova, mr):
     listener.start(broker)
     items = seq_corpus(200)
     nova.send_all(items)
@@ -159,7 +158,7 @@ def test_sigterm_stops_consuming_and_exits_cleanly(broker, listener, nova, mr): 
 @pytest.mark.timeout(300)
 def test_two_replicas_in_one_pool_share_the_work_and_publish_each_event_once(
     tmp_path,
-    broker,  # noqa: F811
+    broker,
     listener,
     nova,
     mr,
@@ -182,7 +181,7 @@ def test_two_replicas_in_one_pool_share_the_work_and_publish_each_event_once(
         second.ensure_stopped()
 
 
-def test_no_secret_reaches_the_logs(broker, listener, nova, mr):  # noqa: F811
+def test_no_secret_reaches_the_logs(broker, listener, nova, mr):
     listener.start(broker)
     nova.send_all(seq_corpus(100))
     wait_until(lambda: len(mr.messages(TOPIC)) > 0, 60, "an event")
@@ -205,7 +204,7 @@ r.save()
 
 
 @pytest.mark.timeout(200)
-def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listener, nova, mr):  # noqa: F811
+def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listener, nova, mr):
     del listener.env["MULTICLOUD_EVENTS_TRANSPORT_URL"]
     pool = f"registered-{broker.vhost}"
     # NOTE: registered while run_listener already runs; start() waits for the pool's consumer.
@@ -229,7 +228,7 @@ def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listene
 
 
 @pytest.mark.timeout(300)
-def test_notifications_are_requeued_not_lost_while_the_database_is_down(broker, listener, nova, mr):  # noqa: F811
+def test_notifications_are_requeued_not_lost_while_the_database_is_down(broker, listener, nova, mr):
     if not listener.db.pg_name:
         pytest.skip(
             "needs PostgreSQL (make test runs it in its PostgreSQL pass when "
@@ -254,7 +253,7 @@ def test_notifications_are_requeued_not_lost_while_the_database_is_down(broker, 
 
 
 @pytest.mark.timeout(200)
-def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listener, mr):  # noqa: F811
+def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listener, mr):
     listener.env.update(
         MULTICLOUD_EVENTS_RABBIT_DURABLE="true", MULTICLOUD_EVENTS_RABBIT_QUORUM="true"
     )
@@ -276,7 +275,7 @@ def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listene
 @pytest.mark.timeout(120)
 def test_https_and_basic_auth_towards_message_router_from_configuration(
     tmp_path,
-    broker,  # noqa: F811
+    broker,
     listener,
     nova,
 ):

@@ -94,3 +94,79 @@ def test_no_module_but_conf_reads_the_environment():
         if re.search(r"os\.environ(\.get|\[)|os\.getenv", text) and path.name != "conf.py":
             readers.append(str(path.relative_to(root)))
     assert readers == []
+
+
+# --------------------------------------------------------------------------- event federation
+
+URL = "rabbit://nova:s3cret@10.0.0.1:5672/nova"
+
+
+def events(tmp_path, **env):
+    return load({"MULTICLOUD_DATA_DIR": str(tmp_path), **env}).events
+
+
+def test_the_defaults_listen_to_both_nova_topics_and_keep_completed_and_failed_actions(tmp_path):
+    conf = events(tmp_path)
+    assert conf.topics == ("notifications", "versioned_notifications")
+    assert conf.exchange == "nova" and conf.prefer_format == "unversioned"
+    assert conf.phases == ("END", "ERROR") and conf.default_states == ()
+    assert conf.transport_url == "" and conf.mr_url == ""
+
+
+def test_secrets_can_come_from_files_and_never_show_in_repr(tmp_path):
+    (tmp_path / "url").write_text(URL + "\n")
+    (tmp_path / "mr").write_text("mr-pass")
+    conf = events(
+        tmp_path,
+        MULTICLOUD_EVENTS_TRANSPORT_URL_FILE=str(tmp_path / "url"),
+        MULTICLOUD_EVENTS_CLOUD_OWNER="onap",
+        MULTICLOUD_EVENTS_CLOUD_REGION_ID="R1",
+        MULTICLOUD_MR_PASSWORD_FILE=str(tmp_path / "mr"),
+    )
+    assert conf.transport_url == URL and conf.mr_password == "mr-pass"
+    assert "s3cret" not in repr(conf) and "mr-pass" not in repr(conf)
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"MULTICLOUD_EVENTS_TRANSPORT_URL": URL}, "needs MULTICLOUD_EVENTS_CLOUD_OWNER"),
+        (
+            {
+                "MULTICLOUD_EVENTS_TRANSPORT_URL": "http://x",
+                "MULTICLOUD_EVENTS_CLOUD_OWNER": "o",
+                "MULTICLOUD_EVENTS_CLOUD_REGION_ID": "r",
+            },
+            "rabbit://",
+        ),
+        ({"MULTICLOUD_EVENTS_PHASES": "END,LATER"}, "unknown LATER"),
+        (
+            {
+                "MULTICLOUD_EVENTS_DEFAULT_STATES": "PAUSE,NAP",
+                "MULTICLOUD_EVENTS_DEFAULT_TOPIC": "t",
+            },
+            "unknown NAP",
+        ),
+        ({"MULTICLOUD_EVENTS_DEFAULT_STATES": "PAUSE"}, "go together"),
+        ({"MULTICLOUD_EVENTS_PREFER_FORMAT": "both"}, "must be one of"),
+        ({"MULTICLOUD_MR_URL": "message-router:3904"}, "http:// or https://"),
+        ({"MULTICLOUD_MR_BATCH_SIZE": "0"}, "between 1 and"),
+        ({"MULTICLOUD_MR_RETRY_MAX": "soon"}, "number of seconds"),
+    ],
+)
+def test_a_bad_events_setting_names_the_variable(tmp_path, env, fragment):
+    with pytest.raises(ConfigError) as caught:
+        events(tmp_path, **env)
+    assert fragment in str(caught.value)
+
+
+def test_lists_are_normalised(tmp_path):
+    conf = events(
+        tmp_path,
+        MULTICLOUD_EVENTS_PHASES="start, end",
+        MULTICLOUD_EVENTS_DEFAULT_STATES="pause,delete",
+        MULTICLOUD_EVENTS_DEFAULT_TOPIC="t",
+        MULTICLOUD_EVENTS_TOPICS="onap_multicloud",
+    )
+    assert conf.phases == ("START", "END") and conf.default_states == ("PAUSE", "DELETE")
+    assert conf.topics == ("onap_multicloud",)

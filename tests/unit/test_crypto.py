@@ -7,15 +7,11 @@ from multicloud import crypto
 
 
 @pytest.fixture
-def keys(monkeypatch):
+def keys(override_settings):
     def use(*keys):
-        monkeypatch.setattr(
-            crypto, "get_settings", lambda: type("S", (), {"encryption_keys": keys})()
-        )
-        crypto._fernet.cache_clear()
+        override_settings(MULTICLOUD_ENCRYPTION_KEY=",".join(keys))
 
-    yield use
-    crypto._fernet.cache_clear()
+    return use
 
 
 def test_a_secret_round_trips_and_is_not_stored_in_clear(keys):

@@ -8,7 +8,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from multicloud.exceptions import MulticloudError
-from multicloud.images import service
+from multicloud.images import download, service
 from multicloud.images.management.commands._progress import progress_bar
 from multicloud.vims.service import get_region, parse_vim_id
 
@@ -25,9 +25,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             target = service.connect(get_region(*parse_vim_id(options["vim"])), options["tenant"])
-            image = service._active(target, options["image_id"])
-            output = options["output"] or service.file_name(image)
-            answer = service.download(target, options["image_id"], None, head=False)
+            image = service.active_image(target, options["image_id"])
+            output = options["output"] or download.file_name(image)
+            answer = download.download(target, options["image_id"], None, head=False)
             partial = f"{output}.part"
             try:
                 received = 0

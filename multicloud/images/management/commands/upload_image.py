@@ -10,7 +10,6 @@ from django.core.management.base import BaseCommand, CommandError
 from multicloud.exceptions import MulticloudError
 from multicloud.images import service
 from multicloud.images.management.commands._progress import progress_bar, reading
-from multicloud.images.metadata import parse_meta
 from multicloud.vims.service import get_region, parse_vim_id
 
 
@@ -39,14 +38,14 @@ class Command(BaseCommand):
             "properties": options["properties"],
         }
         try:
-            meta = parse_meta(values, os.path.basename(path))
             target = service.connect(get_region(*parse_vim_id(options["vim"])), options["tenant"])
             size = os.path.getsize(path)
             with (
                 open(path, "rb") as handle,
                 progress_bar(size, "upload", self.stderr._out) as bar,
             ):
-                image = service.upload_raw(target, reading(handle, bar), size, meta)
+                reader = reading(handle, bar)
+                image = service.upload_raw(target, reader, size, values, os.path.basename(path))
         except MulticloudError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         self.stdout.write(json.dumps(image, indent=2))

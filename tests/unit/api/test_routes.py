@@ -1,5 +1,8 @@
 """The route table is pinned: any change to it shows up here as a reviewed diff."""
 
+import re
+from collections.abc import Mapping
+
 import pytest
 
 from multicloud.api.routes import ROUTER, ROUTES
@@ -182,6 +185,81 @@ PINNED = [
 
 def test_the_route_table_is_exactly_the_pinned_one():
     assert [(r.name, r.methods, r.pattern) for r in ROUTES] == PINNED
+
+
+_PROXY = "multicloud.proxy.handlers.proxy_"
+_IMAGES = "multicloud.images.handlers."
+_EVENTS = "multicloud.events.handlers."
+
+#: The handler of every route, by the name its four forms share (``_vio``/``_v1`` dropped):
+#: one function, or one per method.
+PINNED_HANDLERS = {
+    "swagger": "multicloud.api.routes.swagger_json",
+    "vio_swagger": "multicloud.api.routes.swagger_json",
+    "vim_types": "multicloud.broker.handlers.vim_types",
+    "healthcheck": "multicloud.health.handlers.healthcheck",
+    "check_vim_capacity": "multicloud.capacity.handlers.check_vim_capacity",
+    "registry": {
+        "GET": "multicloud.vims.handlers.registry_status",
+        "POST": "multicloud.vims.handlers.register",
+    },
+    "tenants": "multicloud.vims.handlers.list_tenants",
+    "capacity_check": "multicloud.capacity.handlers.capacity_check",
+    "proxy_token": {
+        "GET": "multicloud.proxy.handlers.token",
+        "POST": "multicloud.proxy.handlers.issue_token",
+        "DELETE": "multicloud.proxy.handlers.token",
+    },
+    **{
+        f"proxy_{service}{rest}": f"{_PROXY}{service}"
+        for service in (
+            "identity",
+            "nova",
+            "glance",
+            "neutron",
+            "cinder",
+            "cinderv2",
+            "cinderv3",
+            "heat",
+            "designate",
+        )
+        for rest in ("", "_rest")
+    },
+    "image_upload": f"{_IMAGES}upload",
+    "image_file": {"GET": f"{_IMAGES}download", "POST": f"{_IMAGES}export"},
+    "images": {"GET": f"{_IMAGES}list_images", "POST": f"{_IMAGES}create_from_url"},
+    "image": {"GET": f"{_IMAGES}get_image", "DELETE": f"{_IMAGES}delete_image"},
+    "region": "multicloud.vims.handlers.unregister",
+    "event_subscriptions": {
+        "GET": f"{_EVENTS}list_subscriptions",
+        "POST": f"{_EVENTS}subscribe",
+        "DELETE": f"{_EVENTS}unsubscribe",
+    },
+    "events": f"{_EVENTS}list_events",
+    "check_vim_status": "multicloud.status.handlers.check_vim_status",
+    "forward": "multicloud.broker.dispatch.not_here",
+}
+
+
+def _handler_name(handler) -> str:
+    handler = getattr(handler, "__wrapped__", handler)  # the broker's per-region dispatch
+    return f"{handler.__module__}.{handler.__name__}"
+
+
+def _handlers_of(route):
+    if not isinstance(route.handler, Mapping):
+        return _handler_name(route.handler)
+    return {m: _handler_name(route.handler_for(m)) for m in route.methods if m != "HEAD"}
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.name)
+def test_every_route_has_its_pinned_handler(route):
+    assert _handlers_of(route) == PINNED_HANDLERS[re.sub(r"(_vio)?(_v[01])?$", "", route.name)]
+
+
+def test_every_pinned_handler_has_its_routes():
+    names = {re.sub(r"(_vio)?(_v[01])?$", "", route.name) for route in ROUTES}
+    assert names == set(PINNED_HANDLERS)
 
 
 def test_route_names_are_unique():

@@ -38,9 +38,8 @@ def test_a_region_ca_certificate_becomes_a_private_bundle_file(settings_data_dir
 
 
 @pytest.fixture
-def settings_data_dir(tmp_path, monkeypatch):
-    fake = type("S", (), {"data_dir": tmp_path, "cloud_timeout": 5})()
-    monkeypatch.setattr(client, "get_settings", lambda: fake)
+def settings_data_dir(tmp_path, override_settings):
+    override_settings(MULTICLOUD_DATA_DIR=str(tmp_path), MULTICLOUD_CLOUD_TIMEOUT="5")
     return tmp_path
 
 

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import socket
-from types import SimpleNamespace
 
 import pytest
 
+from multicloud.conf import load
 from pecan_app.server import open_sockets
+from tests.servers import free_port
 
 
-def settings(port: int, workers: int = 2):
-    return SimpleNamespace(host="127.0.0.1", port=port, workers=workers, backlog=128)
+@pytest.fixture
+def settings(tmp_path):
+    """Settings listening on 127.0.0.1:``port`` with ``workers`` workers."""
+
+    def make(port: int, workers: int = 2):
+        env = {"MULTICLOUD_HOST": "127.0.0.1", "MULTICLOUD_BACKLOG": "128"}
+        env |= {"MULTICLOUD_PORT": str(port), "MULTICLOUD_WORKERS": str(workers)}
+        return load({"MULTICLOUD_DATA_DIR": str(tmp_path), **env})
+
+    return make
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_one_listening_socket_per_worker_on_the_same_port():
+def test_one_listening_socket_per_worker_on_the_same_port(settings):
     port = free_port()
     socks = open_sockets(settings(port, workers=3))
     try:
@@ -34,7 +37,7 @@ def test_one_listening_socket_per_worker_on_the_same_port():
             sock.close()
 
 
-def test_a_port_already_in_use_is_refused_even_by_another_reuseport_group():
+def test_a_port_already_in_use_is_refused_even_by_another_reuseport_group(settings):
     port = free_port()
     first = open_sockets(settings(port))
     try:
