@@ -59,7 +59,7 @@ def uwsgi_command(settings: Settings) -> list[str]:
 
 def metrics_dir(settings: Settings) -> Path:
     """The workers' Prometheus directory, emptied: samples of an earlier run must not count."""
-    path = settings.metrics_dir or settings.metrics_dir_default
+    path = settings.metrics_dir or settings.metrics_dir_default or settings.data_dir / "metrics"
     path.mkdir(parents=True, exist_ok=True)
     for stale in path.glob("*.db"):
         stale.unlink(missing_ok=True)

@@ -137,7 +137,7 @@ class Session(ks_session.Session):
     ``X-OpenStack-Request-ID`` (a global request id Nova and Keystone log) ride along.
     """
 
-    def request(self, url: str, method: str, **kwargs: Any) -> Any:
+    def request(self, url: str, method: str, **kwargs: Any) -> Any:  # type: ignore[override]
         service = kwargs.pop("metrics_service", None) or _service_of(kwargs)
         kwargs["headers"] = transaction.add_outgoing(kwargs.get("headers"))
         sent = {name.lower() for name in kwargs["headers"]}
