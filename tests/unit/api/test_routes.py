@@ -199,6 +199,9 @@ PINNED_HANDLERS = {
     "vim_types": "multicloud.broker.handlers.vim_types",
     "healthcheck": "multicloud.health.handlers.healthcheck",
     "check_vim_capacity": "multicloud.capacity.handlers.check_vim_capacity",
+    "metrics": "multicloud.ops.handlers.metrics_text",
+    "docs": "multicloud.ops.handlers.docs",
+    "docs_asset": "multicloud.ops.handlers.docs_asset",
     "registry": {
         "GET": "multicloud.vims.handlers.registry_status",
         "POST": "multicloud.vims.handlers.register",
