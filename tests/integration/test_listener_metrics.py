@@ -13,7 +13,6 @@ from tests.integration.rabbit import (
     Database,
     ListenerProcess,
     Nova,
-    broker,  # noqa: F401 (fixture)
     expected_seqs,
     published_seqs,
     seq_corpus,
@@ -32,7 +31,7 @@ def mr():
 
 
 @pytest.fixture
-def listener(tmp_path, broker, mr):  # noqa: F811
+def listener(tmp_path, broker, mr):
     db = Database(tmp_path)
     process = ListenerProcess(
         ListenerProcess.environment(tmp_path, db, broker, mr.url), tmp_path / "listener.log"
@@ -62,7 +61,7 @@ def handled(text: str) -> float:
 
 
 @pytest.mark.timeout(180)
-def test_the_metrics_port_counts_notifications_and_publishes(broker, listener, mr):  # noqa: F811
+def test_the_metrics_port_counts_notifications_and_publishes(broker, listener, mr):
     port = free_port()
     listener.start(broker, args=("--metrics-port", str(port), "--metrics-host", "127.0.0.1"))
     nova = Nova(broker.nova_url)
