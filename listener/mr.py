@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import requests
 
+from multicloud import metrics, transaction
+
 #: MR's partial-publish error: "...Successfully published number of messages: <n>".
 _PARTIAL = re.compile(r"published number of messages:\s*(\d+)", re.IGNORECASE)
 PARTIAL_PUBLISH_MRSTATUS = 5007
@@ -71,14 +73,18 @@ class MessageRouter:
         return session
 
     def publish(self, topic: str, messages: list[dict[str, Any]]) -> Reply:
+        """POST one batch; its ONAP request id is the first event's (see :func:`batch_ids`)."""
         body = json.dumps(messages, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            response = self.session.post(
-                f"{self.url}/events/{quote(topic, safe='')}",
-                data=body,
-                timeout=self.timeout,
-                verify=self.verify,
-            )
+            with metrics.upstream_call("message_router") as call:
+                response = self.session.post(
+                    f"{self.url}/events/{quote(topic, safe='')}",
+                    data=body,
+                    headers=transaction.outgoing_headers(batch_ids(messages)),
+                    timeout=self.timeout,
+                    verify=self.verify,
+                )
+                call.status = response.status_code
         except requests.RequestException as exc:
             return Reply(Verdict.RETRY, None, f"{type(exc).__name__}: {_first_line(exc)}")
         return classify(response.status_code, response.text, len(messages))
@@ -88,6 +94,12 @@ class MessageRouter:
             sessions, self._sessions = self._sessions, []
         for session in sessions:
             session.close()
+
+
+def batch_ids(messages: list[dict[str, Any]]) -> transaction.Transaction:
+    """The ONAP ids of a publish: the request id the first event carries (or a new one)."""
+    first = str(messages[0].get("request_id") or "") if messages else ""
+    return transaction.from_headers({transaction.REQUEST_ID: first}.get)
 
 
 def classify(status: int, text: str, sent: int) -> Reply:

@@ -406,6 +406,8 @@ class NovaEvent:
     state: str | None
     state_description: str | None
     payload: dict[str, Any]
+    #: The id of the request the notification came from (see :func:`request_id_of`).
+    request_id: str = ""
 
 
 def _exception_kind(payload: Mapping[str, Any]) -> Kind:
@@ -425,6 +427,7 @@ def parse(
     event_type: str,
     payload: Any,
     metadata: Mapping[str, Any],
+    request_id: str = "",
 ) -> NovaEvent | None:
     """Build a :class:`NovaEvent` from an oslo.messaging notification (endpoint args minus ctxt).
 
@@ -454,7 +457,30 @@ def parse(
         state=shaped.get("state"),
         state_description=shaped.get("state_description"),
         payload=shaped,
+        request_id=request_id or message_id,
     )
+
+
+def request_id_of(ctxt: Any, metadata: Mapping[str, Any]) -> str:
+    """The request a notification came from: Nova's global request id (the caller's
+    ``X-OpenStack-Request-ID``: ours when this service made the call), else Nova's own
+    request id, else the notification's ``message_id``. ``req-`` is dropped.
+
+    Only those two keys of the context are read (it also holds the caller's token).
+    """
+    for key in ("global_request_id", "request_id"):
+        value = _context_value(ctxt, key)
+        if isinstance(value, str) and value:
+            return value.removeprefix("req-")
+    return str(metadata.get("message_id") or "")
+
+
+def _context_value(ctxt: Any, key: str) -> Any:
+    # NOTE: oslo.messaging hands the context over as a dict or as an object whose
+    # attributes are its keys (RpcContext).
+    if isinstance(ctxt, Mapping):
+        return ctxt.get(key)
+    return getattr(ctxt, key, None)
 
 
 def _envelope_ids(metadata: Mapping[str, Any]) -> tuple[str, str]:
@@ -520,5 +546,6 @@ def to_message(event: NovaEvent, cloud_owner: str, cloud_region_id: str) -> dict
         message_id=event.message_id,
         timestamp=format_timestamp(event.emitted_at),
         priority=event.priority,
+        request_id=event.request_id or event.message_id,
     )
     return message

@@ -87,6 +87,10 @@ class Settings:
     images: ImagesSettings
     aai: AaiSettings
     auth: AuthSettings
+    #: Where every worker keeps its Prometheus samples (multiprocess mode; run.sh sets it).
+    metrics_dir: Path | None = None
+    #: The directory run.sh gives the workers when PROMETHEUS_MULTIPROC_DIR is unset.
+    metrics_dir_default: Path | None = None
 
     @property
     def concurrency(self) -> int:
@@ -668,7 +672,13 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         images=_images(src, data_dir),
         aai=_aai(src),
         auth=auth,
+        metrics_dir=_optional_dir(src.get("PROMETHEUS_MULTIPROC_DIR", _text, "")),
+        metrics_dir_default=data_dir / "metrics",
     )
+
+
+def _optional_dir(raw: str) -> Path | None:
+    return Path(raw).resolve() if raw else None
 
 
 @lru_cache(maxsize=1)

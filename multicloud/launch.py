@@ -15,13 +15,14 @@ from pathlib import Path
 
 from multicloud.conf import BASE_DIR, ConfigError, Settings, get_settings
 from multicloud.openstack import allowlist
+from multicloud.quiet import filter_output
 
 #: PostgreSQL advisory lock key that serializes start-up migrations across replicas.
 MIGRATION_LOCK = 0x6D63_6D69  # "mcmi"
 
 
-def migrate() -> None:
-    """Apply database migrations (idempotent; safe to run at every start).
+def migrate() -> int:
+    """Apply database migrations (idempotent; safe to run at every start); how many ran.
 
     On PostgreSQL, replicas starting together take turns (an advisory lock), so
     two of them never apply the same migration at once.
@@ -30,6 +31,7 @@ def migrate() -> None:
     import django
     from django.core.management import call_command
     from django.db import connection, connections
+    from django.db.migrations.executor import MigrationExecutor
 
     django.setup()
     locked = connection.vendor == "postgresql"
@@ -37,7 +39,9 @@ def migrate() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
     try:
-        call_command("migrate", interactive=False, verbosity=1)
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        call_command("migrate", interactive=False, verbosity=0)
     finally:
         if locked:
             with connection.cursor() as cursor:
@@ -47,6 +51,7 @@ def migrate() -> None:
     settings = get_settings()
     staging.remove_stale_parts(2 * max(settings.request_timeout, settings.cloud_timeout))
     connections.close_all()
+    return len(pending)
 
 
 def uwsgi_command(settings: Settings) -> list[str]:
@@ -76,15 +81,41 @@ def uwsgi_command(settings: Settings) -> list[str]:
     return argv
 
 
+def metrics_dir(settings: Settings) -> Path:
+    """The workers' Prometheus directory, emptied: samples of an earlier run must not count."""
+    path = settings.metrics_dir or settings.metrics_dir_default or settings.data_dir / "metrics"
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return path
+
+
+def banner(settings: Settings) -> str:
+    """The one start-up line: mode, workers, where it listens."""
+    per_worker = f" x {settings.threads} threads" if settings.web_framework == "django" else ""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return (
+        f"multicloud: {settings.web_framework} mode, {settings.workers} workers{per_worker}, "
+        f"listening on http://{host}:{settings.port} "
+        f"(docs /api/multicloud/v0/docs, metrics /metrics; Ctrl-C stops)"
+    )
+
+
 def main() -> int:
     try:
         settings = get_settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         allowlist.log_policy()
-        migrate()
+        # NOTE: a write, for the server this process becomes: prometheus_client reads
+        # the variable itself in every worker (and conf.py reads it as metrics_dir).
+        os.environ.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir(settings)))
+        applied = migrate()
+        print(f"multicloud: database ready ({applied} migrations applied)", flush=True)
+        print(banner(settings), flush=True)
         if settings.web_framework == "django":
             argv = uwsgi_command(settings)
             os.chdir(BASE_DIR)
+            filter_output()
             os.execv(argv[0], argv)
         os.execv(sys.executable, [sys.executable, "-m", "pecan_app.server"])
     except ConfigError as exc:

@@ -1,4 +1,9 @@
-"""Logging to stdout, as text or one JSON object per line."""
+"""Logging to stdout, as text or one JSON object per line.
+
+Records logged while a request (or a listener notification) is handled carry its
+ONAP ids (:mod:`multicloud.transaction`): JSON fields ``request_id``,
+``invocation_id``, ``partner_name``; in text, a ``[request-id invocation-id]`` prefix.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +26,17 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for name in ("request_id", "invocation_id", "partner_name"):
+            value = getattr(record, name, "")
+            if value:
+                entry[name] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+#: The text format; ``%(transaction)s`` is the request's id prefix (or nothing).
+TEXT_FORMAT = "%(asctime)s %(process)d %(levelname)s %(name)s: %(transaction)s%(message)s"
 
 
 def logging_config(settings: Settings) -> dict[str, Any]:
@@ -31,17 +44,21 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     formatter = (
         {"()": "multicloud.logs.JsonFormatter"}
         if settings.log_format == "json"
-        else {"format": "%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"}
+        else {
+            "format": "%(asctime)s %(process)d %(levelname)s %(name)s: %(transaction)s%(message)s"
+        }
     )
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
+        "filters": {"transaction": {"()": "multicloud.transaction.LogFilter"}},
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
                 "stream": "ext://sys.stdout",
                 "formatter": "default",
+                "filters": ["transaction"],
             }
         },
         "root": {"handlers": ["stdout"], "level": settings.log_level},

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from multicloud import auth
-from multicloud.exceptions import MethodNotAllowed, NotFound
+from multicloud.exceptions import MethodNotAllowed, MulticloudError, NotFound
 from multicloud.http import Request, Response, error_response
 
 Handler = Callable[[Request], Response]
@@ -25,6 +25,8 @@ _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 #: Characters a single path segment may hold (RFC 3986 unreserved + a few).
 SEGMENT = r"[0-9A-Za-z_.~:@%+-]+"
 REST = r".*"
+#: Placeholders that name a cloud region.
+REGION_PARAMS = ("vimid", "region")
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,17 @@ class Route:
     def params(self) -> tuple[str, ...]:
         return tuple(_PLACEHOLDER.findall(self.pattern))
 
+    def method_error(self, method: str, path: str) -> MulticloudError:
+        """The error for ``method`` on a path of this route: 405 with ``Allow``, or 404.
+
+        NOTE: a path ending in a region id (``.../v0/{vimid}``) is more often a
+        mistyped global path (``/api/multicloud/v0/vim_typo``) than a region, so
+        a method the region route does not serve is 404 there, never 405.
+        """
+        if self.params and self.params[-1] in REGION_PARAMS and self.pattern.endswith("}"):
+            return NotFound(f"no such resource: {path}")
+        return MethodNotAllowed(method, list(self.allowed))
+
 
 def region_prefix(request: Request) -> str:
     """The path of the region the request is under: ``/api/{ns}/v0/{vimid}`` or ``.../v1/o/r``."""
@@ -130,7 +143,7 @@ class Router:
         """The route and path params for a request; NotFound or MethodNotAllowed."""
         route, params = self._find(path)
         if method not in route.allowed:
-            raise MethodNotAllowed(method, list(route.allowed))
+            raise route.method_error(method, path)
         return route, params
 
     def _find(self, path: str) -> tuple[Route, dict[str, str]]:

@@ -24,7 +24,7 @@ INSTALLED_APPS = [
     "multicloud.events",
     "listener",
 ]
-MIDDLEWARE: list[str] = []
+MIDDLEWARE: list[str] = ["multicloud.api.django_middleware.ObserveMiddleware"]
 ROOT_URLCONF = "multicloud.urls"
 WSGI_APPLICATION = "multicloud.wsgi.application"
 USE_TZ = True

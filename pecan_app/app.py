@@ -16,7 +16,14 @@ import webob
 from pecan.core import PecanBase
 from pecan.hooks import PecanHook
 
-from multicloud.http import Response, body_for, error_response, request_from_environ
+from multicloud import observe
+from multicloud.http import (
+    Response,
+    body_for,
+    error_response,
+    headers_from_environ,
+    request_from_environ,
+)
 from multicloud.routing import serve
 
 
@@ -55,10 +62,26 @@ class MulticloudPecan(PecanBase):
         super().__init__(root=object(), hooks=hooks, guess_content_type_from_ext=False)
         self.router = router
 
+    def __call__(self, environ, start_response):
+        """Serve one request inside its ONAP ids, counted (multicloud/observe.py)."""
+        observation = observe.begin(headers_from_environ(environ).get)
+
+        def start(status: str, headers: list, exc_info=None):
+            route = environ.get(observe.ROUTE_KEY)
+            method = environ["REQUEST_METHOD"]
+            headers = headers + observation.finish(route, method, int(status[:3]))
+            return start_response(status, headers, exc_info)
+
+        try:
+            return super().__call__(environ, start)
+        finally:
+            observation.close()
+
     def find_controller(self, state):
         self.handle_hooks(self.hooks, "before", state)
         req = state.request
         route, params = self.router.match(req.method, req.path_info)
+        req.environ[observe.ROUTE_KEY] = route.name
         return route, (params,), {}
 
     def invoke_controller(self, route, args, kwargs, state) -> None:

@@ -101,8 +101,8 @@ def load_sandbox(state: Path | None = None, probe: bool = True) -> Sandbox:
     env_file = state / "endpoints.env"
     if not env_file.is_file():
         raise SandboxUnavailable(
-            f"no {env_file}; start the sandbox with tools/openstack-sandbox.sh "
-            f"(or set MULTICLOUD_SANDBOX_STATE)"
+            f"no {env_file}; `make test` starts the sandbox itself (`make sandbox-up` "
+            f"starts it alone; or set MULTICLOUD_SANDBOX_STATE)"
         )
     env = _parse_env_file(env_file)
     sb = Sandbox(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -41,6 +42,9 @@ class Service:
                 **env,
             }
         )
+        if "DATABASE_URL" not in env and _is_postgresql(environ.get("DATABASE_URL", "")):
+            # NOTE: the PostgreSQL pass: a database of its own, dropped when the run ends.
+            environ["DATABASE_URL"] = _own_database(tmp_path)
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [str(ROOT / "run.sh")], env=environ, stdout=out, stderr=subprocess.STDOUT
@@ -76,6 +80,23 @@ class Service:
 
     def workers(self) -> set[int]:
         return set(_children(self.proc.pid))
+
+
+def _is_postgresql(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+_DATABASES: list = []
+
+
+def _own_database(tmp_path: Path) -> str:
+    from tests.integration.rabbit import Database
+
+    if not _DATABASES:
+        atexit.register(lambda: [db.drop() for db in _DATABASES])
+    database = Database(tmp_path)
+    _DATABASES.append(database)
+    return database.url
 
 
 def _children(pid: int) -> list[int]:

@@ -19,7 +19,6 @@ from rest_framework.views import APIView
 from multicloud.conf import get_settings
 from multicloud.exceptions import (
     BadRequest,
-    MethodNotAllowed,
     MulticloudError,
     NotFound,
     internal_error,
@@ -31,6 +30,7 @@ from multicloud.http import (
     is_chunked,
     request_from_environ,
 )
+from multicloud.observe import ROUTE_KEY
 from multicloud.routing import Route, serve
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class RouteView(APIView):
 
     def serve(self, request, **params: str):
         django_request = request._request
+        django_request.META[ROUTE_KEY] = self.route.name
         answer = serve(self.route, to_neutral(django_request, params))
         return to_django(answer, django_request.method)
 
@@ -146,7 +147,8 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse:
 
 def _as_multicloud_error(exc: Exception, context: dict) -> Exception:
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
-        return MethodNotAllowed(context["request"].method, list(context["view"].route.allowed))
+        request = context["request"]
+        return context["view"].route.method_error(request.method, request.path_info)
     if isinstance(exc, Http404):
         return NotFound()
     if isinstance(exc, drf_exceptions.APIException):

@@ -22,6 +22,7 @@ from multicloud.events import handlers as events
 from multicloud.health import handlers as health
 from multicloud.http import Request, Response
 from multicloud.images import handlers as images
+from multicloud.ops import handlers as ops
 from multicloud.proxy import handlers as proxy
 from multicloud.proxy.catalog import SERVICES as PROXIED
 from multicloud.resources.routes import ROUTES as TYPED
@@ -190,6 +191,36 @@ ROUTES: tuple[Route, ...] = (
         "check_vim_capacity",
         capacity.check_vim_capacity,
         "Which of the listed regions can host the given vCPU/Memory(GB)/Storage(GB), with AZs",
+    ),
+    # Operator endpoints (multicloud/ops): metrics of every worker, the Swagger UI page.
+    # NOTE: /metrics (Prometheus' default path) is outside every namespace and document.
+    Route("metrics", ("GET",), "/metrics", ops.metrics_text, "Prometheus metrics", namespace=""),
+    api(
+        "metrics_v0",
+        ("GET",),
+        "multicloud",
+        "v0",
+        "metrics",
+        ops.metrics_text,
+        "Prometheus metrics",
+    ),
+    api(
+        "docs_v0",
+        ("GET",),
+        "multicloud",
+        "v0",
+        "docs",
+        ops.docs,
+        "Swagger UI over the API documents",
+    ),
+    api(
+        "docs_asset_v0",
+        ("GET",),
+        "multicloud",
+        "v0",
+        "docs/{asset}",
+        ops.docs_asset,
+        "A file of the Swagger UI page",
     ),
     *per_region(
         "registry",

@@ -39,7 +39,8 @@ def document(routes: Sequence[Route], namespace: str, version: str) -> dict[str,
     return {
         "swagger": "2.0",
         "info": {"title": TITLES.get(base_path, "Multicloud API"), "version": "1.0.0"},
-        "basePath": base_path,
+        # NOTE: no trailing slash: clients join basePath and a path ("/vim_types").
+        "basePath": base_path.rstrip("/"),
         "schemes": ["http", "https"],
         "consumes": ["application/json"],
         "produces": ["application/json"],

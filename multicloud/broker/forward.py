@@ -6,6 +6,7 @@ import logging
 
 import requests
 
+from multicloud import metrics, transaction
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import GatewayTimeout, UpstreamError
 from multicloud.http import Request, Response
@@ -32,7 +33,9 @@ def forward(plugin: Plugin, request: Request, body: bytes | None = None) -> Resp
 
 
 def _send(plugin: Plugin, request: Request, url: str, body: bytes | None) -> Response:
-    headers = {k: v for k, v in request.headers.items() if k not in REQUEST_DROP}
+    headers = transaction.add_outgoing(
+        {k: v for k, v in request.headers.items() if k not in REQUEST_DROP}
+    )
     # NOTE: the answer is relayed still encoded, so ask only for what the caller accepts.
     headers["accept-encoding"] = request.headers.get("accept-encoding", "identity")
     data = (
@@ -42,16 +45,18 @@ def _send(plugin: Plugin, request: Request, url: str, body: bytes | None) -> Res
     )
     try:
         # NOTE: the worker's pooled session: plugin connections are kept alive too.
-        upstream = http_session().request(
-            request.method,
-            url,
-            params=request.query,
-            headers=headers,
-            data=data,
-            stream=True,
-            allow_redirects=False,
-            timeout=get_settings().cloud_timeout,
-        )
+        with metrics.upstream_call("plugin") as call:
+            upstream = http_session().request(
+                request.method,
+                url,
+                params=request.query,
+                headers=headers,
+                data=data,
+                stream=True,
+                allow_redirects=False,
+                timeout=get_settings().cloud_timeout,
+            )
+            call.status = upstream.status_code
     except requests.Timeout:
         raise GatewayTimeout(f"plugin for {plugin.cloud_type} did not answer in time") from None
     except requests.ConnectionError:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connections
 
+from multicloud import transaction
 from multicloud.broker import service as broker
 from multicloud.broker.forward import forward_to
 from multicloud.capacity import service
@@ -61,7 +62,9 @@ def check_all(
     if not pairs:
         return []
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(pairs))) as pool:
-        return list(pool.map(lambda pair: _one(pair, demand, request), pairs))
+        # NOTE: each region's calls carry the request's ONAP ids (a context per thread).
+        one = transaction.propagating(_one)
+        return list(pool.map(lambda pair: one(pair, demand, request), pairs))
 
 
 def _one(pair: tuple[str, str], demand: service.Demand, request: Request) -> dict | None:

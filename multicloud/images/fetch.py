@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
+from multicloud import transaction
 from multicloud.exceptions import BadRequest, Forbidden, MulticloudError, UpstreamError
 from multicloud.images import service, staging
 from multicloud.images.metadata import ImageMeta, parse_meta, shape
@@ -91,7 +92,10 @@ def create_from_url(
 def start(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> threading.Thread:
     """Fetch ``url`` and upload it to ``image_id`` in a background thread."""
     thread = threading.Thread(
-        target=run, args=(target, image_id, url, meta), name=f"image-fetch-{image_id}", daemon=True
+        target=transaction.propagating(run),
+        args=(target, image_id, url, meta),
+        name=f"image-fetch-{image_id}",
+        daemon=True,
     )
     thread.start()
     return thread

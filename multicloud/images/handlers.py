@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from multicloud import auth
+from multicloud import auth, metrics
 from multicloud.exceptions import BadRequest
 from multicloud.http import Request, Response, json_response
 from multicloud.images import download as downloads
@@ -37,7 +37,7 @@ def upload(request: Request) -> Response:
     elif kind == "multipart/form-data":
         result = service.upload_form(
             target,
-            request.stream,
+            metrics.CountingReader(request.stream),
             content_type,
             request.content_length,
             lambda meta: _check_visibility(request, meta.visibility),
@@ -46,7 +46,11 @@ def upload(request: Request) -> Response:
         values = {k: request.query_one(k) for k in service.META_KEYS}
         _check_visibility(request, values.get("visibility"))
         result = service.upload_raw(
-            target, request.stream, request.content_length, values, request.query_one("filename")
+            target,
+            metrics.CountingReader(request.stream),
+            request.content_length,
+            values,
+            request.query_one("filename"),
         )
     return json_response({**result, "returnCode": 1}, status=201)
 
@@ -61,7 +65,7 @@ def download(request: Request) -> Response:
     )
     return Response(
         status=answer.status,
-        stream=answer.chunks,
+        stream=None if answer.chunks is None else metrics.count_image_bytes("out", answer.chunks),
         content_type=OCTET_STREAM,
         headers=[("Content-Type", OCTET_STREAM), *answer.headers],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from multicloud import transaction
 from multicloud.images import staging
 from multicloud.images.metadata import ImageMeta
 
@@ -70,7 +71,9 @@ class Pipeline:
             self._close_files()
             raise
         self.image_id: str = image_id
-        self.thread = threading.Thread(target=self._push, name="image-upload", daemon=True)
+        self.thread = threading.Thread(
+            target=transaction.propagating(self._push), name="image-upload", daemon=True
+        )
         self.thread.start()
 
     def _push(self) -> None:

@@ -34,6 +34,7 @@ from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
+from multicloud import metrics, transaction
 from multicloud.conf import get_settings
 from multicloud.exceptions import (
     BadRequest,
@@ -212,6 +213,36 @@ def credentials(
     )
 
 
+class Session(ks_session.Session):
+    """A keystoneauth session that counts and times every call and sends the ONAP ids.
+
+    Every OpenStack call of this service goes through one of these (made by
+    :func:`new_session` and :func:`plain_session`): the request's ONAP headers and
+    ``X-OpenStack-Request-ID`` (a global request id Nova and Keystone log) ride along.
+    """
+
+    def request(self, url: str, method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        service = kwargs.pop("metrics_service", None) or _service_of(kwargs)
+        kwargs["headers"] = transaction.add_outgoing(kwargs.get("headers"))
+        sent = {name.lower() for name in kwargs["headers"]}
+        if kwargs.get("global_request_id") is None and "x-openstack-request-id" not in sent:
+            kwargs["global_request_id"] = transaction.openstack_request_id()
+        with metrics.upstream_call(service) as call:
+            try:
+                reply = super().request(url, method, **kwargs)
+            except ks_exc.HttpError as exc:
+                call.status = exc.http_status
+                raise
+            call.status = reply.status_code
+            return reply
+
+
+def _service_of(kwargs: dict[str, Any]) -> str:
+    """The service label of a call: its catalog service type, else Keystone (auth, discovery)."""
+    endpoint_filter = kwargs.get("endpoint_filter") or {}
+    return metrics.service_label(endpoint_filter.get("service_type"))
+
+
 def new_session(creds: Credentials) -> ks_session.Session:
     scope: dict[str, Any] = (
         {"project_id": creds.project_id}
@@ -225,7 +256,7 @@ def new_session(creds: Credentials) -> ks_session.Session:
         user_domain_name=creds.domain,
         **scope,
     )
-    return ks_session.Session(
+    return Session(
         auth=auth,
         session=http_session(),
         verify=creds.verify,
@@ -292,7 +323,7 @@ def plain_session(verify: bool | str) -> ks_session.Session:
     with _plain_lock:
         found = _plain_sessions.get(key)
         if found is None:
-            found = _plain_sessions[key] = ks_session.Session(
+            found = _plain_sessions[key] = Session(
                 session=http_session(), verify=verify, timeout=get_settings().cloud_timeout
             )
         return found
@@ -307,37 +338,49 @@ def send(
     data: Any = None,
     stream: bool = True,
     what: str = "the cloud",
+    service: str | None = None,
 ) -> Any:
     """One raw HTTP exchange: no retries, no redirects followed, no logging (tokens ride along).
 
     Returns the ``requests.Response`` whatever its status; connection failures and
     timeouts become our errors. With ``stream`` the caller must close the response.
+    ``service`` (a proxy service name such as ``nova``) labels the call's metrics.
     """
     # NOTE: straight to the pooled requests session: keystoneauth's request machinery
     # (user agent, retries, logging, discovery hooks), all switched off here, still cost
     # about a third of a proxied call's CPU. Its exception types are kept.
     with translate_errors(what):
-        try:
-            return session.session.request(
-                method,
-                url,
-                headers=headers,
-                data=data,
-                stream=stream,
-                verify=session.verify,
-                cert=session.cert,
-                timeout=session.timeout,
-                allow_redirects=False,
-            )
-        except requests.exceptions.SSLError as exc:
-            raise ks_exc.SSLError(f"SSL exception connecting to {url}: {exc}") from None
-        except requests.exceptions.Timeout:
-            raise ks_exc.ConnectTimeout(f"Request to {url} timed out") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise ks_exc.ConnectFailure(f"Unable to establish connection to {url}: {exc}") from None
-        except requests.exceptions.RequestException as exc:
-            message = f"Unexpected exception for {url}: {exc}"
-            raise ks_exc.UnknownConnectionError(message, exc) from None
+        headers = transaction.add_outgoing(headers)
+        if "x-openstack-request-id" not in {name.lower() for name in headers}:
+            request_id = transaction.openstack_request_id()
+            if request_id:
+                headers["X-OpenStack-Request-ID"] = request_id
+        with metrics.upstream_call(metrics.service_label(service)) as call:
+            try:
+                reply = session.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=data,
+                    stream=stream,
+                    verify=session.verify,
+                    cert=session.cert,
+                    timeout=session.timeout,
+                    allow_redirects=False,
+                )
+                call.status = reply.status_code
+                return reply
+            except requests.exceptions.SSLError as exc:
+                raise ks_exc.SSLError(f"SSL exception connecting to {url}: {exc}") from None
+            except requests.exceptions.Timeout:
+                raise ks_exc.ConnectTimeout(f"Request to {url} timed out") from None
+            except requests.exceptions.ConnectionError as exc:
+                raise ks_exc.ConnectFailure(
+                    f"Unable to establish connection to {url}: {exc}"
+                ) from None
+            except requests.exceptions.RequestException as exc:
+                message = f"Unexpected exception for {url}: {exc}"
+                raise ks_exc.UnknownConnectionError(message, exc) from None
 
 
 def token_access(session: ks_session.Session) -> Any:

@@ -262,6 +262,7 @@ def passthrough(
         data=body,
         stream=True,
         what=what,
+        service=service,
     )
     rewriter = Rewriter(endpoints.aliases, target.prefix)
     return relay.answer(reply, rewriter, method, target.region_name, what)

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connections
 from django.utils import timezone
 
+from multicloud import transaction
 from multicloud.exceptions import MulticloudError
 from multicloud.openstack import client
 from multicloud.vims import tenants as tenant_service
@@ -33,7 +34,10 @@ def start(
     ``target`` replaces :func:`run` (the A&AI registry's job runs discovery too).
     """
     thread = threading.Thread(
-        target=target or run, args=(pk, generation), name=f"discovery-{pk}", daemon=True
+        target=transaction.propagating(target or run),
+        args=(pk, generation),
+        name=f"discovery-{pk}",
+        daemon=True,
     )
     thread.start()
     return thread

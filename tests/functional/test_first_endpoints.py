@@ -42,9 +42,12 @@ def test_swagger_json_is_a_swagger_2_document_of_its_namespace(api, base):
     assert answer.status == 200
     document = answer.json()
     assert document["swagger"] == "2.0"
-    assert document["basePath"] == base
+    assert document["basePath"] == base.rstrip("/")
     expected = {"/" + r.pattern[len(base) :] for r in ROUTES if r.pattern.startswith(base)}
     assert set(document["paths"]) == expected
+    # basePath + path is the route itself: no "//" for clients that join them.
+    patterns = {r.pattern for r in ROUTES}
+    assert {document["basePath"] + path for path in document["paths"]} <= patterns
 
 
 def test_swagger_operations_name_their_path_parameters(api):
@@ -84,7 +87,16 @@ def test_healthcheck_is_503_when_the_database_is_down(api, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/multicloud/v0/nothing/here", "/", "/api/multicloud/v2/vim_types"]
+    "path",
+    [
+        "/api/multicloud/v0/nothing/here",
+        "/",
+        "/api/multicloud/v2/vim_types",
+        "/api/multicloud/v0/vim_typo",
+        "/api/multicloud/v0/vimtypo",
+        "/api/multicloud-vio/v0/vim_typo",
+        "/api/multicloud/v1/vim_types/typo",
+    ],
 )
 def test_an_unknown_path_is_a_json_404(api, path):
     answer = api.request("GET", path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from tests.integration import rabbit
@@ -33,3 +35,24 @@ def broker():
     """A private RabbitMQ vhost and listener user, removed afterwards."""
     with rabbit.private_broker() as private:
         yield private
+
+
+BIG_FILE = 1 << 20
+
+
+@pytest.fixture(autouse=True)
+def _remove_big_temporary_files(request):
+    """Image tests write 100-200 MiB files into tmp_path: delete them when the test ends.
+
+    (pytest keeps the temporary directories of the last runs; small files stay for
+    post-mortems, big ones would fill the disk.)
+    """
+    # NOTE: asked for before the test, so tmp_path is torn down after this fixture.
+    tmp = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if tmp is None:
+        return
+    for path in tmp.rglob("*"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_size >= BIG_FILE:
+                path.unlink()

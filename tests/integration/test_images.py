@@ -142,3 +142,28 @@ def test_a_staged_copy_is_distributed_without_resending_the_bytes(
     by_id = json.dumps({"stagingId": first["stagingId"], "name": first["name"]}).encode()
     again = api.request("POST", f"{other}/images/file", by_id)
     assert again.status == 201 and again.json()["stagingId"] == first["stagingId"]
+
+
+def test_image_bytes_in_and_out_are_counted(api, base, glance):  # noqa: F811
+    from tests.metrics_text import value
+
+    def counted(direction: str) -> float:
+        text = api.request("GET", "/metrics").body.decode()
+        return value(text, "multicloud_image_bytes_total", direction=direction)
+
+    name = unique_name()
+    glance.track(name)
+    received, sent = counted("in"), counted("out")
+    data = b"y" * 70000
+    answer = api.request(
+        "POST",
+        f"{base}/images/file?name={name}&imageType=raw",
+        data,
+        content_type="application/octet-stream",
+    )
+    assert answer.status == 201, answer.body
+    assert counted("in") - received == len(data)
+    path = f"{base}/images/file/{answer.json()['id']}"
+    assert api.request("GET", path).body == data
+    assert api.request("GET", path, headers={"Range": "bytes=0-99"}).status == 206
+    assert counted("out") - sent == len(data) + 100

@@ -238,8 +238,8 @@ def test_regions_registered_or_removed_at_run_time_are_picked_up(broker, listene
 def test_notifications_are_requeued_not_lost_while_the_database_is_down(broker, listener, nova, mr):
     if not listener.db.pg_name:
         pytest.skip(
-            "needs PostgreSQL (run with DATABASE_URL=postgresql://...): SQLite "
-            "cannot be taken down under a running process"
+            "needs PostgreSQL (make test runs it in its PostgreSQL pass when "
+            "TEST_DATABASE_URL is set): SQLite cannot be taken down under a running process"
         )
     items = seq_corpus(3000)
     expected = expected_seqs(items)

@@ -86,7 +86,7 @@ def test_a_killed_worker_is_replaced(service, mode):
 @pytest.mark.parametrize("mode", ["django", "pecan"])
 def test_migrations_are_applied_at_start(service, mode, tmp_path):
     svc = service(WEB_FRAMEWORK=mode)
-    assert "Running migrations" in svc.output() or "No migrations to apply" in svc.output()
+    assert "migrations applied)" in svc.output()
     assert (tmp_path / "data" / "multicloud.sqlite3").exists()
 
 

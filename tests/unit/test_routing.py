@@ -2,7 +2,7 @@
 
 import pytest
 
-from multicloud.exceptions import MethodNotAllowed
+from multicloud.exceptions import MethodNotAllowed, NotFound
 from multicloud.http import constant
 from multicloud.routing import Route, Router
 
@@ -49,5 +49,18 @@ def test_a_static_path_wins_over_a_later_placeholder():
 
 def test_a_static_path_after_a_matching_placeholder_is_shadowed():
     router = Router([ROUTES[3], ROUTES[2]])
-    with pytest.raises(MethodNotAllowed):
+    with pytest.raises(NotFound):
         router.match("GET", "/v0/vim_types")
+
+
+@pytest.mark.parametrize("path", ["/v0/vim_typo", "/v0/vimtypo", "/v0/o_r/"])
+def test_another_method_on_a_bare_region_path_is_404_not_405(path):
+    with pytest.raises(NotFound) as raised:
+        ROUTER.match("GET", path)
+    assert not isinstance(raised.value, MethodNotAllowed)
+    assert ROUTER.match("DELETE", path)[0].name == "region"
+
+
+def test_another_method_below_a_region_is_still_405():
+    with pytest.raises(MethodNotAllowed):
+        ROUTER.match("PUT", "/v0/o_r/t/images/abc")

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from multicloud.exceptions import MulticloudError
 from multicloud.images import download, service
-from multicloud.images.management.commands._progress import Progress
+from multicloud.images.management.commands._progress import progress_bar
 from multicloud.vims.service import get_region, parse_vim_id
 
 
@@ -28,16 +28,19 @@ class Command(BaseCommand):
             image = service.active_image(target, options["image_id"])
             output = options["output"] or download.file_name(image)
             answer = download.download(target, options["image_id"], None, head=False)
-            progress = Progress(image["size"], "download", stream=self.stderr._out)
             partial = f"{output}.part"
             try:
-                with open(partial, "xb") as out:
+                received = 0
+                with (
+                    open(partial, "xb") as out,
+                    progress_bar(image["size"], "download", self.stderr._out) as bar,
+                ):
                     for chunk in answer.chunks:
                         out.write(chunk)
-                        progress.add(len(chunk))
-                progress.finish()
-                if progress.done != image["size"]:
-                    raise CommandError(f"got {progress.done} of {image['size']} bytes")
+                        received += len(chunk)
+                        bar.update(len(chunk))
+                if received != image["size"]:
+                    raise CommandError(f"got {received} of {image['size']} bytes")
                 os.replace(partial, output)
             finally:
                 with contextlib.suppress(FileNotFoundError):

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from multicloud.exceptions import MulticloudError
 from multicloud.images import service
-from multicloud.images.management.commands._progress import Progress, ProgressReader
+from multicloud.images.management.commands._progress import progress_bar, reading
 from multicloud.vims.service import get_region, parse_vim_id
 
 
@@ -40,11 +40,12 @@ class Command(BaseCommand):
         try:
             target = service.connect(get_region(*parse_vim_id(options["vim"])), options["tenant"])
             size = os.path.getsize(path)
-            progress = Progress(size, "upload", stream=self.stderr._out)
-            with open(path, "rb") as handle:
-                reader = ProgressReader(handle, progress)
+            with (
+                open(path, "rb") as handle,
+                progress_bar(size, "upload", self.stderr._out) as bar,
+            ):
+                reader = reading(handle, bar)
                 image = service.upload_raw(target, reader, size, values, os.path.basename(path))
-            progress.finish()
         except MulticloudError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from None
         self.stdout.write(json.dumps(image, indent=2))

@@ -17,15 +17,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         register = sub.add_parser("register", help="register or update a region")
-        register.add_argument("owner")
-        register.add_argument("region")
+        register.add_argument("owner", help="cloud-owner (no '_')")
+        register.add_argument("region", help="cloud-region-id")
         register.add_argument("file", help="A&AI cloud-region JSON file, or - for stdin")
         register.add_argument("--wait", action="store_true", help="discover before returning")
-        for name in ("show", "unregister"):
-            action = sub.add_parser(name)
-            action.add_argument("owner")
-            action.add_argument("region")
-        sub.add_parser("list")
+        helps = {
+            "show": "print a region's registration and discovery (no secrets)",
+            "unregister": "remove a region",
+        }
+        for name, text in helps.items():
+            action = sub.add_parser(name, help=text)
+            action.add_argument("owner", help="cloud-owner (no '_')")
+            action.add_argument("region", help="cloud-region-id")
+        sub.add_parser("list", help="one line per region: vim id, cloud type, discovery status")
 
     def handle(self, *args, action, **options):
         try:
@@ -53,7 +57,10 @@ class Command(BaseCommand):
         self.stdout.write(f"unregistered {owner}_{region}")
 
     def _list(self, **_):
-        for record in service.list_regions():
+        records = list(service.list_regions())
+        if not records:
+            self.stdout.write("no cloud regions registered (register one: cloud_region register)")
+        for record in records:
             self.stdout.write(f"{record.vim_id}\t{record.cloud_type}\t{record.discovery_status}")
 
     def _print(self, data):

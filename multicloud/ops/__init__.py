@@ -1,0 +1,1 @@
+"""Operator endpoints: Prometheus metrics and the Swagger UI docs page."""

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` runs it (see README "Testing"):
+#   1. the OpenStack sandbox: used when it answers, else started here (about 95 s the
+#      first time on this 2-core machine, while it installs its virtualenv; 25 s after)
+#      and left running for the next run (`make sandbox-down` stops it);
+#   2. every test on SQLite;
+#   3. with TEST_DATABASE_URL=postgresql://..., every test again on PostgreSQL.
+# Extra arguments go to pytest. Exits non-zero when a pass fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=${PY:-.venv/bin/python}
+# The SQLite pass's command (make test COVERAGE=1 runs it under coverage.py).
+pytest_cmd=${PYTEST:-$py -m pytest}
+export MULTICLOUD_SANDBOX_STATE=${MULTICLOUD_SANDBOX_STATE:-$PWD/.sandbox/state}
+
+sandbox_up() {
+  "$py" - "$MULTICLOUD_SANDBOX_STATE" <<'PY'
+import sys
+from pathlib import Path
+from tests.sandbox import SandboxUnavailable, load_sandbox
+try:
+    load_sandbox(Path(sys.argv[1]))
+except SandboxUnavailable:
+    sys.exit(1)
+PY
+}
+
+if sandbox_up; then
+  echo "== OpenStack sandbox: running ($MULTICLOUD_SANDBOX_STATE)"
+else
+  echo "== OpenStack sandbox: not running; starting it (about 95 s the first time, 25 s after)"
+  started=$(date +%s)
+  bash tools/openstack-sandbox.sh "$MULTICLOUD_SANDBOX_STATE"
+  echo "== OpenStack sandbox: up in $(( $(date +%s) - started )) s (left running; make sandbox-down stops it)"
+fi
+
+echo "== tests on SQLite"
+# shellcheck disable=SC2086 # the command is words on purpose
+env $pytest_cmd "$@"
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+  echo "== tests again on PostgreSQL (TEST_DATABASE_URL)"
+  DATABASE_URL="$TEST_DATABASE_URL" "$py" -m pytest "$@"
+fi
