@@ -30,6 +30,7 @@ from typing import Any
 from django.db import DatabaseError, DataError, connection, transaction
 
 from listener import inbound, outbox
+from listener.metrics import count_notification
 from listener.notifications import (
     Format,
     FormatPolicy,
@@ -37,6 +38,7 @@ from listener.notifications import (
     Phase,
     classify,
     parse,
+    request_id_of,
     to_message,
 )
 from listener.publisher import Counters
@@ -90,7 +92,7 @@ class Endpoint:
         self.region = region
         self.router = router
         self.filters = filters
-        self.counters = counters or Counters()
+        self.counters = counters or Counters(mirror=count_notification)
         self.db_retry_max = db_retry_max
         self.on_stored = on_stored
         self.sleep = sleep
@@ -102,27 +104,34 @@ class Endpoint:
         self._first_other: float | None = None
         self._requeued: OrderedDict[str, int] = OrderedDict()
 
-    # oslo.messaging calls these by priority name; ``ctxt`` carries the caller's token and
-    # is never read.
+    # oslo.messaging calls these by priority name; of ``ctxt`` (it carries the caller's
+    # token) only the request ids are read.
     def info(
         self, ctxt: Any, publisher_id: str, event_type: str, payload: Any, metadata: dict
     ) -> str:
-        return self.handle("INFO", publisher_id, event_type, payload, metadata)
+        return self.handle("INFO", publisher_id, event_type, payload, metadata, ctxt)
 
     def error(
         self, ctxt: Any, publisher_id: str, event_type: str, payload: Any, metadata: dict
     ) -> str:
-        return self.handle("ERROR", publisher_id, event_type, payload, metadata)
+        return self.handle("ERROR", publisher_id, event_type, payload, metadata, ctxt)
 
     @property
     def vim_id(self) -> str:
         return f"{self.owner}_{self.region}"
 
     def handle(
-        self, priority: str, publisher_id: str, event_type: str, payload: Any, metadata: dict
+        self,
+        priority: str,
+        publisher_id: str,
+        event_type: str,
+        payload: Any,
+        metadata: dict,
+        ctxt: Any = None,
     ) -> str:
         """Process one notification; HANDLED (ack) or REQUEUE (redeliver later)."""
         message = {
+            "ctxt": ctxt,
             "publisher_id": publisher_id,
             "event_type": event_type,
             "payload": payload,
@@ -169,6 +178,7 @@ class Endpoint:
                 event_type,
                 message.get("payload"),
                 message.get("metadata") or {},
+                request_id_of(message.get("ctxt"), message.get("metadata") or {}),
             )
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
             self._poison(priority, message, f"malformed: {type(exc).__name__}: {exc}", batch)
@@ -200,6 +210,7 @@ class Endpoint:
                 message.get("payload"),
                 message.get("metadata"),
                 reason[:1000],
+                request_id_of(message.get("ctxt"), message.get("metadata") or {}),
             )
         )
 

@@ -16,6 +16,7 @@ import reprlib
 from dataclasses import dataclass
 from typing import Any
 
+from multicloud import transaction
 from multicloud.events.models import InboundDeadLetter
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class Poison:
     payload: Any
     metadata: Any
     reason: str
+    #: The id of the request the notification came from (its log line carries it).
+    request_id: str = ""
 
     @property
     def message_id(self) -> str:
@@ -59,13 +62,15 @@ def park(items: list[Poison]) -> int:
     new = [item for item in items if not _parked(item)]
     InboundDeadLetter.objects.bulk_create(_row(item) for item in new)
     for item in new:
-        log.error(
-            "listener %s: PARKED notification %s (%s): %s",
-            item.vim_id,
-            item.message_id,
-            str(item.event_type)[:120],
-            item.reason,
-        )
+        ids = transaction.from_headers({transaction.REQUEST_ID: item.request_id or None}.get)
+        with transaction.serving(ids):
+            log.error(
+                "listener %s: PARKED notification %s (%s): %s",
+                item.vim_id,
+                item.message_id,
+                str(item.event_type)[:120],
+                item.reason,
+            )
     return len(new)
 
 

@@ -24,13 +24,14 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
-from listener import outbox
+from listener import metrics, outbox
 from listener.mr import MessageRouter, Reply, Verdict
 from multicloud.events.models import Delivery
 
@@ -42,14 +43,18 @@ PRUNE_EVERY = 600.0
 class Counters:
     """Thread-safe named counters."""
 
-    def __init__(self) -> None:
+    def __init__(self, mirror: Callable[[str, int], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        #: Also told every addition (the Prometheus counters of listener/metrics.py).
+        self._mirror = mirror
 
     def add(self, name: str, n: int = 1) -> None:
         if n:
             with self._lock:
                 self._counts[name] += n
+            if self._mirror is not None:
+                self._mirror(name, n)
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
@@ -290,12 +295,15 @@ class Publisher:
         for row in batch:
             outcomes[row.id].published = True
         self.counters.add("published", len(batch))
+        if batch:
+            metrics.PUBLISHED.labels(batch[0].topic).inc(len(batch))
 
     def _mark_retry(
         self, batch: list[Delivery], topic: str, reply: Reply, outcomes: dict[int, outbox.Outcome]
     ) -> None:
         for row in batch:
             outcomes[row.id].retry_error = reply.detail
+        metrics.FAILED.labels(topic).inc(len(batch))
 
     def _mark_dead(
         self, batch: list[Delivery], topic: str, reply: Reply, outcomes: dict[int, outbox.Outcome]
@@ -303,6 +311,7 @@ class Publisher:
         for row in batch:
             outcomes[row.id].dead = reply.detail
             self._log_dead(row, topic, reply.detail)
+        metrics.DEAD.labels(topic).inc(len(batch))
 
     def _log_dead(self, row: Delivery, topic: str, why: str) -> None:
         log.error(

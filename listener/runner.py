@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from listener.consumer import BatchEndpoint, Endpoint, filters_from
+from listener.metrics import count_notification
 from listener.mr import MessageRouter
 from listener.outbox import GiveUp
 from listener.publisher import Counters, Publisher
@@ -48,7 +49,7 @@ class ListenerService:
     def __init__(self, settings: EventsSettings, targets: list[ListenTarget], publish: bool = True):
         self.settings = settings
         self.targets = targets
-        self.counters = Counters()
+        self.counters = Counters(mirror=count_notification)
         self.router = Router(settings.default_states, settings.default_topic)
         self.filters = filters_from(settings.prefer_format, settings.phases)
         self.publisher: Publisher | None = None

@@ -16,7 +16,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
-from listener import regions
+from listener import metrics, regions
 from listener.runner import STOP_TIMEOUT, ListenerService
 from multicloud.conf import get_settings
 
@@ -45,9 +45,18 @@ class Command(BaseCommand):
             default=STOP_TIMEOUT,
             help="seconds SIGTERM waits for in-flight notifications before exiting anyway",
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=0,
+            help="serve Prometheus metrics on this port (0: not served)",
+        )
+        parser.add_argument("--metrics-host", default="0.0.0.0", help="address of the metrics port")
 
     def handle(self, *args, **options):
         settings = get_settings().events
+        if options["metrics_port"]:
+            metrics.serve(options["metrics_port"], options["metrics_host"])
         targets = regions.targets(settings)
         if not targets:
             log.warning(
