@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import requests
 
+from multicloud import metrics, transaction
 from multicloud.conf import AaiSettings, get_settings
 from multicloud.exceptions import MulticloudError, NotFound, ServiceUnavailable
 
@@ -107,24 +108,33 @@ class AaiClient:
 
     def call(self, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
         """One exchange; connection failures and timeouts raise :class:`AaiUnavailable`."""
-        headers = {"X-TransactionId": str(uuid.uuid4())}
+        # NOTE: the ONAP ids of the request (or job) being served ride along; A&AI's
+        # X-TransactionId is the caller's transaction id, a fresh one outside any request.
+        ids = transaction.outgoing_headers()
+        headers = {
+            **{k: v for k, v in ids.items() if k != transaction.TRANSACTION_ID},
+            "X-TransactionId": ids.get(transaction.TRANSACTION_ID) or str(uuid.uuid4()),
+        }
         data = None
         if body is not None:
             headers["Content-Type"] = JSON
             data = json.dumps(body)
         try:
-            return self.session.request(
-                method,
-                self.base + path,
-                params=params or None,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-                # NOTE: per request, since requests lets REQUESTS_CA_BUNDLE override a
-                # session's verify setting.
-                verify=self.verify,
-            )
+            with metrics.upstream_call("aai") as call:
+                reply = self.session.request(
+                    method,
+                    self.base + path,
+                    params=params or None,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    # NOTE: per request, since requests lets REQUESTS_CA_BUNDLE override a
+                    # session's verify setting.
+                    verify=self.verify,
+                )
+                call.status = reply.status_code
+                return reply
         except requests.Timeout:
             raise AaiUnavailable(f"A&AI did not answer {method} {path} in time") from None
         except requests.RequestException as exc:

@@ -155,3 +155,13 @@ def test_unregistering_while_aai_is_down_is_503_and_keeps_the_region(api, aai_mo
     assert api.request("DELETE", FORMS[0]).status == 204
     assert not CloudRegion.objects.exists()
     assert aai_mode.exists(cloud_region_path("osbox", "RegionX"))  # never the region itself
+
+
+def test_the_callers_onap_ids_reach_aai(api, aai_mode):
+    ids = {"X-ONAP-RequestID": "req-aai-1", "X-TransactionID": "tx-aai-1"}
+    api.request("GET", f"{FORMS[0]}/tenants", headers=ids)
+    (seen,) = aai_mode.requests("GET")
+    assert seen["headers"]["x-onap-requestid"] == "req-aai-1"
+    assert seen["headers"]["x-transactionid"] == "tx-aai-1"
+    assert seen["headers"]["x-onap-partnername"]
+    assert seen["headers"]["x-fromappid"]
