@@ -41,6 +41,11 @@ _DEFAULTS: dict[str, dict[str, str]] = {
     "swagger": {"GET": OPEN},
     "vio_swagger": {"GET": OPEN},
     "healthcheck": {"GET": OPEN},
+    # the Swagger UI page and its assets: the same open documents as swagger.json
+    "docs": {"GET": OPEN},
+    "docs_asset": {"GET": OPEN},
+    # Prometheus metrics: route names and counts, for an authenticated reader (a scraper)
+    "metrics": {"GET": READER},
     "vim_types": {"GET": READER},
     "check_vim_capacity": {"POST": READER},
     "registry": {"GET": READER, "POST": ADMIN},
