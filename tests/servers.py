@@ -45,6 +45,8 @@ class Service:
         if "DATABASE_URL" not in env and _is_postgresql(environ.get("DATABASE_URL", "")):
             # NOTE: the PostgreSQL pass: a database of its own, dropped when the run ends.
             environ["DATABASE_URL"] = _own_database(tmp_path)
+        #: the database this server runs on ('' = the SQLite file in its data directory)
+        self.database_url = environ.get("DATABASE_URL", "")
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [str(ROOT / "run.sh")], env=environ, stdout=out, stderr=subprocess.STDOUT

@@ -256,7 +256,7 @@ def test_notifications_are_requeued_not_lost_while_the_database_is_down(broker, 
     sender.join(120)
     wait_until(arrived(mr, expected), 180, f"{len(expected)} events after the database came back")
     assert listener.terminate() == 0
-    assert "requeueing it after" in listener.log()
+    assert "requeueing them after" in listener.log()
     got = published_seqs(mr.messages(TOPIC))
     assert set(got) == expected
     print(f"\n{len(expected)} events, {len(got) - len(set(got))} duplicated on MR")

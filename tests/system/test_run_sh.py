@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import time
 
+import psycopg
 import pytest
 import requests
 
@@ -87,7 +90,21 @@ def test_a_killed_worker_is_replaced(service, mode):
 def test_migrations_are_applied_at_start(service, mode, tmp_path):
     svc = service(WEB_FRAMEWORK=mode)
     assert "migrations applied)" in svc.output()
-    assert (tmp_path / "data" / "multicloud.sqlite3").exists()
+    assert {"django_migrations", "vims_cloudregion"} <= applied_tables(svc, tmp_path)
+
+
+def applied_tables(svc, tmp_path) -> set[str]:
+    """The tables of the database the server runs on (its SQLite file, or its PostgreSQL
+    database in the PostgreSQL pass)."""
+    if svc.database_url.startswith(("postgres://", "postgresql://")):
+        with psycopg.connect(svc.database_url) as conn:
+            rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            return {name for (name,) in rows}
+    path = tmp_path / "data" / "multicloud.sqlite3"
+    assert path.exists()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
 
 
 @pytest.mark.parametrize(
