@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from multicloud.events.kinds import (
+from multicloud.event_kinds import (
     DEFAULT_PHASES,
     DEFAULT_PREFER_FORMAT,
     NOVA_SETTING_FORMATS,

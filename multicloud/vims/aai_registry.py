@@ -21,7 +21,7 @@ from multicloud.aai import client as aai
 from multicloud.conf import get_settings
 from multicloud.exceptions import BadRequest, MulticloudError, NotFound
 from multicloud.openstack import client as openstack
-from multicloud.vims import discovery, service
+from multicloud.vims import discovery, hpa, service
 from multicloud.vims.aai_writeback import Footprint, Writer
 from multicloud.vims.models import AaiFootprint, CloudRegion
 
@@ -185,8 +185,6 @@ def _store_credentials(record: CloudRegion, registration: service.Registration) 
 
 def _extras(record: CloudRegion, found: dict[str, Any]) -> dict[str, Any]:
     """What A&AI needs beyond discovery: extra specs of onap.* flavors, AZ hosts."""
-    from multicloud.vims import hpa
-
     compute = openstack.adapter(record, "compute")
     specs = {}
     with openstack.translate_errors(f"{record.vim_id} flavor extra specs"):

@@ -171,7 +171,7 @@ def parse_registration(owner: str, region: str, body: Any) -> Registration:
             f"unknown cloud-type {cloud_type!r}: this service handles {', '.join(HANDLED_TYPES)}"
         )
     esr = _esr_info(body)
-    extra = _extra_info(body.get("cloud-extra-info"))
+    extra = extra_info(body.get("cloud-extra-info"))
     events = _events_config(extra.get("multicloud-events"))
     fields = {
         "cloud_type": cloud_type,
@@ -249,7 +249,8 @@ def _esr_info(body: dict) -> dict:
     return infos[0]
 
 
-def _extra_info(value: Any) -> dict:
+def extra_info(value: Any) -> dict:
+    """``cloud-extra-info`` (an object, or its JSON text) as a dict; 400 for anything else."""
     if value in (None, ""):
         return {}
     if isinstance(value, str):
@@ -300,7 +301,7 @@ def public_attributes(body: dict) -> dict:
 
     cleaned = clean(body)
     if isinstance(cleaned.get("cloud-extra-info"), str):
-        cleaned["cloud-extra-info"] = clean(_extra_info(cleaned["cloud-extra-info"]))
+        cleaned["cloud-extra-info"] = clean(extra_info(cleaned["cloud-extra-info"]))
     return cleaned
 
 
