@@ -5,15 +5,16 @@ test client, Pecan through WebTest. Both get the same neutral :class:`Answer`.
 
 Byte parity: for every functional test (``tests/functional``, or any test marked
 ``parity``) the answers of its django run and of its pecan run are recorded in
-order, and once both runs are done they must be identical: status, headers
-(``Date`` and ``Server`` aside) and body bytes, request by request.
+order, and once both runs are done they must be identical: status, every header in
+order, a repeated one included (``Date`` and ``Server`` aside), and body bytes, request
+by request (tests/unit/test_parity_check.py shows it failing on each kind of difference).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,8 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
+    #: Every header as sent, in order, names in lower case (repeated ones kept).
+    header_list: list[tuple[str, str]] = field(default_factory=list)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -48,7 +51,7 @@ class DjangoApi:
         extra.setdefault("HTTP_HOST", TEST_HOST)
         response = self.client.generic(method, path, body, content_type=content_type, **extra)
         content = b"".join(response.streaming_content) if response.streaming else response.content
-        return Answer(response.status_code, _lower(response.headers.items()), content)
+        return _answer(response.status_code, list(response.headers.items()), content)
 
 
 class PecanApi:
@@ -73,15 +76,16 @@ class PecanApi:
             content = b"".join(app_iter)
         finally:
             getattr(app_iter, "close", lambda: None)()
-        return Answer(int(status.split()[0]), _lower(headerlist), content)
+        return _answer(int(status.split()[0]), headerlist, content)
 
 
 #: The Host both test clients send.
 TEST_HOST = "testserver"
 
 
-def _lower(items) -> dict[str, str]:
-    return {name.lower(): value for name, value in items}
+def _answer(status: int, headers: list[tuple[str, str]], body: bytes) -> Answer:
+    lowered = [(name.lower(), value) for name, value in headers]
+    return Answer(status, dict(lowered), body, lowered)
 
 
 @pytest.fixture(scope="session")
@@ -134,14 +138,15 @@ def assert_same_answers(django: list, pecan: list) -> None:
         where = f"{method} {path}"
         assert a.status == b.status, f"{where}: status {a.status} (django) vs {b.status} (pecan)"
         heads_a, heads_b = _headers(a, b), _headers(b, a)
-        assert heads_a == heads_b, f"{where}: headers differ"
+        assert heads_a == heads_b, f"{where}: headers differ (django, then pecan)"
         assert a.body == b.body, f"{where}: body {a.body[:300]!r} vs {b.body[:300]!r}"
 
 
-def _headers(answer: Answer, other: Answer) -> dict[str, str]:
-    return {
-        k: _comparable(k, v, other) for k, v in answer.headers.items() if k not in VOLATILE_HEADERS
-    }
+def _headers(answer: Answer, other: Answer) -> list[tuple[str, str]]:
+    """Every header in order, a repeated one too (``Date`` and ``Server`` aside)."""
+    return [
+        (k, _comparable(k, v, other)) for k, v in answer.header_list if k not in VOLATILE_HEADERS
+    ]
 
 
 def _comparable(name: str, value: str, other: Answer) -> str:
