@@ -165,10 +165,17 @@ class Request:
         ``text/plain`` fetch cannot send ``application/json`` without CORS).
         """
         if self._json is _UNSET:
-            raw = self.read_body()
-            if raw.strip() and not is_json_type(self.headers.get("content-type", "")):
-                raise UnsupportedMediaType("the request body must be application/json")
-            self._json = parse_json(raw, required)
+            self.parse_body(self.read_body(), required)
+        return self._json
+
+    def parse_body(self, raw: bytes, required: bool = True) -> Any:
+        """``raw``, this request's body read by the caller, parsed as :meth:`json` parses it.
+
+        Kept: a later :meth:`json` answers it without reading again.
+        """
+        if raw.strip() and not is_json_type(self.headers.get("content-type", "")):
+            raise UnsupportedMediaType("the request body must be application/json")
+        self._json = parse_json(raw, required)
         return self._json
 
     def json_object(self) -> dict[str, Any]:
