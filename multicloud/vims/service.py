@@ -21,7 +21,7 @@ from multicloud.messaging_url import check_transport_url
 from multicloud.openstack import client
 from multicloud.vims import cache, discovery
 from multicloud.vims.models import CloudRegion
-from multicloud.vims.types import HANDLED_TYPES
+from multicloud.vims.types import check_handled
 
 log = logging.getLogger(__name__)
 
@@ -165,11 +165,7 @@ def parse_registration(owner: str, region: str, body: Any) -> Registration:
         raise BadRequest("registration body must be a JSON object (an A&AI cloud-region)")
     _check_same(body, "cloud-owner", owner)
     _check_same(body, "cloud-region-id", region)
-    cloud_type = _text(body, "cloud-type", "the cloud-region").lower()
-    if cloud_type not in HANDLED_TYPES:
-        raise BadRequest(
-            f"unknown cloud-type {cloud_type!r}: this service handles {', '.join(HANDLED_TYPES)}"
-        )
+    cloud_type = check_handled(_text(body, "cloud-type", "the cloud-region").lower())
     esr = _esr_info(body)
     extra = extra_info(body.get("cloud-extra-info"))
     events = _events_config(extra.get("multicloud-events"))
