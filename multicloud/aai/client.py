@@ -98,10 +98,6 @@ class AaiClient:
             self.session.auth = (settings.username, settings.password)
         self.session.headers.update({"Accept": JSON, "X-FromAppId": APP_ID})
 
-    @property
-    def version_number(self) -> int:
-        return int(self.version[1:])
-
     def related_link(self, path: str) -> str:
         """The host-less ``/aai/{ver}/...`` link A&AI uses in relationships."""
         return f"/aai/{self.version}{path}"
