@@ -22,8 +22,9 @@ import pytest
 
 FRAMEWORKS = ("django", "pecan")
 
-#: The A&AI double and the ``aai`` registry mode (fixtures ``fake_aai``, ``aai_mode``).
-pytest_plugins = ["tests.doubles.aai_fixtures"]
+#: The A&AI double and the ``aai`` registry mode (fixtures ``fake_aai``, ``use_aai``, ``aai_mode``).
+#: The OpenStack sandbox (``sandbox``, ``admin_session``, ``servers``, ...: tests/sandbox.py).
+pytest_plugins = ["tests.doubles.aai_fixtures", "tests.sandbox"]
 
 
 @dataclass
@@ -250,10 +251,12 @@ def _reload_settings():
     from multicloud import crypto
     from multicloud.broker import handlers as broker_handlers
     from multicloud.conf import get_settings
+    from multicloud.vims import aai_resolve
 
     get_settings.cache_clear()
     crypto._fernet.cache_clear()
     broker_handlers._vim_types_response.cache_clear()
+    aai_resolve.clear()
     return get_settings()
 
 

@@ -1,9 +1,7 @@
 """Pytest fixtures for tests that talk to the OpenStack sandbox (tools/openstack-sandbox.sh).
 
-Use from any test module or conftest::
-
-    from tests.sandbox import *  # noqa: F401,F403  (or pytest_plugins = ["tests.sandbox"]
-                                 #  in the top-level conftest)
+A plugin of the whole suite (``pytest_plugins`` in tests/conftest.py): every test may ask
+for these fixtures by name.
 
 Fixtures (all independent of Django):
 

@@ -246,17 +246,17 @@ def _own_fields(current: dict[str, Any]) -> dict[str, Any]:
 
 
 _lock = threading.Lock()
-_clients: dict[int, AaiClient] = {}
+#: The settings the client was made from, and the client.
+_current: tuple[Any, AaiClient] | None = None
 
 
 def client() -> AaiClient:
     """The process's client for the configured A&AI (rebuilt when the settings change)."""
+    global _current
     settings = get_settings()
     with _lock:
-        key = id(settings)
-        found = _clients.get(key)
-        if found is None:
-            _clients.clear()
+        # NOTE: compared by identity, holding the settings: an id() alone may be reused.
+        if _current is None or _current[0] is not settings:
             timeout = min(settings.aai.timeout or settings.cloud_timeout, settings.cloud_timeout)
-            found = _clients[key] = AaiClient(settings.aai, timeout)
-        return found
+            _current = (settings, AaiClient(settings.aai, timeout))
+        return _current[1]

@@ -1,37 +1,24 @@
 """Typed volumes, and a server booted on a port made through the API (sandbox with Cinder).
 
 These need the sandbox's Cinder (block-storage v3) and Neutron ports that bind.
-Without block-storage in the sandbox catalog they are skipped, or fail with CI=true.
+Without them (``OSBOX_CINDER=0``, or a stub Neutron) they are skipped, or fail with CI=true.
 """
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.integration.resources_helpers import (  # noqa: F401
-    DECORATION,
-    V0,
-    cloud,
-    post,
-    project,
-    typed,
-    unique,
-)
-from tests.integration.test_resources_compute import boot, wait_status
+from tests.integration.resources_helpers import DECORATION, boot, post, unique, wait_status
+from tests.sandbox import require_cinder, require_port_binding
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def cinder(sandbox, admin_session):
-    catalog = admin_session.auth.get_access(admin_session).service_catalog.catalog
-    if not {e["type"] for e in catalog} & {"block-storage", "volumev3"}:
-        reason = f"the sandbox at {sandbox.state} has no block-storage service"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Cinder required in CI: {reason}", pytrace=False)
-        pytest.skip(reason)
+def cinder(sandbox):
+    """Skips (fails under CI=true) when the sandbox runs without Cinder or binding ports."""
+    require_cinder(sandbox)
+    require_port_binding(sandbox)
 
 
 def wait_volume(api, path: str, status: str, timeout: float = 180) -> dict:
@@ -47,7 +34,7 @@ def wait_volume(api, path: str, status: str, timeout: float = 180) -> dict:
         time.sleep(1)
 
 
-def make_volume(api, cloud, typed, **changes) -> tuple[dict, object]:  # noqa: F811
+def make_volume(api, cloud, typed, **changes) -> tuple[dict, object]:
     body = {"name": unique("vol"), "volumeSize": 1, **changes}
     answer = post(api, f"{typed}/volumes", body)
     if answer.status == 202:
@@ -55,7 +42,7 @@ def make_volume(api, cloud, typed, **changes) -> tuple[dict, object]:  # noqa: F
     return body, answer
 
 
-def test_a_blank_volume_is_created_found_listed_and_deleted(api, typed, cloud, cinder):  # noqa: F811
+def test_a_blank_volume_is_created_found_listed_and_deleted(api, typed, cloud, cinder):
     body, answer = make_volume(api, cloud, typed)
     assert answer.status == 202, answer.body
     made = answer.json()
@@ -76,7 +63,7 @@ def test_a_blank_volume_is_created_found_listed_and_deleted(api, typed, cloud, c
     assert api.request("GET", path).status == 404
 
 
-def test_a_volume_from_an_image_is_bootable_and_names_its_image(api, typed, cloud, cinder):  # noqa: F811
+def test_a_volume_from_an_image_is_bootable_and_names_its_image(api, typed, cloud, cinder):
     _, answer = make_volume(api, cloud, typed, imageId="fake-image")
     assert answer.status == 202, answer.body
     volume = wait_volume(api, f"{typed}/volumes/{answer.json()['id']}", "available")
@@ -88,8 +75,8 @@ def test_a_volume_from_an_image_is_bootable_and_names_its_image(api, typed, clou
 
 def test_an_attached_volume_lists_its_attachment_and_refuses_deletion(
     api,
-    typed,  # noqa: F811
-    cloud,  # noqa: F811
+    typed,
+    cloud,
     cinder,
 ):
     _, vol_answer = make_volume(api, cloud, typed)
@@ -108,7 +95,7 @@ def test_an_attached_volume_lists_its_attachment_and_refuses_deletion(
     assert "in-use" in busy.json()["error"] or "attached" in busy.json()["error"]
 
 
-def test_a_server_boots_from_a_volume(api, typed, cloud, cinder):  # noqa: F811
+def test_a_server_boots_from_a_volume(api, typed, cloud, cinder):
     _, vol_answer = make_volume(api, cloud, typed, imageId="fake-image")
     volume = wait_volume(api, f"{typed}/volumes/{vol_answer.json()['id']}", "available")
     _, answer = boot(api, cloud, typed, boot={"type": 1, "volumeId": volume["id"]})
@@ -117,7 +104,7 @@ def test_a_server_boots_from_a_volume(api, typed, cloud, cinder):  # noqa: F811
     assert server["boot"] == {"type": 1, "volumeId": volume["id"]}
 
 
-def test_a_server_boots_on_a_port_made_through_the_api(api, typed, cloud, cinder):  # noqa: F811
+def test_a_server_boots_on_a_port_made_through_the_api(api, typed, cloud, cinder):
     def make(kind: str, body: dict) -> dict:
         made = post(api, f"{typed}/{kind}s", body)
         assert made.status == 201, made.body
@@ -143,7 +130,7 @@ def test_a_server_boots_on_a_port_made_through_the_api(api, typed, cloud, cinder
     )
 
 
-def test_limits_include_cinders_quota_and_usage(api, typed, cloud, cinder):  # noqa: F811
+def test_limits_include_cinders_quota_and_usage(api, typed, cloud, cinder):
     body = api.request("GET", f"{typed}/limits").json()
     real = cloud.get("block-storage", "/limits").json()["limits"]["absolute"]
     assert body["maxTotalVolumeGigabytes"] == real["maxTotalVolumeGigabytes"]
@@ -154,12 +141,12 @@ def test_limits_include_cinders_quota_and_usage(api, typed, cloud, cinder):  # n
     ("changes", "field"),
     [({"volumeSize": 0}, "volumeSize"), ({"volumeSize": "big"}, "volumeSize")],
 )
-def test_a_malformed_volume_is_400_naming_the_field(api, typed, cinder, changes, field):  # noqa: F811
+def test_a_malformed_volume_is_400_naming_the_field(api, typed, cinder, changes, field):
     answer = post(api, f"{typed}/volumes", {"name": unique("vol"), **changes})
     assert answer.status == 400 and answer.json()["field"] == field
 
 
-def test_a_volume_of_an_unknown_image_is_400(api, typed, cinder):  # noqa: F811
+def test_a_volume_of_an_unknown_image_is_400(api, typed, cinder):
     answer = post(
         api, f"{typed}/volumes", {"name": unique("vol"), "volumeSize": 1, "imageId": "no-such"}
     )

@@ -34,9 +34,9 @@ def _app(mode: str):
 
 
 @pytest.fixture
-def fuzz_settings(configure):
+def fuzz_settings(override_settings):
     # NOTE: nothing generated may reach a real host: no cloud address is allowed.
-    configure(MULTICLOUD_CLOUD_ALLOWLIST="192.0.2.1/32", MULTICLOUD_CLOUD_TIMEOUT="2")
+    override_settings(MULTICLOUD_CLOUD_ALLOWLIST="192.0.2.1/32", MULTICLOUD_CLOUD_TIMEOUT="2")
 
 
 @pytest.mark.parametrize("mode", ["django", "pecan"])

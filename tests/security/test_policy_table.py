@@ -86,8 +86,8 @@ CASES = [(route, method, role) for route in ROUTES for method in route.allowed f
 
 
 @pytest.fixture
-def basic_mode(configure):
-    configure(MULTICLOUD_AUTH="basic")
+def basic_mode(override_settings):
+    override_settings(MULTICLOUD_AUTH="basic")
 
 
 def _request(route, method: str) -> Request:
@@ -137,10 +137,10 @@ def _check(monkeypatch, route, method: str, role: str) -> None:
     assert bool(authenticated) == (needed not in ("open", "region")), (route.name, method)
 
 
-def test_a_policy_file_overrides_a_default(basic_mode, configure, tmp_path):
+def test_a_policy_file_overrides_a_default(basic_mode, override_settings, tmp_path):
     path = tmp_path / "policy.yaml"
     path.write_text('"images:get": "rule:admin"\n"registry:post": "rule:member"\n')
-    configure(MULTICLOUD_AUTH="basic", MULTICLOUD_POLICY_FILE=str(path))
+    override_settings(MULTICLOUD_AUTH="basic", MULTICLOUD_POLICY_FILE=str(path))
     from multicloud.conf import get_settings
 
     file = get_settings().auth.policy_file

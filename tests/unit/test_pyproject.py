@@ -15,13 +15,9 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 def test_every_module_of_multicloud_sits_in_a_layer():
     """A module no layer names would be unconstrained: lint-imports could not keep it in place."""
-    (layers,) = [
-        c for c in PYPROJECT["tool"]["importlinter"]["contracts"] if c["type"] == "layers"
-    ]
+    (layers,) = [c for c in PYPROJECT["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
     named = {
-        name.strip()
-        for layer in layers["layers"]
-        for name in layer.replace("|", ":").split(":")
+        name.strip() for layer in layers["layers"] for name in layer.replace("|", ":").split(":")
     }
     ours = {f"multicloud.{info.name}" for info in pkgutil.iter_modules(multicloud.__path__)}
     assert ours - named == set()
