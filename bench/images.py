@@ -1,6 +1,6 @@
 """Image throughput: through Multicloud versus straight to Glance, in both serving modes.
 
-    make bench-images     # or: .venv/bin/python bench/images.py [--size-mib 200] [--rounds 3]
+    make bench-images     # or: .venv/bin/python -m bench.images [--size-mib 200] [--rounds 3]
 
 Needs the OpenStack sandbox (tools/openstack-sandbox.sh). Starts run.sh on a free
 loopback port per mode (one worker), registers the sandbox region, then for each
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from tests.integration.regions import region_body
+from tests.sandbox import load_sandbox, make_session
+from tests.servers import Service
 
-from tests.integration.regions import region_body  # noqa: E402
-from tests.sandbox import load_sandbox, make_session  # noqa: E402
-from tests.servers import Service  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 MIB = 1 << 20
 REPORT = ROOT / "bench" / "IMAGES.md"
