@@ -24,9 +24,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import requests
+
+from tests.missing import missing
 
 __all__ = [
     "Credentials",
@@ -131,10 +134,8 @@ def load_sandbox(state: Path | None = None, probe: bool = True) -> Sandbox:
     return sb
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"OpenStack sandbox required in CI but unavailable: {reason}", pytrace=False)
-    pytest.skip(f"OpenStack sandbox not running: {reason}")
+def _unavailable(reason: str) -> NoReturn:
+    missing(f"OpenStack sandbox not running: {reason}")
 
 
 def require_cinder(sb: Sandbox) -> None:
@@ -150,10 +151,7 @@ def require_port_binding(sb: Sandbox) -> None:
 def _require(sb: Sandbox, key: str, what: str) -> None:
     if key in sb.env:
         return
-    reason = f"the sandbox in {sb.state} has no {what}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    missing(f"the sandbox in {sb.state} has no {what}")
 
 
 def make_session(sb: Sandbox, creds: Credentials):
