@@ -12,7 +12,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.servers import Service
+from tests.servers import ALARMS, Service
 
 pytestmark = pytest.mark.system
 
@@ -26,22 +26,6 @@ PATHS = [
 ]
 
 
-@pytest.fixture
-def service(tmp_path):
-    started = []
-
-    def start(**env: str) -> Service:
-        svc = Service(tmp_path, **env)
-        started.append(svc)
-        svc.wait_ready()
-        return svc
-
-    yield start
-    for svc in started:
-        if svc.proc.poll() is None:
-            svc.stop()
-
-
 def snapshot(url: str) -> list[tuple]:
     answers = []
     for path in PATHS:
@@ -52,11 +36,16 @@ def snapshot(url: str) -> list[tuple]:
     return answers
 
 
-def test_both_modes_answer_the_same_bodies(service):
+def test_both_modes_answer_the_same_bodies_and_stop_quietly_on_ctrl_c(service):
     django = service(WEB_FRAMEWORK="django")
     pecan = service(WEB_FRAMEWORK="pecan")
     assert snapshot(django.url) == snapshot(pecan.url)
     assert snapshot(django.url)[0][1] == 200
+    for svc in (django, pecan):
+        said = svc.interrupt()
+        assert svc.proc.returncode == 0
+        assert not any(alarm in said for alarm in ALARMS), said
+        assert "uWSGI" not in said and "killing workers" not in said, said  # its stop chatter
 
 
 @pytest.mark.parametrize("mode", ["django", "pecan"])
