@@ -12,15 +12,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from multicloud.routing import APIS, swagger_url
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MAX_EXAMPLES = 5
-DOCUMENTS = (
-    "/api/multicloud/v0/swagger.json",
-    "/api/multicloud/v1/swagger.json",
-    "/api/multicloud-vio/v0/swagger.json",
-    "/api/multicloud-vio/v1/swagger.json",
-)
+DOCUMENTS = tuple(swagger_url(*api) for api in APIS)
 
 
 def _app(mode: str):

@@ -7,6 +7,7 @@ import pytest
 
 from multicloud.api.routes import ROUTER, ROUTES
 from multicloud.exceptions import MethodNotAllowed, NotFound
+from multicloud.routing import APIS, swagger_url
 
 ALL = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 GPD = ("GET", "POST", "DELETE")
@@ -486,3 +487,9 @@ def test_an_unknown_path_is_not_found():
 def test_a_trailing_slash_reaches_the_same_route():
     route, _ = ROUTER.match("GET", "/api/multicloud/v0/vim_types/")
     assert route.name == "vim_types_v0"
+
+
+def test_each_api_has_its_swagger_route_and_no_other_swagger_route_exists():
+    swagger = [r for r in ROUTES if r.pattern.endswith("/swagger.json")]
+    served = {(r.namespace, r.version): r.pattern for r in swagger}
+    assert served == {api: swagger_url(*api) for api in APIS}
