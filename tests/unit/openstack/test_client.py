@@ -112,6 +112,8 @@ def test_the_clouds_own_message_is_kept(body, message):
         (403, "Policy does not allow", Forbidden),
         (404, "gone", NotFound),
         (409, "in use", Conflict),
+        (400, "Invalid volume: Volume status must be available or error", Conflict),
+        (400, "Invalid input received: size", BadRequest),
         (422, "odd", BadRequest),
         (500, "boom", UpstreamError),
         (503, "down", ServiceUnavailable),
