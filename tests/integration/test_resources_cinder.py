@@ -166,3 +166,9 @@ def test_a_volume_of_an_unknown_image_is_400(api, typed, cinder):  # noqa: F811
         api, f"{typed}/volumes", {"name": unique("vol"), "volumeSize": 1, "imageId": "no-such"}
     )
     assert answer.status == 400 and answer.json()["field"] == "imageId"
+
+
+def test_a_volume_beyond_the_quota_is_409_with_cinders_message(api, typed, cinder):  # noqa: F811
+    answer = post(api, f"{typed}/volumes", {"name": unique("vol"), "volumeSize": 100000})
+    assert answer.status == 409, answer.body
+    assert "quota" in answer.json()["error"] and answer.json()["upstream_status"] == 413
