@@ -59,8 +59,11 @@ MAX_CACHED_SESSIONS = 256
 #: Hosts (scheme, host, port) whose connection pools a worker keeps.
 POOL_HOSTS = 64
 #: Connections per host beyond the worker's concurrency: discovery threads, the capacity
-#: fan-out and image upload followers call clouds beside the request threads.
-POOL_SPARE = 8
+#: fan-out and image upload followers call clouds beside the request threads. One
+#: check_vim_capacity asks up to 16 regions at once (multicloud/capacity/fanout.py), and
+#: regions registered on one cloud share its hosts, so a full fan-out beside every request
+#: thread still finds a free connection (never "Connection pool is full").
+POOL_SPARE = 24
 #: Distinct (host, TLS option) environment lookups remembered.
 MAX_ENV_SETTINGS = 1024
 
