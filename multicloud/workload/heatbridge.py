@@ -135,6 +135,9 @@ def forget(record: CloudRegion, stack_id: str) -> None:
         status=Status.FAILED,
         error="stopped: the stack is being deleted",
     )
+    # NOTE: read after the bump: a run still going can note nothing more (its next note
+    # is refused and it stops); only a write it noted just before can still land after.
+    job.refresh_from_db()
     if get_settings().aai.enabled:
         client = aai.client()
         for path in sorted((job.written or {}).get("vservers", [])):

@@ -309,6 +309,10 @@ def test_so_sequence_create_heatbridge_delete(
     gone = api.request("DELETE", item, headers=so)
     assert gone.status == 204 and gone.body == b""
     assert vservers(fake_aai, project_id) == {}  # before Heat has deleted anything
+    deleting = api.request("GET", item, headers=so)
+    if deleting.status == 200:  # NOTE: unless Heat was done already
+        assert status_of(deleting) == "DELETE_IN_PROGRESS", deleting.body
+        assert deleting.json()["workload_status_reason"]["stack"]["id"] == stack_id
     last = poll(api, item, so, lambda a: a.status != 200 or status_of(a) != "DELETE_IN_PROGRESS")
     assert last.status == 404, last.body
     assert last.json()["workload_status"] == "GET_FAILED"
