@@ -16,7 +16,10 @@ from keystoneauth1.identity import v3
 
 ENV = os.environ
 HEAT = {"service_type": "orchestration", "interface": "public"}
-TEMPLATE = {"heat_template_version": "2018-08-31", "resources": {"nothing": {"type": "OS::Heat::None"}}}
+TEMPLATE = {
+    "heat_template_version": "2018-08-31",
+    "resources": {"nothing": {"type": "OS::Heat::None"}},
+}
 
 
 def log(msg):
