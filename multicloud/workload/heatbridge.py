@@ -179,7 +179,7 @@ def _claim(pk: int, generation: int) -> HeatbridgeJob | None:
 
 
 def _finish(pk: int, generation: int, **changes: Any) -> None:
-    changes["lease_until"] = None
+    changes.update(lease_until=None, updated_at=timezone.now())
     HeatbridgeJob.objects.filter(pk=pk, generation=generation).update(**changes)
 
 
