@@ -7,7 +7,7 @@ Byte parity: for every functional test (``tests/functional``, or any test marked
 ``parity``) the answers of its django run and of its pecan run are recorded in
 order, and once both runs are done they must be identical: status, every header in
 order, a repeated one included (``Date`` and ``Server`` aside), and body bytes, request
-by request (tests/unit/test_parity_check.py shows it failing on each kind of difference).
+by request (tests/unit/test_conftest.py shows it failing on each kind of difference).
 """
 
 from __future__ import annotations
