@@ -190,7 +190,7 @@ class Endpoint:
 
     def _route(self, event: NovaEvent, priority: str, message: dict, batch: _Sorted) -> None:
         self.counters.add("preferred_format")
-        topics = self.router.topics(self.owner, self.region, event.kind.value)
+        topics = self.router.routes(self.owner, self.region, event.kind.value)
         if event.phase not in self.filters.phases or not topics:
             self.counters.add("unsubscribed")
             return

@@ -28,11 +28,14 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from listener.notifications import NovaEvent, to_message
-from multicloud.events.models import Delivery, Event, Status
+from multicloud.events.models import Delivery, Event, Sink, Status, destination
 from multicloud.events.service import summarise
 
 log = logging.getLogger(__name__)
 PENDING = Status.PENDING
+MR = Sink.MESSAGE_ROUTER.value
+#: One queue of the outbox: (vim id, sink, topic).
+Queue = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -42,12 +45,18 @@ class Accepted:
     event: NovaEvent
     owner: str
     region: str
-    topics: tuple[str, ...]
+    #: Where it goes: Message Router topic names, or (sink, topic) pairs.
+    topics: tuple[str | tuple[str, str], ...]
     message: dict[str, Any] | None = None  # to_message() of the event, when already made
 
     @property
     def key(self) -> tuple[str, str]:
         return (f"{self.owner}_{self.region}", self.event.message_id)
+
+    @property
+    def routes(self) -> list[tuple[str, str]]:
+        """(sink, topic) pairs, sorted, without duplicates."""
+        return sorted({(MR, t) if isinstance(t, str) else (t[0], t[1]) for t in self.topics})
 
 
 def accept(event: NovaEvent, owner: str, region: str, topics: list[str]) -> bool:
@@ -95,12 +104,13 @@ def _insert_new(items: list[Accepted]) -> int:
         Delivery(
             event_id=ids[item.key],
             vim_id=item.key[0],
+            sink=sink,
             topic=topic,
             emitted_at=item.event.emitted_at,
             next_attempt_at=now,
         )
         for item in fresh
-        for topic in sorted(set(item.topics))
+        for sink, topic in item.routes
     )
     return len(fresh)
 
@@ -155,7 +165,7 @@ def _event_values(item: Accepted, ops, created) -> tuple:  # noqa: ANN001 (backe
         event.instance_id or "",
         ops.adapt_datetimefield_value(event.emitted_at),
         json.dumps(message),
-        json.dumps(sorted(set(item.topics))),
+        json.dumps([destination(sink, topic) for sink, topic in item.routes]),
         "[]",
         str(Status.PENDING),
         "",
@@ -181,60 +191,76 @@ def _present_keys(items: list[Accepted]) -> set[tuple[str, str]]:
     return set(Event.objects.filter(wanted).values_list("vim_id", "message_id"))
 
 
-def pending_queues() -> list[tuple[str, str]]:
-    """(vim id, topic) queues that have deliveries waiting (due or not)."""
-    rows = Delivery.objects.filter(status=PENDING).values_list("vim_id", "topic").distinct()
-    return sorted(rows.order_by())
+def pending_queues() -> list[Queue]:
+    """(vim id, sink, topic) queues that have deliveries waiting (due or not)."""
+    rows = Delivery.objects.filter(status=PENDING).values_list("vim_id", "sink", "topic")
+    return sorted(rows.distinct().order_by())
 
 
 def regions_with_pending() -> list[str]:
     """vim ids that have deliveries waiting (due or not)."""
-    return sorted({vim_id for vim_id, _ in pending_queues()})
+    return sorted({queue[0] for queue in pending_queues()})
 
 
-def _locking(queryset):
-    if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True, of=("self",))
-    return queryset
-
-
-def claim(vim_id: str, topic: str, worker: str, limit: int, lease: float) -> list[Delivery]:
+def claim(
+    vim_id: str,
+    topic: str,
+    worker: str,
+    limit: int,
+    lease: float,
+    *,
+    sink: str = MR,
+    take_over: bool = False,
+) -> list[Delivery]:
     """Lease up to ``limit`` due deliveries of a queue, oldest first; [] when not our turn.
 
-    Nothing is returned when the queue's oldest pending delivery is not due yet (a backoff
-    holds the whole queue, so later events never overtake it) or is held by another
-    publisher.
+    The rows are a prefix of the queue in Nova order: the claim stops at the first row that
+    is not due (a backoff holds the rest of the queue back, so later events never overtake
+    it) or that another publisher holds. ``take_over``: the caller owns the queue (see
+    :mod:`listener.ownership`), so rows claimed by anyone else belong to a publisher that is
+    gone and are taken at once, whatever their lease says.
     """
     now = timezone.now()
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    pending = Delivery.objects.filter(vim_id=vim_id, topic=topic, status=PENDING).order_by(
-        "emitted_at", "id"
-    )
+    pending = Delivery.objects.filter(vim_id=vim_id, sink=sink, topic=topic, status=PENDING)
     with transaction.atomic():
-        head = pending.values_list("id", flat=True).first()
-        if head is None:
+        rows = list(pending.order_by("emitted_at", "id").select_related("event")[:limit])
+        taken = _claimable_prefix(rows, now, take_over)
+        if not taken:
             return []
-        locked = _locking(Delivery.objects.filter(id=head, status=PENDING).filter(free))
-        if locked.filter(next_attempt_at__lte=now).first() is None:
-            return []
-        candidates = _locking(
-            pending.filter(free, next_attempt_at__lte=now).select_related("event")
-        )
-        rows = _prefix_from(list(candidates[:limit]), head)
         until = now + timedelta(seconds=lease)
-        Delivery.objects.filter(id__in=[r.id for r in rows]).update(
-            claimed_by=worker, claimed_until=until
-        )
-    for row in rows:
+        mine = Delivery.objects.filter(id__in=[r.id for r in taken], status=PENDING)
+        if not take_over:
+            mine = mine.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        if mine.update(claimed_by=worker, claimed_until=until) != len(taken):
+            # NOTE: another publisher claimed some of them meanwhile: not our turn.
+            transaction.set_rollback(True)
+            return []
+    for row in taken:
         row.claimed_by, row.claimed_until = worker, until
-    return rows
+    return taken
 
 
-def _prefix_from(rows: list[Delivery], head_id: int) -> list[Delivery]:
-    for index, row in enumerate(rows):
-        if row.id == head_id:
-            return rows[index:]
-    return []
+def _claimable_prefix(rows: list[Delivery], now: datetime, take_over: bool) -> list[Delivery]:
+    taken = []
+    for row in rows:
+        if row.next_attempt_at > now:
+            break
+        held = row.claimed_until is not None and row.claimed_until >= now
+        if held and not take_over:
+            break
+        taken.append(row)
+    return taken
+
+
+def expedite(queues: set[Queue] | list[Queue]) -> int:
+    """Make the waiting deliveries of ``queues`` due now (their sink is back); returns how many."""
+    now = timezone.now()
+    hurried = 0
+    for vim_id, sink, topic in queues:
+        hurried += Delivery.objects.filter(
+            vim_id=vim_id, sink=sink, topic=topic, status=PENDING, next_attempt_at__gt=now
+        ).update(next_attempt_at=now)
+    return hurried
 
 
 @dataclass

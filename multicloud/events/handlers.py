@@ -32,13 +32,14 @@ def list_subscriptions(request: Request) -> Response:
 
 
 def unsubscribe(request: Request) -> Response:
-    """DELETE .../event_subscriptions[?topic=...] (or body {"topic": ...}): 204."""
+    """DELETE .../event_subscriptions[?topic=...&sink=...] (or body {"topic", "sink"}): 204."""
     region = vims.region_of(request)
-    topic = request.query_one("topic")
+    topic, sink = request.query_one("topic"), request.query_one("sink")
     body = request.json(required=False)
-    if topic is None and isinstance(body, dict):
-        topic = body.get("topic")
-    subscriptions.unsubscribe(region.cloud_owner, region.cloud_region_id, topic)
+    if isinstance(body, dict):
+        topic = body.get("topic") if topic is None else topic
+        sink = body.get("sink") if sink is None else sink
+    subscriptions.unsubscribe(region.cloud_owner, region.cloud_region_id, topic, sink)
     return Response(status=204, content_type=None)
 
 
