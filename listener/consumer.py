@@ -37,6 +37,7 @@ from listener.notifications import (
     NovaEvent,
     Phase,
     classify,
+    initiator_of,
     parse,
     request_id_of,
     to_message,
@@ -87,8 +88,15 @@ class Endpoint:
         on_stored: Callable[[], None] = lambda: None,
         sleep=time.sleep,
         clock=time.monotonic,
+        track: bool = False,
     ):
         self.owner = owner
+        #: Record server states for the reconciler (listener/states.py).
+        self.track = track
+        #: Monotonic time of the last notification, and the newest Nova time of the
+        #: preferred format seen (how far the reconciler may trust the listener).
+        self.last_received = clock()
+        self.newest_seen: Any = None
         self.region = region
         self.router = router
         self.filters = filters
@@ -142,6 +150,7 @@ class Endpoint:
     def handle_batch(self, priority: str, messages: list[dict[str, Any]]) -> str:
         """Process a batch of one priority in one transaction; HANDLED or REQUEUE (all)."""
         self.counters.add("received", len(messages))
+        self.last_received = self.clock()
         batch = _Sorted([], [])
         for message in messages:
             self._sort(priority, message, batch)
@@ -179,6 +188,7 @@ class Endpoint:
                 message.get("payload"),
                 message.get("metadata") or {},
                 request_id_of(message.get("ctxt"), message.get("metadata") or {}),
+                initiator_of(message.get("ctxt")),
             )
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
             self._poison(priority, message, f"malformed: {type(exc).__name__}: {exc}", batch)
@@ -186,6 +196,8 @@ class Endpoint:
         if event is None:
             self.counters.add("ignored")
             return
+        if self.newest_seen is None or event.emitted_at > self.newest_seen:
+            self.newest_seen = event.emitted_at
         self._route(event, priority, message, batch)
 
     def _route(self, event: NovaEvent, priority: str, message: dict, batch: _Sorted) -> None:
@@ -199,7 +211,11 @@ class Endpoint:
         if why:
             self._poison(priority, message, why, batch)
             return
-        batch.keep.append(outbox.Accepted(event, self.owner, self.region, tuple(topics), stored))
+        batch.keep.append(
+            outbox.Accepted(
+                event, self.owner, self.region, tuple(topics), stored, track=self.track
+            )
+        )
 
     def _poison(self, priority: str, message: dict, reason: str, batch: _Sorted) -> None:
         batch.poison.append(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from listener import states
 from listener.notifications import NovaEvent, to_message
 from multicloud.events.models import Delivery, Event, Sink, Status, destination
 from multicloud.events.service import summarise
@@ -48,6 +49,8 @@ class Accepted:
     #: Where it goes: Message Router topic names, or (sink, topic) pairs.
     topics: tuple[str | tuple[str, str], ...]
     message: dict[str, Any] | None = None  # to_message() of the event, when already made
+    #: Record the server's state (the region is reconciled, see listener/states.py).
+    track: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -94,7 +97,7 @@ def _insert_one(item: Accepted) -> int:
 
 def _insert_new(items: list[Accepted]) -> int:
     present = _present_keys(items)
-    fresh = [item for item in items if item.key not in present]
+    fresh = states.apply([_with_message(item) for item in items if item.key not in present])
     if not fresh:
         return 0
     now = timezone.now()
@@ -113,6 +116,12 @@ def _insert_new(items: list[Accepted]) -> int:
         for sink, topic in item.routes
     )
     return len(fresh)
+
+
+def _with_message(item: Accepted) -> Accepted:
+    if item.message is not None:
+        return item
+    return replace(item, message=to_message(item.event, item.owner, item.region))
 
 
 _EVENT_COLUMNS = (

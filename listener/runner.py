@@ -20,7 +20,8 @@ from listener.outbox import GiveUp
 from listener.publisher import Counters, Publisher
 from listener.regions import ListenTarget
 from listener.supervisor import RegionListener
-from listener.transport import oslo_config
+from listener.transport import keep_redeliveries, oslo_config, quiet_closing_deliveries
+from listener.ves import VesCollector
 from multicloud.conf import EventsSettings
 from multicloud.events.subscriptions import Router
 
@@ -53,15 +54,10 @@ class ListenerService:
         self.router = Router(settings.default_states, settings.default_topic)
         self.filters = filters_from(settings.prefer_format, settings.phases)
         self.publisher: Publisher | None = None
-        if publish and settings.mr_url:
+        sinks = self.sinks(settings)
+        if publish and sinks:
             self.publisher = Publisher(
-                MessageRouter(
-                    settings.mr_url,
-                    settings.mr_username,
-                    settings.mr_password,
-                    settings.mr_ca_file,
-                    settings.mr_timeout,
-                ),
+                sinks,
                 settings.mr_batch_size,
                 settings.mr_retry_min,
                 settings.mr_retry_max,
@@ -72,6 +68,29 @@ class ListenerService:
         self._regions: dict[str, RegionListener] = {}
         self._conf: Any = None
         self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def sinks(settings: EventsSettings) -> dict[str, Any]:
+        """The configured sinks by name: Message Router and/or the VES collector."""
+        found: dict[str, Any] = {}
+        if settings.mr_url:
+            found[MessageRouter.name] = MessageRouter(
+                settings.mr_url,
+                settings.mr_username,
+                settings.mr_password,
+                settings.mr_ca_file,
+                settings.mr_timeout,
+            )
+        if settings.ves_url:
+            found[VesCollector.name] = VesCollector(
+                settings.ves_url,
+                settings.ves_username,
+                settings.ves_password,
+                settings.ves_ca_file,
+                settings.ves_timeout,
+                reporting_entity=settings.ves_reporting_entity,
+            )
+        return found
 
     def endpoint(self, target: ListenTarget) -> Endpoint:
         wake = self.publisher.wake if self.publisher else (lambda: None)
@@ -87,6 +106,7 @@ class ListenerService:
 
     def start(self) -> None:
         """Start the publisher, then every region's listener (none of them blocks)."""
+        quiet_closing_deliveries()
         self._conf = oslo_config(
             prefetch=prefetch(self.settings),
             durable=self.settings.rabbit_durable,
@@ -98,7 +118,9 @@ class ListenerService:
             )
             self._thread.start()
         else:
-            log.warning("no MULTICLOUD_MR_URL: events are stored but not published")
+            log.warning(
+                "no MULTICLOUD_MR_URL or MULTICLOUD_VES_URL: events are stored but not published"
+            )
         self.sync(self.targets)
 
     def sync(self, targets: list[ListenTarget]) -> None:
@@ -132,6 +154,7 @@ class ListenerService:
                 batch_timeout=self.settings.listener_batch_timeout,
             )
             listener.start(override_pool_size=self.settings.listener_threads)
+            keep_redeliveries(listener)
         except BaseException:
             transport.cleanup()
             raise
@@ -163,7 +186,8 @@ class ListenerService:
         if self.publisher is not None and self._thread is not None:
             self.publisher.stop()
             self._thread.join(max(0.1, deadline - time.monotonic()))
-            self.publisher.router.close()
+            for sink in self.publisher.sinks.values():
+                sink.close()
             late += ["publisher"] if self._thread.is_alive() else []
         log.info("listener stopped: %s", self.stats())
         return not late
