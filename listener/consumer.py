@@ -212,9 +212,7 @@ class Endpoint:
             self._poison(priority, message, why, batch)
             return
         batch.keep.append(
-            outbox.Accepted(
-                event, self.owner, self.region, tuple(topics), stored, track=self.track
-            )
+            outbox.Accepted(event, self.owner, self.region, tuple(topics), stored, track=self.track)
         )
 
     def _poison(self, priority: str, message: dict, reason: str, batch: _Sorted) -> None:

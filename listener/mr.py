@@ -68,4 +68,3 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return None
-

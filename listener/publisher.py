@@ -196,9 +196,7 @@ class Publisher:
                 log.warning("publisher: database error, retrying: %s", exc)
                 _drop_connection()
                 continue
-            log.info(
-                "publisher: %s answers again; %d held-back event(s) due now", name, hurried
-            )
+            log.info("publisher: %s answers again; %d held-back event(s) due now", name, hurried)
             self._wake.set()
 
     def _dispatch(self, pool: ThreadPoolExecutor) -> int:

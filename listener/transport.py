@@ -113,9 +113,7 @@ class QuietClosingDeliveries(logging.Filter):
     with a prefetch of hundreds, every SIGTERM logged dozens of them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (
-            record.msg == _IGNORED_DELIVERY and record.args and record.args[0] == (60, 60)
-        )
+        return not (record.msg == _IGNORED_DELIVERY and record.args and record.args[0] == (60, 60))
 
 
 def quiet_closing_deliveries() -> None:

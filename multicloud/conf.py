@@ -431,9 +431,7 @@ def _events(src: _Source) -> EventsSettings:
         ves_ca_file=src.get("MULTICLOUD_VES_CA_FILE", _text, ""),
         ves_timeout=src.get("MULTICLOUD_VES_TIMEOUT", _seconds(0.1, 300), 10.0),
         ves_reporting_entity=src.get("MULTICLOUD_VES_REPORTING_ENTITY", _text, "multicloud"),
-        reconcile_interval=src.get(
-            "MULTICLOUD_EVENTS_RECONCILE_INTERVAL", _seconds(0, 86400), 0.0
-        ),
+        reconcile_interval=src.get("MULTICLOUD_EVENTS_RECONCILE_INTERVAL", _seconds(0, 86400), 0.0),
     )
 
 

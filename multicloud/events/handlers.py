@@ -7,10 +7,68 @@ from multicloud.events import subscriptions
 from multicloud.events.kinds import parse_timestamp
 from multicloud.exceptions import BadRequest
 from multicloud.http import Request, Response, json_response
+from multicloud.routing import Doc
 from multicloud.vims import service as vims
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+
+_STATES = {
+    "type": "array",
+    "items": {"type": "string", "enum": list(subscriptions.KIND_NAMES)},
+    "description": "event kinds (case-insensitive)",
+}
+_SINK = {
+    "type": "string",
+    "enum": list(subscriptions.SINKS),
+    "default": "message-router",
+    "description": "message-router: POST {MR}/events/{topic}; ves: VES 7.x events to the "
+    "VES collector (MULTICLOUD_VES_URL)",
+}
+_TOPIC = {
+    "type": "string",
+    "pattern": subscriptions.TOPIC_RE.pattern,
+    "description": "the Message Router topic (not '.' or '..'); for the ves sink a name of "
+    "the subscription (default 'ves')",
+}
+SUBSCRIPTION = {
+    "type": "object",
+    "properties": {
+        "cloud_owner": {"type": "string"},
+        "cloud_region_id": {"type": "string"},
+        "vim_id": {"type": "string"},
+        "sink": _SINK,
+        "topic": _TOPIC,
+        "states": _STATES,
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+}
+#: Swagger detail of ``.../event_subscriptions`` (multicloud/api/routes.py).
+SUBSCRIPTION_DOCS = {
+    "POST": Doc(
+        201,
+        {
+            "type": "object",
+            "required": ["states"],
+            "properties": {"states": _STATES, "topic": _TOPIC, "sink": _SINK},
+            "additionalProperties": False,
+        },
+        SUBSCRIPTION,
+    ),
+    "GET": Doc(
+        200,
+        None,
+        {
+            "type": "object",
+            "properties": {
+                "vimId": {"type": "string"},
+                "subscriptions": {"type": "array", "items": SUBSCRIPTION},
+            },
+        },
+    ),
+    "DELETE": Doc(204, query=("topic", "sink")),
+}
 
 
 def subscribe(request: Request) -> Response:

@@ -19,6 +19,8 @@ from django.db import transaction
 
 from multicloud.events import service
 from multicloud.events.kinds import KIND_NAMES
+
+__all__ = ["KIND_NAMES", "SINKS", "TOPIC_RE", "Router", "subscribe", "unsubscribe"]
 from multicloud.events.models import Sink, Subscription, destination
 from multicloud.exceptions import BadRequest, NotFound
 
@@ -167,9 +169,7 @@ class Router:
             cached = self._cache.get(key)
         if cached and now - cached[0] < self.ttl:
             return cached[1]
-        fresh = [
-            (frozenset(s.states), s.sink, s.topic) for s in list_subscriptions(owner, region)
-        ]
+        fresh = [(frozenset(s.states), s.sink, s.topic) for s in list_subscriptions(owner, region)]
         with self._lock:
             self._cache[key] = (now, fresh)
         return fresh

@@ -7,7 +7,7 @@ An HTTP(S) server on 127.0.0.1 (ephemeral port) answering as the collector does:
   validated against the VES 7.x JSON schema shipped with the tests
   (``tests/data/ves-7-event-schema.json``); valid → **202 Accepted** (empty body) and the
   events are kept; invalid JSON or schema → **400** with the collector's error body
-  ``{"requestError": {"ServiceException": {"messageId": "SVC0002", "text": ..., "variables": [...]}}}``;
+  ``{"requestError": {"ServiceException": {"messageId": "SVC0002", "text", "variables"}}}``;
   a single event POSTed to the batch endpoint (or a list to the single one) → 400 as well.
 * Basic auth when configured: wrong or missing credentials → **401** with a
   ``PolicyException`` (``POL2000``) body.
@@ -45,7 +45,11 @@ def validator() -> Any:
 def service_exception(message_id: str, text: str, *variables: str) -> dict[str, Any]:
     return {
         "requestError": {
-            "ServiceException": {"messageId": message_id, "text": text, "variables": list(variables)}
+            "ServiceException": {
+                "messageId": message_id,
+                "text": text,
+                "variables": list(variables),
+            }
         }
     }
 
@@ -144,20 +148,28 @@ class FakeVesCollector:
 
     def _answer(self, path: str, auth: str | None, body: bytes) -> tuple[int, Any]:
         if path not in (SINGLE, BATCH):
-            return 404, service_exception("SVC0002", "Bad Parameter (Incorrect request api version)")
+            return 404, service_exception(
+                "SVC0002", "Bad Parameter (Incorrect request api version)"
+            )
         if not self._authorised(auth):
             return 401, policy_exception("POL2000", "Unauthorized: invalid or missing credentials")
         with self._lock:
             failing = self._fail.pop(0) if self._fail else None
         if failing is not None:
-            return failing, service_exception("SVC1000", "No server resources (internal processing queue full)")
+            return failing, service_exception(
+                "SVC1000", "No server resources (internal processing queue full)"
+            )
         try:
             document = json.loads(body)
         except ValueError as exc:
-            return 400, service_exception("SVC0002", "Bad Parameter (JSON does not parse)", str(exc))
+            return 400, service_exception(
+                "SVC0002", "Bad Parameter (JSON does not parse)", str(exc)
+            )
         problem = self._invalid(path, document)
         if problem:
-            return 400, service_exception("SVC0002", "Bad Parameter (JSON does not conform to schema)", problem)
+            return 400, service_exception(
+                "SVC0002", "Bad Parameter (JSON does not conform to schema)", problem
+            )
         events = document["eventList"] if path == BATCH else [document["event"]]
         with self._lock:
             self._events.extend(events)

@@ -4,74 +4,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('listener', '0002_per_topic_deliveries_and_inbound_dead_letters'),
+        ("listener", "0002_per_topic_deliveries_and_inbound_dead_letters"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReconcileCursor',
+            name="ReconcileCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vim_id', models.CharField(max_length=511, unique=True)),
-                ('baseline_at', models.DateTimeField()),
-                ('reconciled_to', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vim_id", models.CharField(max_length=511, unique=True)),
+                ("baseline_at", models.DateTimeField()),
+                ("reconciled_to", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='ServerState',
+            name="ServerState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vim_id', models.CharField(max_length=511)),
-                ('instance_id', models.CharField(max_length=64)),
-                ('vm_state', models.CharField(blank=True, default='', max_length=32)),
-                ('task_state', models.CharField(blank=True, default='', max_length=64)),
-                ('changed_at', models.DateTimeField()),
-                ('source', models.CharField(default='listener', max_length=16)),
-                ('fault', models.CharField(blank=True, default='', max_length=16)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vim_id", models.CharField(max_length=511)),
+                ("instance_id", models.CharField(max_length=64)),
+                ("vm_state", models.CharField(blank=True, default="", max_length=32)),
+                ("task_state", models.CharField(blank=True, default="", max_length=64)),
+                ("changed_at", models.DateTimeField()),
+                ("source", models.CharField(default="listener", max_length=16)),
+                ("fault", models.CharField(blank=True, default="", max_length=16)),
             ],
         ),
         migrations.AlterModelOptions(
-            name='subscription',
-            options={'ordering': ['cloud_owner', 'cloud_region_id', 'sink', 'topic']},
+            name="subscription",
+            options={"ordering": ["cloud_owner", "cloud_region_id", "sink", "topic"]},
         ),
         migrations.RemoveConstraint(
-            model_name='delivery',
-            name='unique_delivery_per_topic',
+            model_name="delivery",
+            name="unique_delivery_per_topic",
         ),
         migrations.RemoveConstraint(
-            model_name='subscription',
-            name='unique_subscription_per_region_topic',
+            model_name="subscription",
+            name="unique_subscription_per_region_topic",
         ),
         migrations.RemoveIndex(
-            model_name='delivery',
-            name='delivery_queue_order',
+            model_name="delivery",
+            name="delivery_queue_order",
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='sink',
-            field=models.CharField(choices=[('message-router', 'Message Router'), ('ves', 'Ves')], default='message-router', max_length=32),
+            model_name="delivery",
+            name="sink",
+            field=models.CharField(
+                choices=[("message-router", "Message Router"), ("ves", "Ves")],
+                default="message-router",
+                max_length=32,
+            ),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='sink',
-            field=models.CharField(choices=[('message-router', 'Message Router'), ('ves', 'Ves')], default='message-router', max_length=32),
+            model_name="subscription",
+            name="sink",
+            field=models.CharField(
+                choices=[("message-router", "Message Router"), ("ves", "Ves")],
+                default="message-router",
+                max_length=32,
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['status', 'vim_id', 'sink', 'topic', 'emitted_at', 'id'], name='delivery_sink_queue_order'),
+            model_name="delivery",
+            index=models.Index(
+                fields=["status", "vim_id", "sink", "topic", "emitted_at", "id"],
+                name="delivery_sink_queue_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.UniqueConstraint(fields=('event', 'sink', 'topic'), name='unique_delivery_per_sink_topic'),
+            model_name="delivery",
+            constraint=models.UniqueConstraint(
+                fields=("event", "sink", "topic"), name="unique_delivery_per_sink_topic"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subscription',
-            constraint=models.UniqueConstraint(fields=('cloud_owner', 'cloud_region_id', 'sink', 'topic'), name='unique_subscription_per_region_sink_topic'),
+            model_name="subscription",
+            constraint=models.UniqueConstraint(
+                fields=("cloud_owner", "cloud_region_id", "sink", "topic"),
+                name="unique_subscription_per_region_sink_topic",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='serverstate',
-            constraint=models.UniqueConstraint(fields=('vim_id', 'instance_id'), name='unique_server_state_per_region'),
+            model_name="serverstate",
+            constraint=models.UniqueConstraint(
+                fields=("vim_id", "instance_id"), name="unique_server_state_per_region"
+            ),
         ),
     ]

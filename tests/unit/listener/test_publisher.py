@@ -227,7 +227,9 @@ def test_the_publisher_thread_survives_a_failing_round_and_stops_on_request(mr, 
 
     publisher = publisher_for(mr)
     monkeypatch.setattr(publisher, "publish_queue", broken)
-    monkeypatch.setattr(module.outbox, "pending_queues", lambda: [("onap_R1", "message-router", TOPIC)])
+    monkeypatch.setattr(
+        module.outbox, "pending_queues", lambda: [("onap_R1", "message-router", TOPIC)]
+    )
     monkeypatch.setattr(module, "close_old_connections", lambda: None)
     thread = threading.Thread(target=publisher.run)
     thread.start()

@@ -40,7 +40,9 @@ def publisher_for(collector: FakeVesCollector, mr: FakeMessageRouter | None = No
     }
     if mr is not None:
         sinks["message-router"] = MessageRouter(mr.url, timeout=2.0)
-    return Publisher(sinks, batch_size=kw.pop("batch_size", 100), retry_min=0.01, retry_max=0.05, **kw)
+    return Publisher(
+        sinks, batch_size=kw.pop("batch_size", 100), retry_min=0.01, retry_max=0.05, **kw
+    )
 
 
 def store(n: int, routes=(VES,), initiator: str = "user") -> list:
@@ -99,7 +101,10 @@ def accept(item: dict, initiator: str = "user") -> None:
 def test_an_error_raises_a_fault_and_the_server_back_in_service_clears_it(ves):
     power_off = first("compute.instance.power_off.end")
     power_on = first("compute.instance.power_on.end")
-    power_on["payload"] = {**power_on["payload"], "instance_id": power_off["payload"]["instance_id"]}
+    power_on["payload"] = {
+        **power_on["payload"],
+        "instance_id": power_off["payload"]["instance_id"],
+    }
     accept(power_off, initiator="system")  # Nova stopped it on its own
     accept(power_on)
     accept(first("compute.instance.pause.end"))
@@ -131,7 +136,9 @@ def test_the_collector_busy_is_retried_and_a_refusal_dead_lettered(ves):
     events = store(3)
     ves.fail_next(2, 503)
     drain(publisher_for(ves))
-    assert [e["commonEventHeader"]["eventId"] for e in ves.events()] == [e.message_id for e in events]
+    assert [e["commonEventHeader"]["eventId"] for e in ves.events()] == [
+        e.message_id for e in events
+    ]
     Delivery.objects.all().delete()
     Event.objects.all().delete()
     store(2)
