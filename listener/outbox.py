@@ -51,6 +51,8 @@ class Accepted:
     message: dict[str, Any] | None = None  # to_message() of the event, when already made
     #: Record the server's state (the region is reconciled, see listener/states.py).
     track: bool = False
+    #: ``listener`` (a Nova notification) or ``reconcile`` (found by polling Nova).
+    source: str = "listener"
 
     @property
     def key(self) -> tuple[str, str]:

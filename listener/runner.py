@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from listener.consumer import BatchEndpoint, Endpoint, filters_from
@@ -18,8 +19,10 @@ from listener.metrics import count_notification
 from listener.mr import MessageRouter
 from listener.outbox import GiveUp
 from listener.publisher import Counters, Publisher
+from listener.reconcile import MARGIN, QUIET, Reconciler
+from listener.reconcile import Region as ReconcileRegion
 from listener.regions import ListenTarget
-from listener.supervisor import RegionListener
+from listener.supervisor import RegionListener, State
 from listener.transport import keep_redeliveries, oslo_config, quiet_closing_deliveries
 from listener.ves import VesCollector
 from multicloud.conf import EventsSettings
@@ -66,8 +69,16 @@ class ListenerService:
                 parallel=settings.mr_parallel,
             )
         self._regions: dict[str, RegionListener] = {}
+        self._endpoints: dict[str, Endpoint] = {}
         self._conf: Any = None
         self._thread: threading.Thread | None = None
+        self.reconciler = Reconciler(
+            self.caught_up,
+            self.router.routes,
+            _region_record,
+            on_stored=self.publisher.wake if self.publisher else (lambda: None),
+        )
+        self._reconciling = False
 
     @staticmethod
     def sinks(settings: EventsSettings) -> dict[str, Any]:
@@ -94,7 +105,7 @@ class ListenerService:
 
     def endpoint(self, target: ListenTarget) -> Endpoint:
         wake = self.publisher.wake if self.publisher else (lambda: None)
-        return Endpoint(
+        endpoint = Endpoint(
             target.cloud_owner,
             target.cloud_region_id,
             self.router,
@@ -102,7 +113,22 @@ class ListenerService:
             self.counters,
             self.settings.db_retry_max,
             on_stored=wake,
+            track=target.reconcile_interval > 0,
         )
+        self._endpoints[target.vim_id] = endpoint
+        return endpoint
+
+    def caught_up(self, vim_id: str) -> datetime | None:
+        """Up to which Nova time the region's listener has received everything (see
+        :mod:`listener.reconcile`); None while it is not listening."""
+        region = self._regions.get(vim_id)
+        endpoint = self._endpoints.get(vim_id)
+        if region is None or endpoint is None or region.state is not State.LISTENING:
+            return None
+        if time.monotonic() - endpoint.last_received >= QUIET:
+            return datetime.now(UTC) - MARGIN
+        newest = endpoint.newest_seen
+        return newest - MARGIN if newest is not None else None
 
     def start(self) -> None:
         """Start the publisher, then every region's listener (none of them blocks)."""
@@ -135,6 +161,15 @@ class ListenerService:
                 self._regions[vim_id] = region
                 region.start()
         self.targets = targets
+        reconciled = [
+            ReconcileRegion(t.cloud_owner, t.cloud_region_id, t.reconcile_interval)
+            for t in targets
+            if t.reconcile_interval > 0
+        ]
+        self.reconciler.set_regions(reconciled)
+        if reconciled and not self._reconciling:
+            self._reconciling = True
+            self.reconciler.start()
 
     def _make_listener(self, target: ListenTarget) -> tuple[Any, Any]:
         import oslo_messaging
@@ -176,6 +211,7 @@ class ListenerService:
         finish in time (its unacknowledged notifications are redelivered by the broker).
         """
         deadline = time.monotonic() + timeout
+        self.reconciler.stop(min(2.0, timeout / 4))
         regions = list(self._regions.values())
         self._regions.clear()
         for region in regions:
@@ -205,3 +241,9 @@ class ListenerService:
         if self.publisher is not None:
             stats["publisher"] = self.publisher.counters.snapshot()
         return stats
+
+
+def _region_record(owner: str, region: str) -> Any:
+    from multicloud.vims.service import get_region
+
+    return get_region(owner, region)

@@ -72,7 +72,7 @@ def apply(items: list[Accepted]) -> list[Accepted]:
     for item in sorted(wanted, key=lambda i: i.event.emitted_at):
         key = (item.key[0], str(item.event.instance_id))
         row = known.get(key)
-        if row is not None and _already_reconciled(row, item):
+        if row is not None and item.source == LISTENER and _already_reconciled(row, item):
             skip.add(id(item))
             row.source = LISTENER
             changed.setdefault(key, row)
