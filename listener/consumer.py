@@ -343,18 +343,28 @@ class Endpoint:
         )
 
 
+def _directly(handle: Callable[[str, list[dict[str, Any]]], str], *args: Any) -> str:
+    return handle(*args)
+
+
 class BatchEndpoint:
     """What oslo.messaging's batch notification listener calls: ``info(messages)``, each
-    message a dict (``ctxt``, ``publisher_id``, ``event_type``, ``payload``, ``metadata``)."""
+    message a dict (``ctxt``, ``publisher_id``, ``event_type``, ``payload``, ``metadata``).
 
-    def __init__(self, endpoint: Endpoint):
+    ``run`` calls the endpoint: the runner passes its store pool's, so the database work of
+    every region shares a bounded set of threads (and database connections), however many
+    regions there are.
+    """
+
+    def __init__(self, endpoint: Endpoint, run: Callable[..., str] = _directly):
         self.endpoint = endpoint
+        self.run = run
 
     def info(self, messages: list[dict[str, Any]]) -> str:
-        return self.endpoint.handle_batch("INFO", messages)
+        return self.run(self.endpoint.handle_batch, "INFO", messages)
 
     def error(self, messages: list[dict[str, Any]]) -> str:
-        return self.endpoint.handle_batch("ERROR", messages)
+        return self.run(self.endpoint.handle_batch, "ERROR", messages)
 
 
 def filters_from(prefer_format: str, phases: Iterable[str]) -> Filters:

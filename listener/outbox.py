@@ -105,17 +105,13 @@ def _insert_new(items: list[Accepted]) -> int:
     now = timezone.now()
     _insert_events(fresh, now)
     ids = dict(_ids_of(fresh))
-    Delivery.objects.bulk_create(
-        Delivery(
-            event_id=ids[item.key],
-            vim_id=item.key[0],
-            sink=sink,
-            topic=topic,
-            emitted_at=item.event.emitted_at,
-            next_attempt_at=now,
-        )
-        for item in fresh
-        for sink, topic in item.routes
+    _insert_deliveries(
+        [
+            (ids[item.key], item.key[0], sink, topic, item.event.emitted_at)
+            for item in fresh
+            for sink, topic in item.routes
+        ],
+        now,
     )
     return len(fresh)
 
@@ -160,6 +156,48 @@ def _insert_events(items: list[Accepted], now: datetime) -> None:
     rows = [_event_values(item, ops, created) for item in items]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+
+
+_DELIVERY_COLUMNS = (
+    "event_id",
+    "vim_id",
+    "sink",
+    "topic",
+    "emitted_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "claimed_by",
+    "created_at",
+)
+
+
+def _insert_deliveries(rows: list[tuple[int, str, str, str, datetime]], now: datetime) -> None:
+    """One INSERT for the batch's deliveries (plain SQL, as for the events)."""
+    ops = connection.ops
+    columns = ", ".join(_DELIVERY_COLUMNS)
+    marks = ", ".join(["%s"] * len(_DELIVERY_COLUMNS))
+    sql = f"INSERT INTO {Delivery._meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608 (constant names)
+    stamp = ops.adapt_datetimefield_value(now)
+    values = [
+        (
+            event_id,
+            vim_id,
+            sink,
+            topic,
+            ops.adapt_datetimefield_value(emitted),
+            "pending",
+            0,
+            stamp,
+            "",
+            "",
+            stamp,
+        )
+        for event_id, vim_id, sink, topic, emitted in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
 
 
 def _event_values(item: Accepted, ops, created) -> tuple:  # noqa: ANN001 (backend ops)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,6 +80,9 @@ class ListenerService:
             on_stored=self.publisher.wake if self.publisher else (lambda: None),
         )
         self._reconciling = False
+        #: Where every region's batches are stored: a bounded number of threads, so of
+        #: database connections, however many regions there are.
+        self._store = ThreadPoolExecutor(settings.listener_threads, thread_name_prefix="store")
 
     @staticmethod
     def sinks(settings: EventsSettings) -> dict[str, Any]:
@@ -181,7 +185,7 @@ class ListenerService:
             listener = oslo_messaging.get_batch_notification_listener(
                 transport,
                 [oslo_messaging.Target(topic=t, exchange=target.exchange) for t in target.topics],
-                [BatchEndpoint(self.endpoint(target))],
+                [BatchEndpoint(self.endpoint(target), self._stored_in_pool)],
                 executor="threading",
                 allow_requeue=True,
                 pool=target.pool,
@@ -194,6 +198,9 @@ class ListenerService:
             transport.cleanup()
             raise
         return transport, listener
+
+    def _stored_in_pool(self, handle: Any, *args: Any) -> str:
+        return self._store.submit(handle, *args).result()
 
     @staticmethod
     def _stop_in_background(region: RegionListener) -> None:
@@ -217,6 +224,7 @@ class ListenerService:
         for region in regions:
             region.stop()
         late = [r.vim_id for r in regions if not r.join(deadline)]
+        self._store.shutdown(wait=False)
         if late:
             log.warning("listener: %s did not stop in %.0fs", ", ".join(late), timeout)
         if self.publisher is not None and self._thread is not None:

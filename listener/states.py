@@ -80,11 +80,13 @@ def apply(items: list[Accepted]) -> list[Accepted]:
         row = _alarm(item, key, row, known, created, changed)
         if item.track:
             _record(item, key, row, known, created, changed)
-    ServerState.objects.bulk_create(created.values())
-    ServerState.objects.bulk_update(
-        [row for key, row in changed.items() if key not in created],
-        ["vm_state", "task_state", "changed_at", "source", "fault"],
-    )
+    if created:
+        ServerState.objects.bulk_create(created.values())
+    updated = [row for key, row in changed.items() if key not in created]
+    if updated:
+        ServerState.objects.bulk_update(
+            updated, ["vm_state", "task_state", "changed_at", "source", "fault"]
+        )
     return [item for item in items if id(item) not in skip]
 
 
