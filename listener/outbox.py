@@ -29,12 +29,12 @@ from django.utils import timezone
 
 from listener import states
 from listener.notifications import NovaEvent, to_message
-from multicloud.events.models import Delivery, Event, Sink, Status, destination
+from multicloud.events.models import MESSAGE_ROUTER, Delivery, Event, Status, destination
 from multicloud.events.service import summarise
 
 log = logging.getLogger(__name__)
 PENDING = Status.PENDING
-MR = Sink.MESSAGE_ROUTER.value
+MR = MESSAGE_ROUTER
 #: One queue of the outbox: (vim id, sink, topic).
 Queue = tuple[str, str, str]
 
@@ -53,6 +53,8 @@ class Accepted:
     track: bool = False
     #: ``listener`` (a Nova notification) or ``reconcile`` (found by polling Nova).
     source: str = "listener"
+    #: ``message`` as JSON text, when already made (it is what gets stored).
+    text: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -213,7 +215,7 @@ def _event_values(item: Accepted, ops, created) -> tuple:  # noqa: ANN001 (backe
         event.phase.value,
         event.instance_id or "",
         ops.adapt_datetimefield_value(event.emitted_at),
-        json.dumps(message),
+        item.text if item.text is not None else json.dumps(message),
         json.dumps([destination(sink, topic) for sink, topic in item.routes]),
         "[]",
         str(Status.PENDING),
@@ -272,7 +274,8 @@ def claim(
     now = timezone.now()
     pending = Delivery.objects.filter(vim_id=vim_id, sink=sink, topic=topic, status=PENDING)
     with transaction.atomic():
-        rows = list(pending.order_by("emitted_at", "id").select_related("event")[:limit])
+        ordered = pending.order_by("emitted_at", "id").select_related("event")
+        rows = list(ordered.defer("event__message", "event__topics", "event__dead_topics")[:limit])
         taken = _claimable_prefix(rows, now, take_over)
         if not taken:
             return []
@@ -284,9 +287,29 @@ def claim(
             # NOTE: another publisher claimed some of them meanwhile: not our turn.
             transaction.set_rollback(True)
             return []
+    texts = _message_texts([row.event_id for row in taken])
     for row in taken:
         row.claimed_by, row.claimed_until = worker, until
+        row.text = texts[row.event_id]
     return taken
+
+
+def _message_texts(event_ids: list[int]) -> dict[int, str]:
+    """The stored messages' JSON text (sent as it is: no decoding and encoding again)."""
+    table = Event._meta.db_table
+    marks = ", ".join(["%s"] * len(event_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, CAST(message AS TEXT) FROM {table} WHERE id IN ({marks})",  # noqa: S608 (constant names)
+            event_ids,
+        )
+        return dict(cursor.fetchall())
+
+
+def message_of(row: Delivery) -> str:
+    """A claimed delivery's message as JSON text."""
+    text = getattr(row, "text", None)
+    return text if text is not None else json.dumps(row.event.message)
 
 
 def _claimable_prefix(rows: list[Delivery], now: datetime, take_over: bool) -> list[Delivery]:

@@ -41,14 +41,14 @@ from django.utils import timezone
 
 from listener import metrics, outbox, ownership
 from listener.sinks import Reply, Verdict
-from multicloud.events.models import Delivery, Sink, destination
+from multicloud.events.models import MESSAGE_ROUTER, Delivery, destination
 
 log = logging.getLogger(__name__)
 IDLE_WAIT = 0.5
 PRUNE_EVERY = 600.0
 #: Seconds between probes of a sink that is down.
 PROBE_INTERVAL = 1.0
-MR = Sink.MESSAGE_ROUTER.value
+MR = MESSAGE_ROUTER
 
 
 class Counters:
@@ -376,7 +376,7 @@ class Publisher:
             reply = Reply(Verdict.RETRY, None, "lease about to run out")
             self._mark_retry(batch, topic, reply, outcomes)
             return reply
-        reply = client.publish(topic, [row.event.message for row in batch])
+        reply = client.publish(topic, [outbox.message_of(row) for row in batch])
         self.counters.add("requests")
         if reply.verdict is Verdict.OK:
             self._mark_published(batch, outcomes)

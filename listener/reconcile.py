@@ -283,8 +283,8 @@ def server_event(vim_id: str, server: dict[str, Any], kind: Kind, updated: datet
     state = server.get("OS-EXT-STS:vm_state") or ""
     action = _ACTIONS.get(kind)
     event_type = f"compute.instance.{action}.end" if action else "compute.instance.update"
-    flavor = server.get("flavor") if isinstance(server.get("flavor"), dict) else {}
-    image = server.get("image") if isinstance(server.get("image"), dict) else {}
+    flavor = _mapping(server.get("flavor"))
+    image = _mapping(server.get("image"))
     payload = {
         "instance_id": server["id"],
         "display_name": server.get("name"),
@@ -319,6 +319,10 @@ def server_event(vim_id: str, server: dict[str, Any], kind: Kind, updated: datet
         state_description="",
         payload=payload,
     )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _updated(server: dict[str, Any]) -> datetime | None:

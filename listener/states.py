@@ -18,6 +18,7 @@ Two users:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,7 @@ def apply(items: list[Accepted]) -> list[Accepted]:
     created: dict[tuple[str, str], ServerState] = {}
     changed: dict[tuple[str, str], ServerState] = {}
     skip: set[int] = set()
+    alarmed: set[int] = set()
     for item in sorted(wanted, key=lambda i: i.event.emitted_at):
         key = (item.key[0], str(item.event.instance_id))
         row = known.get(key)
@@ -78,6 +80,8 @@ def apply(items: list[Accepted]) -> list[Accepted]:
             changed.setdefault(key, row)
             continue
         row = _alarm(item, key, row, known, created, changed)
+        if item.message and "alarm" in item.message:
+            alarmed.add(id(item))
         if item.track:
             _record(item, key, row, known, created, changed)
     if created:
@@ -87,7 +91,12 @@ def apply(items: list[Accepted]) -> list[Accepted]:
         ServerState.objects.bulk_update(
             updated, ["vm_state", "task_state", "changed_at", "source", "fault"]
         )
-    return [item for item in items if id(item) not in skip]
+    # NOTE: an alarm changed the message: its JSON text must be made again.
+    return [
+        replace(item, text=None) if id(item) in alarmed else item
+        for item in items
+        if id(item) not in skip
+    ]
 
 
 def _load(items: list[Accepted]) -> dict[tuple[str, str], ServerState]:

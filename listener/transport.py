@@ -113,7 +113,13 @@ class QuietClosingDeliveries(logging.Filter):
     with a prefetch of hundreds, every SIGTERM logged dozens of them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.msg == _IGNORED_DELIVERY and record.args and record.args[0] == (60, 60))
+        args = record.args
+        return not (
+            record.msg == _IGNORED_DELIVERY
+            and isinstance(args, tuple)
+            and bool(args)
+            and args[0] == (60, 60)
+        )
 
 
 def quiet_closing_deliveries() -> None:

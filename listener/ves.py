@@ -166,14 +166,16 @@ class VesCollector(HttpSink):
         super().__init__(*args, **kwargs)
         self.reporting_entity = reporting_entity
 
-    def publish(self, topic: str, messages: list[dict[str, Any]]) -> Reply:
-        events = [to_ves(m, self.reporting_entity) for m in messages]
+    def publish(self, topic: str, messages: list[dict[str, Any] | str]) -> Reply:
+        decoded = [json.loads(m) if isinstance(m, str) else m for m in messages]
+        events = [to_ves(m, self.reporting_entity) for m in decoded]
+        document: dict[str, Any]
         if len(events) == 1:
             path, document = SINGLE_PATH, {"event": events[0]}
         else:
             path, document = BATCH_PATH, {"eventList": events}
         body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
-        answer = self.post(path, body, messages)
+        answer = self.post(path, body, decoded)
         if isinstance(answer, Reply):
             return answer
         return classify(answer.status_code, answer.text, len(messages))

@@ -11,17 +11,22 @@ class Status(models.TextChoices):
     DEAD = "dead"
 
 
+#: The sinks' names.
+MESSAGE_ROUTER = "message-router"  # DMaaP Message Router, POST /events/{topic}
+VES = "ves"  # the DCAE VES collector, /eventListener/v7
+
+
 class Sink(models.TextChoices):
     """Where a subscription's events go."""
 
-    MESSAGE_ROUTER = "message-router"  # DMaaP Message Router, POST /events/{topic}
-    VES = "ves"  # the DCAE VES collector, /eventListener/v7
+    MESSAGE_ROUTER = MESSAGE_ROUTER
+    VES = VES
 
 
 def destination(sink: str, topic: str) -> str:
     """How a delivery is named in an event's ``topics``: the Message Router topic as it is,
     other sinks as ``<sink>:<name>``."""
-    return topic if sink == Sink.MESSAGE_ROUTER else f"{sink}:{topic}"
+    return topic if sink == MESSAGE_ROUTER else f"{sink}:{topic}"
 
 
 class Event(models.Model):

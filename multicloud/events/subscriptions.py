@@ -21,7 +21,7 @@ from multicloud.events import service
 from multicloud.events.kinds import KIND_NAMES
 
 __all__ = ["KIND_NAMES", "SINKS", "TOPIC_RE", "Router", "subscribe", "unsubscribe"]
-from multicloud.events.models import Sink, Subscription, destination
+from multicloud.events.models import MESSAGE_ROUTER, Sink, Subscription, destination
 from multicloud.exceptions import BadRequest, NotFound
 
 #: Kafka's topic-name rule (what Message Router accepts): 1-249 of [A-Za-z0-9._-].
@@ -61,7 +61,7 @@ def parse_topic(value: Any) -> str:
 def parse_sink(value: Any) -> str:
     """``message-router`` (the default) or ``ves``."""
     if value is None:
-        return Sink.MESSAGE_ROUTER.value
+        return MESSAGE_ROUTER
     if not isinstance(value, str) or value not in SINKS:
         raise BadRequest(f"sink must be one of {', '.join(SINKS)}", sinks=list(SINKS))
     return value
@@ -156,7 +156,7 @@ class Router:
             if kind in states
         }
         if self.default and kind in self.default[0]:
-            chosen.add((Sink.MESSAGE_ROUTER.value, self.default[1]))
+            chosen.add((MESSAGE_ROUTER, self.default[1]))
         return sorted(chosen)
 
     def topics(self, owner: str, region: str, kind: str) -> list[str]:
