@@ -207,12 +207,14 @@ class Endpoint:
             self.counters.add("unsubscribed")
             return
         stored = to_message(event, self.owner, self.region)
-        why = inbound.unstorable(stored)
+        why, text = inbound.as_json(stored)
         if why:
             self._poison(priority, message, why, batch)
             return
         batch.keep.append(
-            outbox.Accepted(event, self.owner, self.region, tuple(topics), stored, track=self.track)
+            outbox.Accepted(
+                event, self.owner, self.region, tuple(topics), stored, track=self.track, text=text
+            )
         )
 
     def _poison(self, priority: str, message: dict, reason: str, batch: _Sorted) -> None:
