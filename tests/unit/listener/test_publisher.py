@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from django.utils import timezone
 
 from listener import outbox
 from listener.mr import MessageRouter
@@ -286,3 +287,31 @@ def test_a_topic_that_hangs_does_not_delay_the_others_in_the_running_publisher(m
         mr.stop()
         thread.join(10)
     assert not thread.is_alive()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publishing_resumes_within_about_a_second_of_message_router_coming_back(mr):
+    import threading
+
+    ids = store(5)
+    mr.down()
+    publisher = Publisher(MessageRouter(mr.url, timeout=2.0), retry_min=4.0, retry_max=60.0)
+    thread = threading.Thread(target=publisher.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not Delivery.objects.filter(attempts__gte=1).exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        waiting = Delivery.objects.first().next_attempt_at - timezone.now()
+        assert waiting.total_seconds() > 2.5  # the backoff alone would wait that long
+        mr.up()
+        came_back = time.monotonic()
+        while len(published_ids(mr)) < 5:
+            assert time.monotonic() - came_back < 10
+            time.sleep(0.02)
+        assert time.monotonic() - came_back < 2.0
+        assert published_ids(mr) == ids
+    finally:
+        publisher.stop()
+        thread.join(10)
