@@ -34,11 +34,16 @@ BATCH = "/eventListener/v7/eventBatch"
 
 
 @cache
-def validator() -> Any:
+def validator(envelope: str = "") -> Any:
+    """The schema's validator; for ``event`` or ``eventList`` only the schema of that body
+    (so an error names what is wrong inside it, not that neither body matched)."""
     import jsonschema
 
     schema = json.loads(SCHEMA.read_text())
     jsonschema.Draft7Validator.check_schema(schema)
+    if envelope:
+        branch = next(b for b in schema["oneOf"] if envelope in b["required"])
+        schema = {**{k: v for k, v in schema.items() if k != "oneOf"}, **branch}
     return jsonschema.Draft7Validator(schema)
 
 
@@ -183,15 +188,20 @@ class FakeVesCollector:
 
     @staticmethod
     def _invalid(path: str, document: Any) -> str:
-        errors = sorted(validator().iter_errors(document), key=lambda e: list(e.path))
-        if errors:
-            error = errors[0]
-            return f"{'/'.join(map(str, error.path)) or '(root)'}: {error.message}"[:500]
-        if path == BATCH and "eventList" not in document:
-            return "the batch endpoint takes an eventList"
-        if path == SINGLE and "event" not in document:
-            return "the single event endpoint takes an event"
-        return ""
+        from jsonschema.exceptions import best_match
+
+        envelope = "eventList" if path == BATCH else "event"
+        if not isinstance(document, dict) or envelope not in document:
+            return f"the {'batch' if path == BATCH else 'single event'} endpoint takes {envelope}"
+        error = best_match(validator(envelope).iter_errors(document))
+        while error is not None and error.context:  # the deepest cause, not "oneOf failed"
+            error = best_match(error.context)
+        if error is not None:
+            where = "/".join(map(str, error.absolute_path)) or "(root)"
+            return f"{where}: {error.message}"[:500]
+        if validator().is_valid(document):
+            return ""
+        return "not a VES 7.x event body"
 
 
 class _Handler(BaseHTTPRequestHandler):
