@@ -201,8 +201,8 @@ def test_sigterm_stops_consuming_and_exits_cleanly(broker, listener, nova, mr):
     # A SIGTERM mid-stream: the deliveries still arriving while the channel closes are
     # requeued by the broker, not logged one by one; a restart gives no false format warning.
     listener.start(broker)
-    sender = send_in_background(nova, seq_corpus(3000))
-    wait_until(lambda: len(mr.messages(TOPIC)) > len(expected) + 100, 60, "more events")
+    sender = send_in_background(nova, seq_corpus(1500))
+    wait_until(lambda: len(mr.messages(TOPIC)) > len(expected) + 50, 60, "more events")
     assert listener.terminate() == 0
     sender.join(120)
     assert broker.queue(pool)[1] == 0
