@@ -29,7 +29,7 @@ from typing import Any
 
 from django.db import DatabaseError, DataError, connection, transaction
 
-from listener import inbound, outbox
+from listener import inbound, outbox, ownership
 from listener.metrics import count_notification
 from listener.notifications import (
     Format,
@@ -157,7 +157,8 @@ class Endpoint:
         if not batch.keep and not batch.poison:
             return HANDLED
         try:
-            return self._store(batch)
+            with ownership.writing():
+                return self._store(batch)
         except DatabaseError as exc:
             return self._requeue(batch, exc)
         except Exception as exc:
@@ -281,7 +282,7 @@ class Endpoint:
     def _requeue(self, batch: _Sorted, exc: Exception) -> str:
         if not isinstance(exc, DatabaseError) and self._park_repeat_offenders(batch, exc):
             try:
-                with transaction.atomic():
+                with ownership.writing(), transaction.atomic():
                     inbound.park(batch.poison)
                 self.counters.add("parked", len(batch.poison))
             except DatabaseError as db_exc:

@@ -27,7 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from listener import states
+from listener import ownership, states
 from listener.notifications import NovaEvent, to_message
 from multicloud.events.models import MESSAGE_ROUTER, Delivery, Event, Status, destination
 from multicloud.events.service import summarise
@@ -82,13 +82,14 @@ def accept_many(items: list[Accepted]) -> int:
     then): the caller must not acknowledge those notifications.
     """
     unique = list({item.key: item for item in items}.values())
-    try:
-        with transaction.atomic():
-            return _insert_new(unique)
-    except IntegrityError:
-        # NOTE: another replica stored one of them meanwhile; one by one, each new one is
-        # still stored and each present one skipped.
-        return sum(_insert_one(item) for item in unique)
+    with ownership.writing():
+        try:
+            with transaction.atomic():
+                return _insert_new(unique)
+        except IntegrityError:
+            # NOTE: another replica stored one of them meanwhile; one by one, each new one
+            # is still stored and each present one skipped.
+            return sum(_insert_one(item) for item in unique)
 
 
 def _insert_one(item: Accepted) -> int:
@@ -273,7 +274,7 @@ def claim(
     """
     now = timezone.now()
     pending = Delivery.objects.filter(vim_id=vim_id, sink=sink, topic=topic, status=PENDING)
-    with transaction.atomic():
+    with ownership.writing(), transaction.atomic():
         ordered = pending.order_by("emitted_at", "id").select_related("event")
         rows = list(ordered.defer("event__message", "event__topics", "event__dead_topics")[:limit])
         taken = _claimable_prefix(rows, now, take_over)
@@ -375,7 +376,7 @@ def settle(
     them now) are left alone. Returns the deliveries dead-lettered for giving up.
     """
     now = timezone.now()
-    with transaction.atomic():
+    with ownership.writing(), transaction.atomic():
         ours = set(
             Delivery.objects.filter(id__in=[r.id for r in rows], claimed_by=worker).values_list(
                 "id", flat=True

@@ -40,7 +40,7 @@ from typing import Any
 
 from django.db import DatabaseError, close_old_connections, transaction
 
-from listener import outbox, states
+from listener import outbox, ownership, states
 from listener.notifications import NovaEvent, to_message
 from multicloud.events.kinds import Format, Kind, Phase, format_timestamp, parse_timestamp
 from multicloud.events.models import ReconcileCursor, ServerState
@@ -264,7 +264,7 @@ class Reconciler:
     def _report(self, region: Region, server: dict[str, Any], kind: Kind, updated) -> int:  # noqa: ANN001
         event = server_event(region.vim_id, server, kind, updated)
         routes = self.routes(region.owner, region.region, kind.value)
-        with transaction.atomic():
+        with ownership.writing(), transaction.atomic():
             stored = 0
             if routes:
                 message = {**to_message(event, region.owner, region.region), "source": "reconcile"}
