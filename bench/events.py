@@ -171,7 +171,7 @@ def run(count: int, rate: float, database_url: str | None, threads: int, batch: 
                 "p99": round(1000 * percentile(latencies, 0.99), 1),
                 "max": round(1000 * max(latencies), 1),
             },
-            "outbox_depth": {"max": max(depths, default=0), "samples": len(depths)},
+            "outbox_depth": _depth_trend(depths),
             "load_average": [load_before, _load()],
         }
     finally:
@@ -181,6 +181,18 @@ def run(count: int, rate: float, database_url: str | None, threads: int, batch: 
         router.stop()
         drop_broker(broker)
         db.drop()
+
+
+def _depth_trend(depths: list[int]) -> dict:
+    """Whether the outbox grows during the run: max of each half, and the last sample."""
+    half = len(depths) // 2
+    return {
+        "max": max(depths, default=0),
+        "first_half_max": max(depths[:half], default=0),
+        "second_half_max": max(depths[half:], default=0),
+        "last": depths[-1] if depths else 0,
+        "samples": len(depths),
+    }
 
 
 class Outbox:
