@@ -195,13 +195,15 @@ def _close_region_stamp_connection():
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item):
-    """Let background region discovery finish inside the test that started it.
+    """Let background jobs (discovery, heatbridge) finish inside the test that started them.
 
-    Runs before fixtures are torn down, so a discovery thread never writes to a
+    Runs before fixtures are torn down, so a job thread never writes to a
     database that is being flushed or that the next test owns.
     """
+    from multicloud.jobs import THREAD_PREFIX
+
     for thread in threading.enumerate():
-        if thread.name.startswith("discovery-"):
+        if thread.name.startswith(THREAD_PREFIX):
             thread.join(timeout=120)
 
 

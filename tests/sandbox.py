@@ -144,6 +144,11 @@ def require_cinder(sb: Sandbox) -> None:
     _require(sb, "OSBOX_CINDER_URL", "Cinder (OSBOX_CINDER=0, or started before it had)")
 
 
+def require_heat(sb: Sandbox) -> None:
+    """Skip (fail with CI=true) when the sandbox runs without Heat (orchestration)."""
+    _require(sb, "OSBOX_HEAT_URL", "orchestration endpoint (OSBOX_HEAT=0, or started before Heat)")
+
+
 def require_port_binding(sb: Sandbox) -> None:
     """Skip (fail with CI=true) when the sandbox's Neutron does not bind ports."""
     _require(sb, "OSBOX_PORT_BINDING", "ports that bind (stub Neutron, or started before)")

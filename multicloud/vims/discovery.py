@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connections
 from django.utils import timezone
 
-from multicloud import transaction
+from multicloud import jobs
 from multicloud.exceptions import MulticloudError
 from multicloud.openstack import client
 from multicloud.vims import tenants as tenant_service
@@ -29,18 +29,11 @@ Discovered = dict[str, Any]
 def start(
     pk: int, generation: int, target: Callable[[int, int], None] | None = None
 ) -> threading.Thread:
-    """Discover in a daemon thread (green under the pecan mode's Eventlet).
+    """Discover in a background job thread (:func:`multicloud.jobs.start`).
 
     ``target`` replaces :func:`run` (the A&AI registry's job runs discovery too).
     """
-    thread = threading.Thread(
-        target=transaction.propagating(target or run),
-        args=(pk, generation),
-        name=f"discovery-{pk}",
-        daemon=True,
-    )
-    thread.start()
-    return thread
+    return jobs.start(f"discovery-{pk}", target or run, pk, generation)
 
 
 def run(pk: int, generation: int) -> None:

@@ -139,6 +139,7 @@ def test_a_server_is_booted_found_listed_driven_and_deleted(api, typed, cloud): 
     path = f"{typed}/servers/{made['id']}"
     assert answer.headers["location"].endswith(path)
     assert made["returnCode"] == 1 and made["name"] == body["name"]
+    assert made["securityGroups"] == ["default"] and made["availabilityZone"] == "nova"
     assert {**made, **DECORATION} == made and made["tenantId"] == "admin"
     server = wait_status(api, path, "ACTIVE")
     assert server["metadata"] == {"role": "test"} and server["availabilityZone"] == "nova"

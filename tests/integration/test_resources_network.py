@@ -112,6 +112,7 @@ def test_a_subnet_gets_its_gateway_dns_routes_and_pools_in_neutron(api, typed, c
     assert real["allocation_pools"] == [{"start": "10.77.0.10", "end": "10.77.0.20"}]
     assert real["enable_dhcp"] is False
     assert {k: made[k] for k in body} == body
+    assert made["dnsNameServers"] == ["10.77.0.53"]  # the VIO reference's spelling too
     listed = api.request("GET", f"{typed}/subnets?name={body['name']}").json()["subnets"]
     assert [s["id"] for s in listed] == [made["id"]]
     again = post(api, f"{typed}/subnets", body)

@@ -53,6 +53,11 @@ EXPECTED = {
     ("forward", "DELETE"): "member",
     **{(name, "GET"): "reader" for name in ("hosts", "host", "limits", "extensions")},
     ("server_action", "POST"): "member",
+    ("infra_workload", "GET"): "reader",
+    ("infra_workload", "POST"): "member",
+    ("infra_workload_item", "GET"): "reader",
+    ("infra_workload_item", "POST"): "member",
+    ("infra_workload_item", "DELETE"): "member",
     **{
         (name, method): "reader" if method == "GET" else "member"
         for collection, item in (

@@ -112,6 +112,8 @@ def test_the_clouds_own_message_is_kept(body, message):
         (403, "Policy does not allow", Forbidden),
         (404, "gone", NotFound),
         (409, "in use", Conflict),
+        (400, "Invalid volume: Volume status must be available or error", Conflict),
+        (400, "Invalid input received: size", BadRequest),
         (422, "odd", BadRequest),
         (500, "boom", UpstreamError),
         (503, "down", ServiceUnavailable),
@@ -127,3 +129,27 @@ def test_each_status_maps_to_one_error(status, message, error):
 def test_refused_registered_credentials_are_502_without_the_clouds_text():
     found = client.cloud_error(401, "The request you have made requires authentication.", "x")
     assert found.code == 502 and "registered credentials" in found.message
+
+
+def test_sessions_are_reused_per_region_and_project_and_scoped_to_that_project(
+    settings_data_dir,
+):
+    from multicloud.vims.models import CloudRegion
+
+    region = CloudRegion(
+        cloud_owner="o",
+        cloud_region_id="r",
+        identity_url="http://k:5000/v2.0",
+        username="u",
+        default_tenant="admin",
+        cloud_domain="Dom",
+    )
+    region.password = "p"
+    project_id = "0123456789abcdef0123456789abcdef"
+    by_name = client.session_for(region, **client.project_scope("demo"))
+    by_id = client.session_for(region, **client.project_scope(project_id))
+    assert client.session_for(region, **client.project_scope("demo")) is by_name
+    assert by_id is not by_name and by_id.session is by_name.session is client.http_session()
+    assert (by_name.auth.project_name, by_name.auth.project_domain_name) == ("demo", "Dom")
+    assert by_id.auth.project_id == project_id and by_id.auth.auth_url == "http://k:5000/v3"
+    assert by_name.timeout == 5.0
