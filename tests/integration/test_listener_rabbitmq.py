@@ -16,6 +16,7 @@ from collections import Counter
 import pytest
 
 from tests.doubles.dmaap_mr import FakeMessageRouter
+from tests.doubles.ves_collector import FakeVesCollector
 from tests.integration.rabbit import (
     Database,
     ListenerProcess,
@@ -339,29 +340,57 @@ def test_durable_quorum_queues_like_the_cloud_uses_work_the_same(broker, listene
     assert f"{listener.env['MULTICLOUD_EVENTS_POOL']}\tquorum\ttrue" in queues
 
 
+VES_STATES = ["PAUSE", "UNPAUSE", "POWER_OFF", "POWER_ON"]
+
+
 @pytest.mark.timeout(120)
-def test_https_and_basic_auth_towards_message_router_from_configuration(
+def test_https_and_basic_auth_towards_message_router_and_the_ves_collector_from_configuration(
     tmp_path,
     broker,
     listener,
     nova,
 ):
-    with FakeMessageRouter(tls=True, basic_auth=("multicloud", "mr-s3cret")) as secure:
+    secure = FakeMessageRouter(tls=True, basic_auth=("multicloud", "mr-s3cret"))
+    with secure, FakeVesCollector(tls=True, basic_auth=("dcae", "ves-s3cret")) as ves:
         (tmp_path / "mr-password").write_text("mr-s3cret\n")
+        (tmp_path / "ves-password").write_text("ves-s3cret\n")
         listener.env.update(
             MULTICLOUD_MR_URL=secure.url,
             MULTICLOUD_MR_CA_FILE=secure.ca_file,
             MULTICLOUD_MR_USERNAME="multicloud",
             MULTICLOUD_MR_PASSWORD_FILE=str(tmp_path / "mr-password"),
+            MULTICLOUD_VES_URL=ves.url,
+            MULTICLOUD_VES_CA_FILE=ves.ca_file,
+            MULTICLOUD_VES_USERNAME="dcae",
+            MULTICLOUD_VES_PASSWORD_FILE=str(tmp_path / "ves-password"),
+        )
+        listener.django(
+            "from multicloud.events.models import Subscription; Subscription.objects.create("
+            f"cloud_owner='osbox', cloud_region_id='RegionOne', sink='ves', topic='ves', "
+            f"states={VES_STATES!r})"
         )
         listener.start(broker)
         items = seq_corpus(200)
         nova.send_all(items)
         expected = expected_seqs(items)
         wait_until(arrived(secure, expected), 60, "the events over HTTPS")
+        wanted = {m["message_id"] for m in secure.messages(TOPIC) if m["kind"] in VES_STATES}
+        assert wanted
+        wait_until(
+            lambda: {e["commonEventHeader"]["eventId"] for e in ves.events()} >= wanted,
+            60,
+            "the VES events",
+        )
         assert listener.terminate() == 0
         assert_exactly_once(secure, expected, listener)
-        assert "mr-s3cret" not in listener.log()
+        # every one schema-checked by the double, each once
+        ids = [e["commonEventHeader"]["eventId"] for e in ves.events()]
+        assert sorted(ids) == sorted(wanted)
+        assert {e["commonEventHeader"]["reportingEntityName"] for e in ves.events()} == {
+            "multicloud"
+        }
+        log = listener.log()
+        assert "mr-s3cret" not in log and "ves-s3cret" not in log
 
 
 # ----------------------------------------------------------------- isolation
