@@ -14,6 +14,12 @@ arrival) and the latency from Nova's notification timestamp to MR receipt (p50/p
 ``--rate N`` paces N notifications/s (latency of a steady flow); the outbox depth (pending
 deliveries) is sampled every second to show whether the publisher keeps pace.
 
+``--regions 1,10,100`` measures the cost of regions: one ``run_listener`` serving N regions,
+each on its own vhost of the machine's RabbitMQ (registered regions with their own transport
+URL and pool): threads, RSS, RabbitMQ connections (and PostgreSQL connections) and idle CPU
+once every region listens, then the drain rate with every region active (``--count`` per
+region queued while the listener was stopped).
+
 ``--baseline`` measures draining a queue that already holds ``--count`` notifications, side by
 side: first a bare oslo.messaging batch-less notification listener (same exchange, topics, pool
 and thread count, threading executor, acknowledging without doing anything), then
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import threading
@@ -160,7 +167,7 @@ def run(count: int, rate: float, database_url: str | None, threads: int, batch: 
                 "p99": round(1000 * percentile(latencies, 0.99), 1),
                 "max": round(1000 * max(latencies), 1),
             },
-            "outbox_depth": {"max": max(depths, default=0), "samples": len(depths)},
+            "outbox_depth": _depth_trend(depths),
             "load_average": [load_before, _load()],
         }
     finally:
@@ -170,6 +177,18 @@ def run(count: int, rate: float, database_url: str | None, threads: int, batch: 
         router.stop()
         drop_broker(broker)
         db.drop()
+
+
+def _depth_trend(depths: list[int]) -> dict:
+    """Whether the outbox grows during the run: max of each half, and the last sample."""
+    half = len(depths) // 2
+    return {
+        "max": max(depths, default=0),
+        "first_half_max": max(depths[:half], default=0),
+        "second_half_max": max(depths[half:], default=0),
+        "last": depths[-1] if depths else 0,
+        "samples": len(depths),
+    }
 
 
 class Outbox:
@@ -329,6 +348,160 @@ def baseline(count: int, database_url: str | None, threads: int, batch: int) -> 
     }
 
 
+REGISTER_MANY = """
+from multicloud.vims.models import CloudRegion
+for i, url in enumerate({urls!r}):
+    r = CloudRegion(cloud_owner="bench", cloud_region_id=f"R{{i}}", cloud_type="openstack",
+                    identity_url="http://127.0.0.1:1/v3", username="u", default_tenant="t",
+                    notification_pool=f"pool-{{i}}")
+    r.password = "p"
+    r.notification_transport_url = url
+    r.save()
+"""
+
+
+def make_vhosts(count: int) -> tuple[Broker, list[str]]:
+    """``count`` vhosts and one listener user, in one rabbitmqctl call."""
+    tag = uuid.uuid4().hex[:8]
+    user, password = f"mc-bench-{tag}", uuid.uuid4().hex
+    vhosts = [f"mc-bench-{tag}-{i}" for i in range(count)]
+    definitions = {
+        "users": [{"name": user, "password": password, "tags": ""}],
+        "vhosts": [{"name": v} for v in vhosts],
+        "permissions": [
+            {"user": who, "vhost": v, "configure": ".*", "write": ".*", "read": ".*"}
+            for v in vhosts
+            for who in (user, "guest")
+        ],
+    }
+    # NOTE: rabbitmqctl reads the file as the broker's user: a private temp dir is not readable.
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(definitions, handle)
+    path = Path(handle.name)
+    try:
+        path.chmod(0o644)
+        rabbitmqctl("import_definitions", str(path))
+    finally:
+        path.unlink()
+    return Broker(vhosts[0], user, password), vhosts
+
+
+def drop_vhosts(broker: Broker, vhosts: list[str]) -> None:
+    names = ",".join(f'<<"{v}">>' for v in vhosts)
+    rabbitmqctl(
+        "eval",
+        f'lists:foreach(fun(V) -> rabbit_vhost:delete(V, <<"bench">>) end, [{names}]).',
+        check=False,
+    )
+    rabbitmqctl("delete_user", broker.listener_user, check=False)
+
+
+def _proc(pid: int) -> dict:
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return {
+        "threads": int(fields["Threads"].strip()),
+        "rss_mb": round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+        "cpu_s": (int(stat[11]) + int(stat[12])) / ticks,
+    }
+
+
+def _connections(user: str) -> int:
+    rows = rabbitmqctl("list_connections", "user").split()
+    return sum(1 for name in rows if name == user)
+
+
+def _pg_connections(db: Database) -> int | None:
+    if not db.pg_name:
+        return None
+    import psycopg
+
+    with psycopg.connect(db.admin_url.replace("postgresql://", "postgres://", 1)) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", [db.pg_name]
+        ).fetchone()
+        return int(row[0])
+
+
+def run_regions(count: int, per_region: int, database_url: str | None, idle_seconds: float) -> dict:
+    """One run_listener serving ``count`` regions: its cost idle, then its drain rate."""
+    _use_database(os, database_url)
+    tmp = Path(tempfile.mkdtemp(prefix="mc-bench-regions-"))
+    broker, vhosts = make_vhosts(count)
+    router = TimedRouter().start()
+    db = Database(tmp)
+    env = ListenerProcess.environment(tmp, db, broker, router.url, MULTICLOUD_LOG_LEVEL="INFO")
+    del env["MULTICLOUD_EVENTS_TRANSPORT_URL"]
+    host = "127.0.0.1:5672"
+    urls = [
+        f"rabbit://{broker.listener_user}:{broker.listener_password}@{host}/{v}" for v in vhosts
+    ]
+    listener = ListenerProcess(env, tmp / "listener.log")
+    try:
+        listener.migrate()
+        listener.django(REGISTER_MANY.format(urls=urls))
+        listener.start(broker, pool="pool-0", timeout=300)
+        _wait_listening(listener, count)
+        time.sleep(5)  # settle
+        before = _proc(listener.proc.pid)
+        time.sleep(idle_seconds)
+        after = _proc(listener.proc.pid)
+        idle = {
+            "regions": count,
+            "threads": after["threads"],
+            "rss_mb": after["rss_mb"],
+            "idle_cpu_percent": round(100 * (after["cpu_s"] - before["cpu_s"]) / idle_seconds, 1),
+            "rabbitmq_connections": _connections(broker.listener_user),
+            "postgresql_connections": _pg_connections(db),
+        }
+        listener.terminate(timeout=60)
+        expected = 0
+        for vhost in vhosts:
+            nova = Nova(f"rabbit://guest:guest@{host}/{vhost}")
+            items = seq_corpus(per_region)
+            send(nova, items, 0)
+            nova.close()
+            expected += len(expected_seqs(items))
+        load_before = _load()
+        listener.start(broker, pool="pool-0", timeout=300)
+        deadline = time.monotonic() + 900
+        while router.count() < expected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with router._arrival_lock:
+            stamps = [arrived for arrived, _ in router.arrivals]
+        busy = _proc(listener.proc.pid)
+        listener.terminate(timeout=60)
+        span = max(stamps) - min(stamps) if stamps else float("nan")
+        return {
+            **idle,
+            "database": "postgresql" if db.pg_name else "sqlite",
+            "drain": {
+                "notifications": per_region * count,
+                "events": len(stamps),
+                "expected": expected,
+                "notifications_per_s": round(per_region * count / span, 1),
+                "threads_busy": busy["threads"],
+                "rss_mb_busy": busy["rss_mb"],
+            },
+            "load_average": [load_before, _load()],
+        }
+    finally:
+        listener.ensure_stopped()
+        router.stop()
+        drop_vhosts(broker, vhosts)
+        db.drop()
+
+
+def _wait_listening(listener: ListenerProcess, count: int, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while listener.log().count("listening to bench_R") < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not every region listens after {timeout}s")
+        time.sleep(1)
+
+
 def _load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -353,7 +526,14 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--baseline", action="store_true", help="bare listener vs run_listener")
+    parser.add_argument("--regions", default="", help="e.g. 1,10,100: cost per region count")
+    parser.add_argument("--idle-seconds", type=float, default=20.0)
     args = parser.parse_args()
+    if args.regions:
+        for count in (int(n) for n in args.regions.split(",")):
+            result = run_regions(count, args.count, args.database_url, args.idle_seconds)
+            print(json.dumps(result), flush=True)
+        return 0
     if args.baseline:
         result = baseline(args.count, args.database_url, args.threads, args.batch)
         print(json.dumps(result))

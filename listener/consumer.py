@@ -29,7 +29,7 @@ from typing import Any
 
 from django.db import DatabaseError, DataError, connection, transaction
 
-from listener import inbound, outbox
+from listener import inbound, outbox, ownership
 from listener.metrics import count_notification
 from listener.notifications import (
     Format,
@@ -37,6 +37,7 @@ from listener.notifications import (
     NovaEvent,
     Phase,
     classify,
+    initiator_of,
     parse,
     request_id_of,
     to_message,
@@ -87,8 +88,15 @@ class Endpoint:
         on_stored: Callable[[], None] = lambda: None,
         sleep=time.sleep,
         clock=time.monotonic,
+        track: bool = False,
     ):
         self.owner = owner
+        #: Record server states for the reconciler (listener/states.py).
+        self.track = track
+        #: Monotonic time of the last notification, and the newest Nova time of the
+        #: preferred format seen (how far the reconciler may trust the listener).
+        self.last_received = clock()
+        self.newest_seen: Any = None
         self.region = region
         self.router = router
         self.filters = filters
@@ -142,13 +150,15 @@ class Endpoint:
     def handle_batch(self, priority: str, messages: list[dict[str, Any]]) -> str:
         """Process a batch of one priority in one transaction; HANDLED or REQUEUE (all)."""
         self.counters.add("received", len(messages))
+        self.last_received = self.clock()
         batch = _Sorted([], [])
         for message in messages:
             self._sort(priority, message, batch)
         if not batch.keep and not batch.poison:
             return HANDLED
         try:
-            return self._store(batch)
+            with ownership.writing():
+                return self._store(batch)
         except DatabaseError as exc:
             return self._requeue(batch, exc)
         except Exception as exc:
@@ -179,6 +189,7 @@ class Endpoint:
                 message.get("payload"),
                 message.get("metadata") or {},
                 request_id_of(message.get("ctxt"), message.get("metadata") or {}),
+                initiator_of(message.get("ctxt")),
             )
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
             self._poison(priority, message, f"malformed: {type(exc).__name__}: {exc}", batch)
@@ -186,20 +197,26 @@ class Endpoint:
         if event is None:
             self.counters.add("ignored")
             return
+        if self.newest_seen is None or event.emitted_at > self.newest_seen:
+            self.newest_seen = event.emitted_at
         self._route(event, priority, message, batch)
 
     def _route(self, event: NovaEvent, priority: str, message: dict, batch: _Sorted) -> None:
         self.counters.add("preferred_format")
-        topics = self.router.topics(self.owner, self.region, event.kind.value)
+        topics = self.router.routes(self.owner, self.region, event.kind.value)
         if event.phase not in self.filters.phases or not topics:
             self.counters.add("unsubscribed")
             return
         stored = to_message(event, self.owner, self.region)
-        why = inbound.unstorable(stored)
+        why, text = inbound.as_json(stored)
         if why:
             self._poison(priority, message, why, batch)
             return
-        batch.keep.append(outbox.Accepted(event, self.owner, self.region, tuple(topics), stored))
+        batch.keep.append(
+            outbox.Accepted(
+                event, self.owner, self.region, tuple(topics), stored, track=self.track, text=text
+            )
+        )
 
     def _poison(self, priority: str, message: dict, reason: str, batch: _Sorted) -> None:
         batch.poison.append(
@@ -265,7 +282,7 @@ class Endpoint:
     def _requeue(self, batch: _Sorted, exc: Exception) -> str:
         if not isinstance(exc, DatabaseError) and self._park_repeat_offenders(batch, exc):
             try:
-                with transaction.atomic():
+                with ownership.writing(), transaction.atomic():
                     inbound.park(batch.poison)
                 self.counters.add("parked", len(batch.poison))
             except DatabaseError as db_exc:
@@ -329,18 +346,28 @@ class Endpoint:
         )
 
 
+def _directly(handle: Callable[[str, list[dict[str, Any]]], str], *args: Any) -> str:
+    return handle(*args)
+
+
 class BatchEndpoint:
     """What oslo.messaging's batch notification listener calls: ``info(messages)``, each
-    message a dict (``ctxt``, ``publisher_id``, ``event_type``, ``payload``, ``metadata``)."""
+    message a dict (``ctxt``, ``publisher_id``, ``event_type``, ``payload``, ``metadata``).
 
-    def __init__(self, endpoint: Endpoint):
+    ``run`` calls the endpoint: the runner passes its store pool's, so the database work of
+    every region shares a bounded set of threads (and database connections), however many
+    regions there are.
+    """
+
+    def __init__(self, endpoint: Endpoint, run: Callable[..., str] = _directly):
         self.endpoint = endpoint
+        self.run = run
 
     def info(self, messages: list[dict[str, Any]]) -> str:
-        return self.endpoint.handle_batch("INFO", messages)
+        return self.run(self.endpoint.handle_batch, "INFO", messages)
 
     def error(self, messages: list[dict[str, Any]]) -> str:
-        return self.endpoint.handle_batch("ERROR", messages)
+        return self.run(self.endpoint.handle_batch, "ERROR", messages)
 
 
 def filters_from(prefer_format: str, phases: Iterable[str]) -> Filters:

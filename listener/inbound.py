@@ -101,12 +101,17 @@ def as_text(value: Any) -> str:
 
 def unstorable(message: dict[str, Any]) -> str:
     """Why ``message`` cannot be stored as an event (every backend alike), or ""."""
+    return as_json(message)[0]
+
+
+def as_json(message: dict[str, Any]) -> tuple[str, str]:
+    """(why ``message`` cannot be stored, "") or ("", its JSON text, as stored)."""
     try:
         text = json.dumps(message, allow_nan=False)
     except RecursionError:
-        return "nested too deeply"
+        return "nested too deeply", ""
     except ValueError:
-        return "contains NaN or Infinity (not JSON)"
+        return "contains NaN or Infinity (not JSON)", ""
     if _NUL.search(text):
-        return "contains \\u0000 (PostgreSQL cannot store it)"
-    return ""
+        return "contains \\u0000 (PostgreSQL cannot store it)", ""
+    return "", text

@@ -370,6 +370,9 @@ class NovaEvent:
     payload: dict[str, Any]
     #: The id of the request the notification came from (see :func:`request_id_of`).
     request_id: str = ""
+    #: ``user`` when a user's request caused it, ``system`` when Nova acted on its own
+    #: (its request context names no user), "" when unknown (see :func:`initiator_of`).
+    initiator: str = ""
 
 
 def _exception_kind(payload: Mapping[str, Any]) -> Kind:
@@ -390,6 +393,7 @@ def parse(
     payload: Any,
     metadata: Mapping[str, Any],
     request_id: str = "",
+    initiator: str = "",
 ) -> NovaEvent | None:
     """Build a :class:`NovaEvent` from an oslo.messaging notification (endpoint args minus ctxt).
 
@@ -420,7 +424,22 @@ def parse(
         state_description=shaped.get("state_description"),
         payload=shaped,
         request_id=request_id or message_id,
+        initiator=initiator,
     )
+
+
+def initiator_of(ctxt: Any) -> str:
+    """``user`` when the notification's request context names a user, ``system`` when it
+    names none (Nova's own periodic work, e.g. its power-state sync), "" without a context.
+
+    Only the user fields of the context are read (it also holds the caller's token).
+    """
+    if ctxt is None:
+        return ""
+    for key in ("user_id", "user", "user_name"):
+        if _context_value(ctxt, key):
+            return "user"
+    return "system"
 
 
 def request_id_of(ctxt: Any, metadata: Mapping[str, Any]) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,12 +27,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from listener import ownership, states
 from listener.notifications import NovaEvent, to_message
-from multicloud.events.models import Delivery, Event, Status
+from multicloud.events.models import MESSAGE_ROUTER, Delivery, Event, Status, destination
 from multicloud.events.service import summarise
 
 log = logging.getLogger(__name__)
 PENDING = Status.PENDING
+MR = MESSAGE_ROUTER
+#: One queue of the outbox: (vim id, sink, topic).
+Queue = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -42,12 +46,24 @@ class Accepted:
     event: NovaEvent
     owner: str
     region: str
-    topics: tuple[str, ...]
+    #: Where it goes: Message Router topic names, or (sink, topic) pairs.
+    topics: tuple[str | tuple[str, str], ...]
     message: dict[str, Any] | None = None  # to_message() of the event, when already made
+    #: Record the server's state (the region is reconciled, see listener/states.py).
+    track: bool = False
+    #: ``listener`` (a Nova notification) or ``reconcile`` (found by polling Nova).
+    source: str = "listener"
+    #: ``message`` as JSON text, when already made (it is what gets stored).
+    text: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
         return (f"{self.owner}_{self.region}", self.event.message_id)
+
+    @property
+    def routes(self) -> list[tuple[str, str]]:
+        """(sink, topic) pairs, sorted, without duplicates."""
+        return sorted({(MR, t) if isinstance(t, str) else (t[0], t[1]) for t in self.topics})
 
 
 def accept(event: NovaEvent, owner: str, region: str, topics: list[str]) -> bool:
@@ -66,13 +82,14 @@ def accept_many(items: list[Accepted]) -> int:
     then): the caller must not acknowledge those notifications.
     """
     unique = list({item.key: item for item in items}.values())
-    try:
-        with transaction.atomic():
-            return _insert_new(unique)
-    except IntegrityError:
-        # NOTE: another replica stored one of them meanwhile; one by one, each new one is
-        # still stored and each present one skipped.
-        return sum(_insert_one(item) for item in unique)
+    with ownership.writing():
+        try:
+            with transaction.atomic():
+                return _insert_new(unique)
+        except IntegrityError:
+            # NOTE: another replica stored one of them meanwhile; one by one, each new one
+            # is still stored and each present one skipped.
+            return sum(_insert_one(item) for item in unique)
 
 
 def _insert_one(item: Accepted) -> int:
@@ -85,24 +102,27 @@ def _insert_one(item: Accepted) -> int:
 
 def _insert_new(items: list[Accepted]) -> int:
     present = _present_keys(items)
-    fresh = [item for item in items if item.key not in present]
+    fresh = states.apply([_with_message(item) for item in items if item.key not in present])
     if not fresh:
         return 0
     now = timezone.now()
     _insert_events(fresh, now)
     ids = dict(_ids_of(fresh))
-    Delivery.objects.bulk_create(
-        Delivery(
-            event_id=ids[item.key],
-            vim_id=item.key[0],
-            topic=topic,
-            emitted_at=item.event.emitted_at,
-            next_attempt_at=now,
-        )
-        for item in fresh
-        for topic in sorted(set(item.topics))
+    _insert_deliveries(
+        [
+            (ids[item.key], item.key[0], sink, topic, item.event.emitted_at)
+            for item in fresh
+            for sink, topic in item.routes
+        ],
+        now,
     )
     return len(fresh)
+
+
+def _with_message(item: Accepted) -> Accepted:
+    if item.message is not None:
+        return item
+    return replace(item, message=to_message(item.event, item.owner, item.region))
 
 
 _EVENT_COLUMNS = (
@@ -141,6 +161,48 @@ def _insert_events(items: list[Accepted], now: datetime) -> None:
         cursor.executemany(sql, rows)
 
 
+_DELIVERY_COLUMNS = (
+    "event_id",
+    "vim_id",
+    "sink",
+    "topic",
+    "emitted_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "last_error",
+    "claimed_by",
+    "created_at",
+)
+
+
+def _insert_deliveries(rows: list[tuple[int, str, str, str, datetime]], now: datetime) -> None:
+    """One INSERT for the batch's deliveries (plain SQL, as for the events)."""
+    ops = connection.ops
+    columns = ", ".join(_DELIVERY_COLUMNS)
+    marks = ", ".join(["%s"] * len(_DELIVERY_COLUMNS))
+    sql = f"INSERT INTO {Delivery._meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608 (constant names)
+    stamp = ops.adapt_datetimefield_value(now)
+    values = [
+        (
+            event_id,
+            vim_id,
+            sink,
+            topic,
+            ops.adapt_datetimefield_value(emitted),
+            "pending",
+            0,
+            stamp,
+            "",
+            "",
+            stamp,
+        )
+        for event_id, vim_id, sink, topic, emitted in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
+
+
 def _event_values(item: Accepted, ops, created) -> tuple:  # noqa: ANN001 (backend ops)
     event = item.event
     message = item.message or to_message(event, item.owner, item.region)
@@ -154,8 +216,8 @@ def _event_values(item: Accepted, ops, created) -> tuple:  # noqa: ANN001 (backe
         event.phase.value,
         event.instance_id or "",
         ops.adapt_datetimefield_value(event.emitted_at),
-        json.dumps(message),
-        json.dumps(sorted(set(item.topics))),
+        item.text if item.text is not None else json.dumps(message),
+        json.dumps([destination(sink, topic) for sink, topic in item.routes]),
         "[]",
         str(Status.PENDING),
         "",
@@ -181,55 +243,92 @@ def _present_keys(items: list[Accepted]) -> set[tuple[str, str]]:
     return set(Event.objects.filter(wanted).values_list("vim_id", "message_id"))
 
 
-def pending_queues() -> list[tuple[str, str]]:
-    """(vim id, topic) queues that have deliveries waiting (due or not)."""
-    rows = Delivery.objects.filter(status=PENDING).values_list("vim_id", "topic").distinct()
-    return sorted(rows.order_by())
+def pending_queues() -> list[Queue]:
+    """(vim id, sink, topic) queues that have deliveries waiting (due or not)."""
+    rows = Delivery.objects.filter(status=PENDING).values_list("vim_id", "sink", "topic")
+    return sorted(rows.distinct().order_by())
 
 
-def _locking(queryset):
-    if connection.features.has_select_for_update_skip_locked:
-        return queryset.select_for_update(skip_locked=True, of=("self",))
-    return queryset
-
-
-def claim(vim_id: str, topic: str, worker: str, limit: int, lease: float) -> list[Delivery]:
+def claim(
+    vim_id: str,
+    topic: str,
+    worker: str,
+    limit: int,
+    lease: float,
+    *,
+    sink: str = MR,
+    take_over: bool = False,
+) -> list[Delivery]:
     """Lease up to ``limit`` due deliveries of a queue, oldest first; [] when not our turn.
 
-    Nothing is returned when the queue's oldest pending delivery is not due yet (a backoff
-    holds the whole queue, so later events never overtake it) or is held by another
-    publisher.
+    The rows are a prefix of the queue in Nova order: the claim stops at the first row that
+    is not due (a backoff holds the rest of the queue back, so later events never overtake
+    it) or that another publisher holds. ``take_over``: the caller owns the queue (see
+    :mod:`listener.ownership`), so rows claimed by anyone else belong to a publisher that is
+    gone and are taken at once, whatever their lease says.
     """
     now = timezone.now()
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    pending = Delivery.objects.filter(vim_id=vim_id, topic=topic, status=PENDING).order_by(
-        "emitted_at", "id"
-    )
-    with transaction.atomic():
-        head = pending.values_list("id", flat=True).first()
-        if head is None:
+    pending = Delivery.objects.filter(vim_id=vim_id, sink=sink, topic=topic, status=PENDING)
+    with ownership.writing(), transaction.atomic():
+        ordered = pending.order_by("emitted_at", "id").select_related("event")
+        rows = list(ordered.defer("event__message", "event__topics", "event__dead_topics")[:limit])
+        taken = _claimable_prefix(rows, now, take_over)
+        if not taken:
             return []
-        locked = _locking(Delivery.objects.filter(id=head, status=PENDING).filter(free))
-        if locked.filter(next_attempt_at__lte=now).first() is None:
-            return []
-        candidates = _locking(
-            pending.filter(free, next_attempt_at__lte=now).select_related("event")
-        )
-        rows = _prefix_from(list(candidates[:limit]), head)
         until = now + timedelta(seconds=lease)
-        Delivery.objects.filter(id__in=[r.id for r in rows]).update(
-            claimed_by=worker, claimed_until=until
-        )
-    for row in rows:
+        mine = Delivery.objects.filter(id__in=[r.id for r in taken], status=PENDING)
+        if not take_over:
+            mine = mine.filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        if mine.update(claimed_by=worker, claimed_until=until) != len(taken):
+            # NOTE: another publisher claimed some of them meanwhile: not our turn.
+            transaction.set_rollback(True)
+            return []
+    texts = _message_texts([row.event_id for row in taken])
+    for row in taken:
         row.claimed_by, row.claimed_until = worker, until
-    return rows
+        row.text = texts[row.event_id]
+    return taken
 
 
-def _prefix_from(rows: list[Delivery], head_id: int) -> list[Delivery]:
-    for index, row in enumerate(rows):
-        if row.id == head_id:
-            return rows[index:]
-    return []
+def _message_texts(event_ids: list[int]) -> dict[int, str]:
+    """The stored messages' JSON text (sent as it is: no decoding and encoding again)."""
+    table = Event._meta.db_table
+    marks = ", ".join(["%s"] * len(event_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, CAST(message AS TEXT) FROM {table} WHERE id IN ({marks})",  # noqa: S608 (constant names)
+            event_ids,
+        )
+        return dict(cursor.fetchall())
+
+
+def message_of(row: Delivery) -> str:
+    """A claimed delivery's message as JSON text."""
+    text = getattr(row, "text", None)
+    return text if text is not None else json.dumps(row.event.message)
+
+
+def _claimable_prefix(rows: list[Delivery], now: datetime, take_over: bool) -> list[Delivery]:
+    taken = []
+    for row in rows:
+        if row.next_attempt_at > now:
+            break
+        held = row.claimed_until is not None and row.claimed_until >= now
+        if held and not take_over:
+            break
+        taken.append(row)
+    return taken
+
+
+def expedite(queues: set[Queue] | list[Queue]) -> int:
+    """Make the waiting deliveries of ``queues`` due now (their sink is back); returns how many."""
+    now = timezone.now()
+    hurried = 0
+    for vim_id, sink, topic in queues:
+        hurried += Delivery.objects.filter(
+            vim_id=vim_id, sink=sink, topic=topic, status=PENDING, next_attempt_at__gt=now
+        ).update(next_attempt_at=now)
+    return hurried
 
 
 @dataclass
@@ -272,7 +371,7 @@ def settle(
     them now) are left alone. Returns the deliveries dead-lettered for giving up.
     """
     now = timezone.now()
-    with transaction.atomic():
+    with ownership.writing(), transaction.atomic():
         ours = set(
             Delivery.objects.filter(id__in=[r.id for r in rows], claimed_by=worker).values_list(
                 "id", flat=True

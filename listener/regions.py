@@ -24,6 +24,8 @@ class ListenTarget:
     topics: tuple[str, ...]
     pool: str
     exchange: str = "nova"
+    #: Seconds between reconciliations with Nova (0: none), see listener/reconcile.py.
+    reconcile_interval: float = 0.0
 
     @property
     def vim_id(self) -> str:
@@ -34,9 +36,31 @@ def default_pool(vim_id: str) -> str:
     return f"onap-multicloud-{vim_id}"
 
 
-def targets(settings: EventsSettings, registered: list | None = None) -> list[ListenTarget]:
-    """Listen targets, the configured single cloud first, then registered regions."""
+def reconcile_interval(region: object, default: float) -> float:
+    """The region's ``cloud-extra-info.multicloud-events.reconcile-interval`` (seconds, 0:
+    off), else ``default`` (``--reconcile-interval``)."""
+    attributes = getattr(region, "attributes", None) or {}
+    extra = attributes.get("cloud-extra-info") if isinstance(attributes, dict) else None
+    events = extra.get("multicloud-events") if isinstance(extra, dict) else None
+    value = events.get("reconcile-interval") if isinstance(events, dict) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return default
+
+
+def targets(
+    settings: EventsSettings, registered: list | None = None, reconcile: float | None = None
+) -> list[ListenTarget]:
+    """Listen targets, the configured single cloud first, then registered regions.
+
+    ``reconcile``: the global reconcile interval (default: the configuration's); a region's
+    registration may set its own.
+    """
+    default = settings.reconcile_interval if reconcile is None else reconcile
     found: dict[str, ListenTarget] = {}
+    if registered is None:
+        registered = _registered_regions()
+    records = {region.vim_id: region for region in registered}
     if settings.transport_url:
         vim_id = f"{settings.cloud_owner}_{settings.cloud_region_id}"
         found[vim_id] = ListenTarget(
@@ -46,9 +70,8 @@ def targets(settings: EventsSettings, registered: list | None = None) -> list[Li
             tuple(settings.topics),
             settings.pool or default_pool(vim_id),
             settings.exchange,
+            reconcile_interval(records.get(vim_id), default),
         )
-    if registered is None:
-        registered = _registered_regions()
     for region in registered:
         url = region.notification_transport_url
         if not url or region.vim_id in found:
@@ -60,6 +83,7 @@ def targets(settings: EventsSettings, registered: list | None = None) -> list[Li
             tuple(region.notification_topics or settings.topics),
             region.notification_pool or default_pool(region.vim_id),
             settings.exchange,
+            reconcile_interval(region, default),
         )
     return list(found.values())
 

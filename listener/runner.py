@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from listener.consumer import BatchEndpoint, Endpoint, filters_from
@@ -18,9 +20,12 @@ from listener.metrics import count_notification
 from listener.mr import MessageRouter
 from listener.outbox import GiveUp
 from listener.publisher import Counters, Publisher
+from listener.reconcile import MARGIN, QUIET, Reconciler
+from listener.reconcile import Region as ReconcileRegion
 from listener.regions import ListenTarget
-from listener.supervisor import RegionListener
-from listener.transport import oslo_config
+from listener.supervisor import RegionListener, State
+from listener.transport import keep_redeliveries, oslo_config, quiet_closing_deliveries
+from listener.ves import VesCollector
 from multicloud.conf import EventsSettings
 from multicloud.events.subscriptions import Router
 
@@ -53,15 +58,10 @@ class ListenerService:
         self.router = Router(settings.default_states, settings.default_topic)
         self.filters = filters_from(settings.prefer_format, settings.phases)
         self.publisher: Publisher | None = None
-        if publish and settings.mr_url:
+        sinks = self.sinks(settings)
+        if publish and sinks:
             self.publisher = Publisher(
-                MessageRouter(
-                    settings.mr_url,
-                    settings.mr_username,
-                    settings.mr_password,
-                    settings.mr_ca_file,
-                    settings.mr_timeout,
-                ),
+                sinks,
                 settings.mr_batch_size,
                 settings.mr_retry_min,
                 settings.mr_retry_max,
@@ -70,12 +70,46 @@ class ListenerService:
                 parallel=settings.mr_parallel,
             )
         self._regions: dict[str, RegionListener] = {}
+        self._endpoints: dict[str, Endpoint] = {}
         self._conf: Any = None
         self._thread: threading.Thread | None = None
+        self.reconciler = Reconciler(
+            self.caught_up,
+            self.router.routes,
+            _region_record,
+            on_stored=self.publisher.wake if self.publisher else (lambda: None),
+        )
+        self._reconciling = False
+        #: Where every region's batches are stored: a bounded number of threads, so of
+        #: database connections, however many regions there are.
+        self._store = ThreadPoolExecutor(settings.listener_threads, thread_name_prefix="store")
+
+    @staticmethod
+    def sinks(settings: EventsSettings) -> dict[str, Any]:
+        """The configured sinks by name: Message Router and/or the VES collector."""
+        found: dict[str, Any] = {}
+        if settings.mr_url:
+            found[MessageRouter.name] = MessageRouter(
+                settings.mr_url,
+                settings.mr_username,
+                settings.mr_password,
+                settings.mr_ca_file,
+                settings.mr_timeout,
+            )
+        if settings.ves_url:
+            found[VesCollector.name] = VesCollector(
+                settings.ves_url,
+                settings.ves_username,
+                settings.ves_password,
+                settings.ves_ca_file,
+                settings.ves_timeout,
+                reporting_entity=settings.ves_reporting_entity,
+            )
+        return found
 
     def endpoint(self, target: ListenTarget) -> Endpoint:
         wake = self.publisher.wake if self.publisher else (lambda: None)
-        return Endpoint(
+        endpoint = Endpoint(
             target.cloud_owner,
             target.cloud_region_id,
             self.router,
@@ -83,10 +117,26 @@ class ListenerService:
             self.counters,
             self.settings.db_retry_max,
             on_stored=wake,
+            track=target.reconcile_interval > 0,
         )
+        self._endpoints[target.vim_id] = endpoint
+        return endpoint
+
+    def caught_up(self, vim_id: str) -> datetime | None:
+        """Up to which Nova time the region's listener has received everything (see
+        :mod:`listener.reconcile`); None while it is not listening."""
+        region = self._regions.get(vim_id)
+        endpoint = self._endpoints.get(vim_id)
+        if region is None or endpoint is None or region.state is not State.LISTENING:
+            return None
+        if time.monotonic() - endpoint.last_received >= QUIET:
+            return datetime.now(UTC) - MARGIN
+        newest = endpoint.newest_seen
+        return newest - MARGIN if newest is not None else None
 
     def start(self) -> None:
         """Start the publisher, then every region's listener (none of them blocks)."""
+        quiet_closing_deliveries()
         self._conf = oslo_config(
             prefetch=prefetch(self.settings),
             durable=self.settings.rabbit_durable,
@@ -98,7 +148,9 @@ class ListenerService:
             )
             self._thread.start()
         else:
-            log.warning("no MULTICLOUD_MR_URL: events are stored but not published")
+            log.warning(
+                "no MULTICLOUD_MR_URL or MULTICLOUD_VES_URL: events are stored but not published"
+            )
         self.sync(self.targets)
 
     def sync(self, targets: list[ListenTarget]) -> None:
@@ -113,6 +165,15 @@ class ListenerService:
                 self._regions[vim_id] = region
                 region.start()
         self.targets = targets
+        reconciled = [
+            ReconcileRegion(t.cloud_owner, t.cloud_region_id, t.reconcile_interval)
+            for t in targets
+            if t.reconcile_interval > 0
+        ]
+        self.reconciler.set_regions(reconciled)
+        if reconciled and not self._reconciling:
+            self._reconciling = True
+            self.reconciler.start()
 
     def _make_listener(self, target: ListenTarget) -> tuple[Any, Any]:
         import oslo_messaging
@@ -124,7 +185,7 @@ class ListenerService:
             listener = oslo_messaging.get_batch_notification_listener(
                 transport,
                 [oslo_messaging.Target(topic=t, exchange=target.exchange) for t in target.topics],
-                [BatchEndpoint(self.endpoint(target))],
+                [BatchEndpoint(self.endpoint(target), self._stored_in_pool)],
                 executor="threading",
                 allow_requeue=True,
                 pool=target.pool,
@@ -132,10 +193,14 @@ class ListenerService:
                 batch_timeout=self.settings.listener_batch_timeout,
             )
             listener.start(override_pool_size=self.settings.listener_threads)
+            keep_redeliveries(listener)
         except BaseException:
             transport.cleanup()
             raise
         return transport, listener
+
+    def _stored_in_pool(self, handle: Any, *args: Any) -> str:
+        return self._store.submit(handle, *args).result()
 
     @staticmethod
     def _stop_in_background(region: RegionListener) -> None:
@@ -153,17 +218,20 @@ class ListenerService:
         finish in time (its unacknowledged notifications are redelivered by the broker).
         """
         deadline = time.monotonic() + timeout
+        self.reconciler.stop(min(2.0, timeout / 4))
         regions = list(self._regions.values())
         self._regions.clear()
         for region in regions:
             region.stop()
         late = [r.vim_id for r in regions if not r.join(deadline)]
+        self._store.shutdown(wait=False)
         if late:
             log.warning("listener: %s did not stop in %.0fs", ", ".join(late), timeout)
         if self.publisher is not None and self._thread is not None:
             self.publisher.stop()
             self._thread.join(max(0.1, deadline - time.monotonic()))
-            self.publisher.router.close()
+            for sink in self.publisher.sinks.values():
+                sink.close()
             late += ["publisher"] if self._thread.is_alive() else []
         log.info("listener stopped: %s", self.stats())
         return not late
@@ -181,3 +249,9 @@ class ListenerService:
         if self.publisher is not None:
             stats["publisher"] = self.publisher.counters.snapshot()
         return stats
+
+
+def _region_record(owner: str, region: str) -> Any:
+    from multicloud.vims.service import get_region
+
+    return get_region(owner, region)

@@ -76,6 +76,8 @@ class RegionListener:
         delay = self.retry_min
         while not self._stop.is_set():
             problem = self.probe(self.target.transport_url, self.probe_timeout)
+            if self._stop.is_set():
+                return
             if not problem and self._listen():
                 return
             self._set(State.UNREACHABLE, problem or self.detail, logging.WARNING, delay)

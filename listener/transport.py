@@ -3,6 +3,8 @@ and a bounded probe of a RabbitMQ broker."""
 
 from __future__ import annotations
 
+import logging
+
 from multicloud.messaging_url import parse_conf
 
 #: x-delivery-limit of our quorum queues: RabbitMQ 4 defaults to 20 redeliveries, after which a
@@ -71,3 +73,57 @@ def _probe_rabbit(host, vhost: str, query: dict, timeout: float) -> str:
         return f"{type(exc).__name__}: {str(exc)[:160]}"
     finally:
         connection.release()
+
+
+class _KeepRedeliveries:
+    """Stands in for oslo.messaging's per-listener cache of recently acknowledged message ids.
+
+    After a dropped connection the broker redelivers what it did not see acknowledged; the
+    cache made oslo.messaging log "ignoring duplicate message" and leave those deliveries
+    unacknowledged (each holding a prefetch slot) until the listener stopped. The outbox is
+    idempotent on Nova's message id, so a redelivery goes to the endpoint like any other
+    notification: already stored, it is acknowledged; not stored yet, it is stored.
+    """
+
+    def check_duplicate_message(self, message: dict) -> object:
+        from oslo_messaging._drivers import amqp
+
+        return message.pop(amqp.UNIQUE_ID, None)
+
+    def add(self, msg_id: object) -> None:
+        pass
+
+
+def keep_redeliveries(server: object) -> None:
+    """Let redelivered notifications reach the endpoint (see :class:`_KeepRedeliveries`);
+    call after ``start()``. Does nothing on a driver without that cache."""
+    adapter = getattr(server, "listener", None)
+    poller = getattr(adapter, "_poll_style_listener", None)
+    if poller is not None and hasattr(poller, "msg_id_cache"):
+        poller.msg_id_cache = _KeepRedeliveries()
+
+
+#: What py-amqp says for each delivery still arriving while a channel closes.
+_IGNORED_DELIVERY = "Received method %s during closing channel %s. This method will be ignored"
+
+
+class QuietClosingDeliveries(logging.Filter):
+    """Drops py-amqp's warning about deliveries (basic.deliver, (60, 60)) that arrive while
+    a channel closes at shutdown: they were never acknowledged, so the broker requeues them;
+    with a prefetch of hundreds, every SIGTERM logged dozens of them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        return not (
+            record.msg == _IGNORED_DELIVERY
+            and isinstance(args, tuple)
+            and bool(args)
+            and args[0] == (60, 60)
+        )
+
+
+def quiet_closing_deliveries() -> None:
+    """Install :class:`QuietClosingDeliveries` on py-amqp's logger (once)."""
+    logger = logging.getLogger("amqp")
+    if not any(isinstance(f, QuietClosingDeliveries) for f in logger.filters):
+        logger.addFilter(QuietClosingDeliveries())

@@ -337,6 +337,14 @@ class EventsSettings:
     mr_parallel: int = 8
     listener_batch_size: int = 100
     listener_batch_timeout: float = 0.05
+    ves_url: str = ""
+    ves_username: str = ""
+    ves_password: str = dataclasses.field(default="", repr=False)
+    ves_ca_file: str = ""
+    ves_timeout: float = 10.0
+    ves_reporting_entity: str = "multicloud"
+    #: Seconds between reconciliations of every listened region with Nova (0: off).
+    reconcile_interval: float = 0.0
 
 
 def _names(fold: Callable[[str], str] = str.strip):
@@ -416,6 +424,13 @@ def _events(src: _Source) -> EventsSettings:
         listener_batch_timeout=src.get(
             "MULTICLOUD_EVENTS_BATCH_TIMEOUT", _seconds(0.001, 10), 0.05
         ),
+        ves_url=src.get("MULTICLOUD_VES_URL", _url, ""),
+        ves_username=src.get("MULTICLOUD_VES_USERNAME", _text, ""),
+        ves_password=src.get("MULTICLOUD_VES_PASSWORD", _text, ""),
+        ves_ca_file=src.get("MULTICLOUD_VES_CA_FILE", _text, ""),
+        ves_timeout=src.get("MULTICLOUD_VES_TIMEOUT", _seconds(0.1, 300), 10.0),
+        ves_reporting_entity=src.get("MULTICLOUD_VES_REPORTING_ENTITY", _text, "multicloud"),
+        reconcile_interval=src.get("MULTICLOUD_EVENTS_RECONCILE_INTERVAL", _seconds(0, 86400), 0.0),
     )
 
 

@@ -327,6 +327,7 @@ ROUTES: tuple[Route, ...] = (
         "/event_subscriptions",
         {"GET": events.list_subscriptions, "POST": events.subscribe, "DELETE": events.unsubscribe},
         "VM event subscriptions: which event kinds go to which Message Router topic",
+        docs=events.SUBSCRIPTION_DOCS,
     ),
     *per_region(
         "events",

@@ -7,10 +7,68 @@ from multicloud.events import service as stored
 from multicloud.events import subscriptions
 from multicloud.exceptions import BadRequest
 from multicloud.http import Request, Response, json_response
+from multicloud.routing import Doc
 from multicloud.vims import service as vims
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+
+_STATES = {
+    "type": "array",
+    "items": {"type": "string", "enum": list(subscriptions.KIND_NAMES)},
+    "description": "event kinds (case-insensitive)",
+}
+_SINK = {
+    "type": "string",
+    "enum": list(subscriptions.SINKS),
+    "default": "message-router",
+    "description": "message-router: POST {MR}/events/{topic}; ves: VES 7.x events to the "
+    "VES collector (MULTICLOUD_VES_URL)",
+}
+_TOPIC = {
+    "type": "string",
+    "pattern": subscriptions.TOPIC_RE.pattern,
+    "description": "the Message Router topic (not '.' or '..'); for the ves sink a name of "
+    "the subscription (default 'ves')",
+}
+SUBSCRIPTION = {
+    "type": "object",
+    "properties": {
+        "cloud_owner": {"type": "string"},
+        "cloud_region_id": {"type": "string"},
+        "vim_id": {"type": "string"},
+        "sink": _SINK,
+        "topic": _TOPIC,
+        "states": _STATES,
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+}
+#: Swagger detail of ``.../event_subscriptions`` (multicloud/api/routes.py).
+SUBSCRIPTION_DOCS = {
+    "POST": Doc(
+        201,
+        {
+            "type": "object",
+            "required": ["states"],
+            "properties": {"states": _STATES, "topic": _TOPIC, "sink": _SINK},
+            "additionalProperties": False,
+        },
+        SUBSCRIPTION,
+    ),
+    "GET": Doc(
+        200,
+        None,
+        {
+            "type": "object",
+            "properties": {
+                "vimId": {"type": "string"},
+                "subscriptions": {"type": "array", "items": SUBSCRIPTION},
+            },
+        },
+    ),
+    "DELETE": Doc(204, query=("topic", "sink")),
+}
 
 
 def subscribe(request: Request) -> Response:
@@ -32,13 +90,14 @@ def list_subscriptions(request: Request) -> Response:
 
 
 def unsubscribe(request: Request) -> Response:
-    """DELETE .../event_subscriptions[?topic=...] (or body {"topic": ...}): 204."""
+    """DELETE .../event_subscriptions[?topic=...&sink=...] (or body {"topic", "sink"}): 204."""
     region = vims.region_of(request)
-    topic = request.query_one("topic")
+    topic, sink = request.query_one("topic"), request.query_one("sink")
     body = request.json(required=False)
-    if topic is None and isinstance(body, dict):
-        topic = body.get("topic")
-    subscriptions.unsubscribe(region.cloud_owner, region.cloud_region_id, topic)
+    if isinstance(body, dict):
+        topic = body.get("topic") if topic is None else topic
+        sink = body.get("sink") if sink is None else sink
+    subscriptions.unsubscribe(region.cloud_owner, region.cloud_region_id, topic, sink)
     return Response(status=204, content_type=None)
 
 

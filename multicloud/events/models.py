@@ -11,6 +11,24 @@ class Status(models.TextChoices):
     DEAD = "dead"
 
 
+#: The sinks' names.
+MESSAGE_ROUTER = "message-router"  # DMaaP Message Router, POST /events/{topic}
+VES = "ves"  # the DCAE VES collector, /eventListener/v7
+
+
+class Sink(models.TextChoices):
+    """Where a subscription's events go."""
+
+    MESSAGE_ROUTER = MESSAGE_ROUTER
+    VES = VES
+
+
+def destination(sink: str, topic: str) -> str:
+    """How a delivery is named in an event's ``topics``: the Message Router topic as it is,
+    other sinks as ``<sink>:<name>``."""
+    return topic if sink == MESSAGE_ROUTER else f"{sink}:{topic}"
+
+
 class Event(models.Model):
     """One accepted Nova event, idempotent on (vim_id, Nova message_id).
 
@@ -68,6 +86,7 @@ class Delivery(models.Model):
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     vim_id = models.CharField(max_length=511)
+    sink = models.CharField(max_length=32, choices=Sink.choices, default=Sink.MESSAGE_ROUTER)
     topic = models.CharField(max_length=249)
     emitted_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -82,12 +101,14 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["emitted_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["event", "topic"], name="unique_delivery_per_topic")
+            models.UniqueConstraint(
+                fields=["event", "sink", "topic"], name="unique_delivery_per_sink_topic"
+            )
         ]
         indexes = [
             models.Index(
-                fields=["status", "vim_id", "topic", "emitted_at", "id"],
-                name="delivery_queue_order",
+                fields=["status", "vim_id", "sink", "topic", "emitted_at", "id"],
+                name="delivery_sink_queue_order",
             ),
         ]
 
@@ -124,19 +145,63 @@ class Subscription(models.Model):
 
     cloud_owner = models.CharField(max_length=255)
     cloud_region_id = models.CharField(max_length=255)
+    sink = models.CharField(max_length=32, choices=Sink.choices, default=Sink.MESSAGE_ROUTER)
+    #: The Message Router topic; for the VES sink, a name of the subscription's queue.
     topic = models.CharField(max_length=249)
     states = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["cloud_owner", "cloud_region_id", "topic"]
+        ordering = ["cloud_owner", "cloud_region_id", "sink", "topic"]
         constraints = [
             models.UniqueConstraint(
-                fields=["cloud_owner", "cloud_region_id", "topic"],
-                name="unique_subscription_per_region_topic",
+                fields=["cloud_owner", "cloud_region_id", "sink", "topic"],
+                name="unique_subscription_per_region_sink_topic",
             )
         ]
 
     def __str__(self) -> str:
-        return f"{self.cloud_owner}_{self.cloud_region_id} -> {self.topic}"
+        return f"{self.cloud_owner}_{self.cloud_region_id} -> {destination(self.sink, self.topic)}"
+
+
+class ServerState(models.Model):
+    """The last known state of one server, written in the outbox transaction by the listener
+    (from each notification) and by the reconciler (from Nova's server list).
+
+    The reconciler emits an event only for a settled state that differs from this one, so
+    a change the listener stored is never reported again; ``fault`` remembers a raised VES
+    fault (``error`` or ``power-off``) until the server is back in service.
+    """
+
+    vim_id = models.CharField(max_length=511)
+    instance_id = models.CharField(max_length=64)
+    vm_state = models.CharField(max_length=32, blank=True, default="")
+    task_state = models.CharField(max_length=64, blank=True, default="")
+    #: Nova's time of this state (the notification's timestamp, or the server's ``updated``).
+    changed_at = models.DateTimeField()
+    source = models.CharField(max_length=16, default="listener")
+    fault = models.CharField(max_length=16, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vim_id", "instance_id"], name="unique_server_state_per_region"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vim_id}/{self.instance_id} {self.vm_state}"
+
+
+class ReconcileCursor(models.Model):
+    """How far the reconciler of a region has looked: Nova changes up to ``reconciled_to``
+    are settled; ``baseline_at`` is when its first full listing was taken (servers created
+    after it and never seen are reported as created)."""
+
+    vim_id = models.CharField(max_length=511, unique=True)
+    baseline_at = models.DateTimeField()
+    reconciled_to = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.vim_id} reconciled to {self.reconciled_to}"

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from multicloud.events.models import Delivery, Event, Status
+from multicloud.events.models import Delivery, Event, Sink, Status, destination
 
 PENDING = Status.PENDING
 #: Reason recorded on the deliveries of a deleted subscription.
@@ -49,10 +49,10 @@ def _delivery_details(event_ids: list[int]) -> dict[int, dict[str, str]]:
     """Per event, the last error of each topic not published yet (dead or retrying)."""
     details: dict[int, dict[str, str]] = {}
     found = Delivery.objects.filter(event_id__in=event_ids).exclude(last_error="")
-    for event_id, topic, error in found.exclude(status=Status.PUBLISHED).values_list(
-        "event_id", "topic", "last_error"
+    for event_id, sink, topic, error in found.exclude(status=Status.PUBLISHED).values_list(
+        "event_id", "sink", "topic", "last_error"
     ):
-        details.setdefault(event_id, {})[topic] = error
+        details.setdefault(event_id, {})[destination(sink, topic)] = error
     return details
 
 
@@ -73,10 +73,10 @@ def summarise(event_ids: Iterable[int]) -> None:
 
 def _summarise_mixed(ids: set[int]) -> None:
     by_event: dict[int, list[tuple[str, str, str]]] = {}
-    for event_id, topic, status, error in Delivery.objects.filter(event_id__in=ids).values_list(
-        "event_id", "topic", "status", "last_error"
-    ):
-        by_event.setdefault(event_id, []).append((topic, status, error))
+    for event_id, sink, topic, status, error in Delivery.objects.filter(
+        event_id__in=ids
+    ).values_list("event_id", "sink", "topic", "status", "last_error"):
+        by_event.setdefault(event_id, []).append((destination(sink, topic), status, error))
     events = list(Event.objects.filter(id__in=ids))
     now = timezone.now()
     for event in events:
@@ -101,10 +101,10 @@ def _summarise_one(event: Event, deliveries: list[tuple[str, str, str]], now: da
         event.status, event.published_at = Status.PUBLISHED, event.published_at or now
 
 
-def cancel(vim_id: str, topic: str | None) -> int:
-    """Dead-letter the pending deliveries of a deleted subscription (all topics when None),
-    so nothing retries them any more; returns how many."""
-    found = Delivery.objects.filter(vim_id=vim_id, status=PENDING)
+def cancel(vim_id: str, topic: str | None, sink: str = Sink.MESSAGE_ROUTER) -> int:
+    """Dead-letter the pending deliveries of a deleted subscription (all of the sink's topics
+    when ``topic`` is None), so nothing retries them any more; returns how many."""
+    found = Delivery.objects.filter(vim_id=vim_id, sink=sink, status=PENDING)
     if topic is not None:
         found = found.filter(topic=topic)
     with transaction.atomic():

@@ -19,12 +19,17 @@ from django.db import transaction
 
 from multicloud.event_kinds import KIND_NAMES
 from multicloud.events import service
-from multicloud.events.models import Subscription
+from multicloud.events.models import MESSAGE_ROUTER, Sink, Subscription, destination
 from multicloud.exceptions import BadRequest, NotFound
+
+__all__ = ["KIND_NAMES", "SINKS", "TOPIC_RE", "Router", "subscribe", "unsubscribe"]
 
 #: Kafka's topic-name rule (what Message Router accepts): 1-249 of [A-Za-z0-9._-].
 TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 CACHE_SECONDS = 2.0
+SINKS: tuple[str, ...] = tuple(Sink.values)
+#: The queue name of a VES subscription that does not give one (the collector has no topics).
+DEFAULT_VES_TOPIC = "ves"
 
 
 def parse_states(value: Any, field: str = "states") -> list[str]:
@@ -53,11 +58,21 @@ def parse_topic(value: Any) -> str:
     return value
 
 
+def parse_sink(value: Any) -> str:
+    """``message-router`` (the default) or ``ves``."""
+    if value is None:
+        return MESSAGE_ROUTER
+    if not isinstance(value, str) or value not in SINKS:
+        raise BadRequest(f"sink must be one of {', '.join(SINKS)}", sinks=list(SINKS))
+    return value
+
+
 def describe(sub: Subscription) -> dict[str, Any]:
     return {
         "cloud_owner": sub.cloud_owner,
         "cloud_region_id": sub.cloud_region_id,
         "vim_id": f"{sub.cloud_owner}_{sub.cloud_region_id}",
+        "sink": sub.sink,
         "topic": sub.topic,
         "states": list(sub.states),
         "created_at": sub.created_at.isoformat(),
@@ -68,12 +83,21 @@ def describe(sub: Subscription) -> dict[str, Any]:
 def subscribe(owner: str, region: str, body: Any) -> tuple[Subscription, bool]:
     """Create the subscription of ``body`` or replace the states of the region+topic one."""
     if not isinstance(body, dict):
-        raise BadRequest('body must be {"states": [...], "topic": "..."}')
+        raise BadRequest('body must be {"states": [...], "topic": "...", "sink": "..."}')
+    unknown = sorted(set(body) - {"states", "topic", "sink"})
+    if unknown:
+        raise BadRequest(f"unknown field(s) {', '.join(unknown)}; use states, topic and sink")
     states = parse_states(body.get("states"))
-    topic = parse_topic(body.get("topic"))
+    sink = parse_sink(body.get("sink"))
+    given = body.get("topic")
+    topic = parse_topic(DEFAULT_VES_TOPIC if sink == Sink.VES and given is None else given)
     with transaction.atomic():
         sub, created = Subscription.objects.select_for_update().get_or_create(
-            cloud_owner=owner, cloud_region_id=region, topic=topic, defaults={"states": states}
+            cloud_owner=owner,
+            cloud_region_id=region,
+            sink=sink,
+            topic=topic,
+            defaults={"states": states},
         )
         if not created and sub.states != states:
             sub.states = states
@@ -85,20 +109,22 @@ def list_subscriptions(owner: str, region: str) -> list[Subscription]:
     return list(Subscription.objects.filter(cloud_owner=owner, cloud_region_id=region))
 
 
-def unsubscribe(owner: str, region: str, topic: str | None) -> int:
-    """Delete the region's subscription to ``topic`` (all of them when None); NotFound if none.
+def unsubscribe(owner: str, region: str, topic: str | None, sink: str | None = None) -> int:
+    """Delete the region's subscriptions to ``topic`` of ``sink`` (None: any); NotFound if none.
 
-    Its events still waiting for that topic are dead-lettered ("subscription deleted"), so
+    Their events still waiting for them are dead-lettered ("subscription deleted"), so
     nothing keeps retrying a topic nobody wants any more.
     """
     found = Subscription.objects.filter(cloud_owner=owner, cloud_region_id=region)
+    if sink is not None:
+        found = found.filter(sink=parse_sink(sink))
     if topic is not None:
         found = found.filter(topic=parse_topic(topic))
     with transaction.atomic():
-        topics = list(found.values_list("topic", flat=True))
+        queues = list(found.values_list("sink", "topic"))
         deleted, _ = found.delete()
-        for name in topics:
-            service.cancel(f"{owner}_{region}", name)
+        for sink_name, name in queues:
+            service.cancel(f"{owner}_{region}", name, sink_name)
     if not deleted:
         raise NotFound(
             f"no event subscription of {owner}_{region}" + (f" to topic {topic}" if topic else "")
@@ -120,22 +146,30 @@ class Router:
         self.ttl = ttl
         self.clock = clock
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, str], tuple[float, list[tuple[frozenset, str]]]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, list[tuple[frozenset, str, str]]]] = {}
 
-    def topics(self, owner: str, region: str, kind: str) -> list[str]:
-        """The topics wanting ``kind`` (sorted, no duplicates); [] when nobody wants it."""
-        chosen = {topic for states, topic in self._subscriptions(owner, region) if kind in states}
+    def routes(self, owner: str, region: str, kind: str) -> list[tuple[str, str]]:
+        """(sink, topic) of the subscriptions wanting ``kind``, sorted; [] when none does."""
+        chosen = {
+            (sink, topic)
+            for states, sink, topic in self._subscriptions(owner, region)
+            if kind in states
+        }
         if self.default and kind in self.default[0]:
-            chosen.add(self.default[1])
+            chosen.add((MESSAGE_ROUTER, self.default[1]))
         return sorted(chosen)
 
-    def _subscriptions(self, owner: str, region: str) -> list[tuple[frozenset, str]]:
+    def topics(self, owner: str, region: str, kind: str) -> list[str]:
+        """The destinations wanting ``kind`` (see :func:`destination`), sorted."""
+        return sorted(destination(sink, topic) for sink, topic in self.routes(owner, region, kind))
+
+    def _subscriptions(self, owner: str, region: str) -> list[tuple[frozenset, str, str]]:
         key, now = (owner, region), self.clock()
         with self._lock:
             cached = self._cache.get(key)
         if cached and now - cached[0] < self.ttl:
             return cached[1]
-        fresh = [(frozenset(s.states), s.topic) for s in list_subscriptions(owner, region)]
+        fresh = [(frozenset(s.states), s.sink, s.topic) for s in list_subscriptions(owner, region)]
         with self._lock:
             self._cache[key] = (now, fresh)
         return fresh

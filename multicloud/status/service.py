@@ -9,9 +9,10 @@ Nova still reports (``deleted=true``, admin only).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from multicloud.event_kinds import KIND_NAMES, Kind
+from multicloud.event_kinds import KIND_NAMES, Kind, format_timestamp
 from multicloud.exceptions import BadRequest
 from multicloud.openstack.client import adapter, translate_errors
 
@@ -89,6 +90,18 @@ def vm_status(region: Any, states: Any) -> list[dict[str, Any]]:
         seen.add(server["id"])
         found.append(_describe(server))
     return found
+
+
+def changed_servers(region: Any, since: datetime | None) -> list[dict[str, Any]]:
+    """Every project's servers of the region whose state changed since ``since`` (Nova's
+    ``changes-since``, which also lists servers deleted since then), or all of them (None);
+    Nova's own representation (``OS-EXT-STS:vm_state``, ``updated``, ...)."""
+    params: dict[str, Any] = {"all_tenants": 1}
+    if since is not None:
+        params["changes-since"] = format_timestamp(since)
+    nova = adapter(region, "compute")
+    with translate_errors(f"the compute service of {region.vim_id}"):
+        return _servers(nova, params)
 
 
 def _servers(nova: Any, params: dict[str, Any]) -> list[dict[str, Any]]:

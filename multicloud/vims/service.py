@@ -279,6 +279,9 @@ def _events_config(value: Any) -> dict[str, Any]:
     pool = value.get("pool", "")
     if not isinstance(pool, str):
         raise BadRequest("multicloud-events.pool must be a string")
+    interval = value.get("reconcile-interval", 0)
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
+        raise BadRequest("multicloud-events.reconcile-interval must be 0 or more seconds")
     return {"transport_url": url, "topics": topics, "pool": pool}
 
 

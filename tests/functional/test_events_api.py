@@ -241,3 +241,28 @@ def test_no_secret_of_the_region_is_ever_returned(api, region):
     post(api, f"{V0}/event_subscriptions", BODY)
     for path in (f"{V0}/event_subscriptions", f"{V0}/events"):
         assert "s3cret" not in api.request("GET", path).body.decode()
+
+
+def test_a_subscription_chooses_its_sink_and_a_bad_sink_is_400(api, region):
+    answer = post(api, f"{V0}/event_subscriptions", {"states": ["ERROR"], "sink": "ves"})
+    assert answer.status == 201, answer.body
+    assert answer.json()["sink"] == "ves" and answer.json()["topic"] == "ves"
+    mr = post(api, f"{V0}/event_subscriptions", {"states": ["PAUSE"], "topic": "ves"})
+    assert mr.status == 201 and mr.json()["sink"] == "message-router"
+    bad = post(api, f"{V0}/event_subscriptions", {"states": ["PAUSE"], "sink": "kafka"})
+    assert bad.status == 400 and "sink must be one of" in bad.json()["error"]
+    typo = post(api, f"{V0}/event_subscriptions", {"states": ["PAUSE"], "topic": "t", "sinks": 1})
+    assert typo.status == 400 and "unknown field" in typo.json()["error"]
+    assert sorted(Subscription.objects.values_list("sink", "topic")) == [
+        ("message-router", "ves"),
+        ("ves", "ves"),
+    ]
+    assert api.request("DELETE", f"{V0}/event_subscriptions?sink=ves").status == 204
+    assert list(Subscription.objects.values_list("sink", flat=True)) == ["message-router"]
+
+
+def test_the_swagger_document_describes_the_sink_field(api):
+    answer = api.request("GET", "/api/multicloud/v0/swagger.json")
+    post_doc = answer.json()["paths"]["/{vimid}/event_subscriptions"]["post"]
+    body = next(p for p in post_doc["parameters"] if p["in"] == "body")
+    assert body["schema"]["properties"]["sink"]["enum"] == ["message-router", "ves"]

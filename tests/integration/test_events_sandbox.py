@@ -159,3 +159,82 @@ def test_check_vim_status_polls_real_nova_in_every_project(
         assert vm["launched_at"] and vm["name"] == paused["name"]
     finally:
         demo.cleanup()
+
+
+REGISTER_SANDBOX = """
+from multicloud.vims.models import CloudRegion
+r = CloudRegion(cloud_owner="osbox", cloud_region_id={region!r}, cloud_type="openstack",
+                identity_url={auth_url!r}, username={user!r}, default_tenant={project!r},
+                openstack_region_id={region!r})
+r.password = {password!r}
+r.save()
+"""
+
+
+def sources_of(mr, instance_id: str) -> Counter:
+    return Counter(
+        (m["kind"], m.get("source", "listener"))
+        for m in mr.messages(TOPIC)
+        if m.get("instance_id") == instance_id
+    )
+
+
+def wait_for_log(process, text: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in process.log():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {text!r} in the listener log after {timeout}s")
+        time.sleep(0.3)
+
+
+@pytest.mark.timeout(400)
+def test_changes_made_while_the_listener_was_away_are_reconciled_once(
+    sandbox, servers, sandbox_listener, mr
+):
+    listener = sandbox_listener
+    vhost = sandbox.transport_url.rsplit("/", 1)[1]
+    pool = listener.env["MULTICLOUD_EVENTS_POOL"]
+    broker = Broker(vhost, *sandbox.transport_url.split("//", 1)[1].split("@", 1)[0].split(":", 1))
+    admin = sandbox.admin
+    listener.django(
+        REGISTER_SANDBOX.format(
+            region=sandbox.region,
+            auth_url=sandbox.auth_url,
+            user=admin.username,
+            project=admin.project_name,
+            password=admin.password,
+        )
+    )
+    assert listener.terminate() == 0
+    reconcile = ("--reconcile-interval", "1")
+    listener.start(broker, args=reconcile)
+    wait_for_log(listener, "baseline taken")
+    first = servers.boot()
+    wait_kind(mr, first["id"], "CREATE")
+
+    # stopped, the pool queue kept: the change arrives from the queue, not from the reconciler
+    assert listener.terminate() == 0
+    servers.action(first["id"], "pause")
+    servers.wait_for(first["id"], status="PAUSED")
+    listener.start(broker, args=reconcile)
+    wait_kind(mr, first["id"], "PAUSE")
+
+    # stopped and the pool queue gone: nothing will ever deliver these changes
+    assert listener.terminate() == 0
+    rabbitmqctl("delete_queue", "-p", vhost, pool)
+    servers.action(first["id"], "unpause")
+    servers.wait_for(first["id"], status="ACTIVE")
+    second = servers.boot()
+    listener.start(broker, args=reconcile)
+    wait_kind(mr, first["id"], "UNPAUSE", timeout=60)
+    wait_kind(mr, second["id"], "CREATE", timeout=60)
+    time.sleep(5)  # several more reconciliations: nothing may come twice
+    assert sources_of(mr, first["id"]) == {
+        ("CREATE", "listener"): 1,
+        ("PAUSE", "listener"): 1,
+        ("UNPAUSE", "reconcile"): 1,
+    }
+    assert sources_of(mr, second["id"]) == {("CREATE", "reconcile"): 1}
+    missed = next(m for m in mr.messages(TOPIC) if m.get("source") == "reconcile")
+    assert missed["vim_id"] == f"osbox_{sandbox.region}" and missed["timestamp"].endswith("Z")
+    assert listener.terminate() == 0

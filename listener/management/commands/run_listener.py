@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from listener import metrics, regions
@@ -52,12 +52,23 @@ class Command(BaseCommand):
             help="serve Prometheus metrics on this port (0: not served)",
         )
         parser.add_argument("--metrics-host", default="0.0.0.0", help="address of the metrics port")
+        parser.add_argument(
+            "--reconcile-interval",
+            type=float,
+            default=None,
+            help="seconds between reconciliations of every region with Nova, reporting state "
+            "changes the listener missed (default MULTICLOUD_EVENTS_RECONCILE_INTERVAL, 0: off; "
+            "a registration's multicloud-events.reconcile-interval wins for its region)",
+        )
 
     def handle(self, *args, **options):
         settings = get_settings().events
         if options["metrics_port"]:
             metrics.serve(options["metrics_port"], options["metrics_host"])
-        targets = regions.targets(settings)
+        reconcile = options["reconcile_interval"]
+        if reconcile is not None and reconcile < 0:
+            raise CommandError("--reconcile-interval must be 0 or more seconds")
+        targets = regions.targets(settings, reconcile=reconcile)
         if not targets:
             log.warning(
                 "run_listener: no cloud region to listen to yet: set "
@@ -71,7 +82,14 @@ class Command(BaseCommand):
         service = ListenerService(settings, targets)
         service.start()
         log.info("run_listener: started for %s", ", ".join(service.listening) or "no region")
-        self.loop(service, settings, stop, options["stats_interval"], options["refresh_interval"])
+        self.loop(
+            service,
+            settings,
+            stop,
+            options["stats_interval"],
+            options["refresh_interval"],
+            reconcile,
+        )
         log.info("run_listener: stopping")
         if not service.stop(options["drain_timeout"]):
             # NOTE: a listener stuck on a broker would keep the process alive; whatever it
@@ -81,7 +99,12 @@ class Command(BaseCommand):
 
     @staticmethod
     def loop(
-        service, settings, stop: threading.Event, stats_every: float, refresh_every: float
+        service,
+        settings,
+        stop: threading.Event,
+        stats_every: float,
+        refresh_every: float,
+        reconcile: float | None = None,
     ) -> None:
         now = time.monotonic()
         next_stats, next_refresh = now + stats_every, now + refresh_every
@@ -93,7 +116,7 @@ class Command(BaseCommand):
             if refresh_every > 0 and now >= next_refresh:
                 next_refresh = now + refresh_every
                 try:
-                    service.sync(regions.targets(settings))
+                    service.sync(regions.targets(settings, reconcile=reconcile))
                 except DatabaseError as exc:
                     log.warning("run_listener: cannot read the region registry: %s", exc)
                 except Exception:

@@ -152,10 +152,10 @@ def test_it_requeues_after_a_bounded_backoff_when_the_outbox_is_down():
     assert ep.handle(*args(first("compute.instance.pause.end"))) == HANDLED
 
 
-def test_the_endpoint_reads_nothing_but_the_request_ids_of_the_context():
+def test_the_endpoint_reads_nothing_but_the_request_ids_and_the_user_of_the_context():
     class Untouchable:
         def __getattr__(self, name):
-            if name in ("global_request_id", "request_id"):
+            if name in ("global_request_id", "request_id", "user_id", "user", "user_name"):
                 raise AttributeError(name)
             raise AssertionError(f"ctxt.{name} was read")
 

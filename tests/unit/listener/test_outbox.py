@@ -14,6 +14,7 @@ from multicloud.events.models import Delivery, Event
 from tests.nova_corpus import args, replay
 
 pytestmark = pytest.mark.django_db
+MR = "message-router"
 
 
 def legacy_events(n: int):
@@ -93,7 +94,7 @@ def test_a_queue_waiting_for_a_retry_is_held_back_but_not_the_other_topics():
     )
     assert outbox.claim("onap_R1", "bad", "w1", 10, 60) == []
     assert len(outbox.claim("onap_R1", "good", "w1", 10, 60)) == 3
-    assert outbox.pending_queues() == [("onap_R1", "bad"), ("onap_R1", "good")]
+    assert outbox.pending_queues() == [("onap_R1", MR, "bad"), ("onap_R1", MR, "good")]
 
 
 def test_settling_publishes_retries_and_dead_letters():
@@ -153,7 +154,7 @@ def test_cancelling_a_topic_dead_letters_its_pending_deliveries_only():
     for event in legacy_events(2):
         outbox.accept(event, "onap", "R1", ["gone", "kept"])
     assert service.cancel("onap_R1", "gone") == 2
-    assert outbox.pending_queues() == [("onap_R1", "kept")]
+    assert outbox.pending_queues() == [("onap_R1", MR, "kept")]
     assert set(Delivery.objects.filter(topic="gone").values_list("last_error", flat=True)) == {
         service.UNSUBSCRIBED
     }

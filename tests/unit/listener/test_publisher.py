@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from django.utils import timezone
 
 from listener import metrics, outbox
 from listener.consumer import Endpoint, filters_from
@@ -224,13 +225,15 @@ def test_the_publisher_thread_survives_a_failing_round_and_stops_on_request(mr, 
 
     calls = []
 
-    def broken(vim_id, topic):
+    def broken(vim_id, topic, sink):
         calls.append(1)
         raise RuntimeError("bug")
 
     publisher = publisher_for(mr)
     monkeypatch.setattr(publisher, "publish_queue", broken)
-    monkeypatch.setattr(module.outbox, "pending_queues", lambda: [("onap_R1", TOPIC)])
+    monkeypatch.setattr(
+        module.outbox, "pending_queues", lambda: [("onap_R1", "message-router", TOPIC)]
+    )
     monkeypatch.setattr(module, "close_old_connections", lambda: None)
     thread = threading.Thread(target=publisher.run)
     thread.start()
@@ -301,3 +304,31 @@ def test_a_publish_carries_the_event_s_request_id_to_message_router(mr):
     assert mr.received_headers["X-ONAP-PartnerName"] == "multicloud"
     assert [m["request_id"] for m in mr.messages(TOPIC)] == [ours]
     assert metrics.PUBLISHED.labels(TOPIC)._value.get() - published == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publishing_resumes_within_about_a_second_of_message_router_coming_back(mr):
+    import threading
+
+    ids = store(5)
+    mr.down()
+    publisher = Publisher(MessageRouter(mr.url, timeout=2.0), retry_min=4.0, retry_max=60.0)
+    thread = threading.Thread(target=publisher.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not Delivery.objects.filter(attempts__gte=1).exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        waiting = Delivery.objects.first().next_attempt_at - timezone.now()
+        assert waiting.total_seconds() > 2.5  # the backoff alone would wait that long
+        mr.up()
+        came_back = time.monotonic()
+        while len(published_ids(mr)) < 5:
+            assert time.monotonic() - came_back < 10
+            time.sleep(0.02)
+        assert time.monotonic() - came_back < 2.0
+        assert published_ids(mr) == ids
+    finally:
+        publisher.stop()
+        thread.join(10)

@@ -23,6 +23,7 @@ class Region:
     notification_transport_url: str = field(repr=False)
     notification_topics: list = field(default_factory=list)
     notification_pool: str = ""
+    attributes: dict = field(default_factory=dict)
 
     @property
     def vim_id(self):
@@ -71,3 +72,17 @@ def test_registered_regions_come_from_the_registry(tmp_path):
         "rabbit://a:b@h/v",
         ("x",),
     )
+
+
+def test_the_reconcile_interval_is_global_unless_a_registration_sets_its_own(tmp_path):
+    own = {"cloud-extra-info": {"multicloud-events": {"reconcile-interval": 30}}}
+    off = {"cloud-extra-info": {"multicloud-events": {"reconcile-interval": 0}}}
+    registered = [
+        Region("onap", "R1", "rabbit://r1@h/v", attributes=own),
+        Region("onap", "R2", "rabbit://r2@h/v"),
+        Region("onap", "R3", "rabbit://r3@h/v", attributes=off),
+    ]
+    conf = events(tmp_path, MULTICLOUD_EVENTS_RECONCILE_INTERVAL="300")
+    assert [t.reconcile_interval for t in regions.targets(conf, registered)] == [30, 300, 0]
+    found = regions.targets(conf, registered, reconcile=60)  # --reconcile-interval
+    assert [t.reconcile_interval for t in found] == [30, 60, 0]
