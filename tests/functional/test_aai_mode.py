@@ -39,6 +39,19 @@ def test_a_region_aai_does_not_hold_is_404_at_once_and_nothing_is_stored(api, aa
     assert not aai_mode.requests("PUT")
 
 
+@pytest.mark.parametrize("base", FORMS)
+def test_a_region_aai_holds_is_202_on_every_form_and_its_job_is_read_back(api, aai_mode, base):
+    aai_mode.seed(cloud_region_path("osbox", "RegionX"), {"cloud-type": "openstack"})
+    answer = api.request("POST", f"{base}/registry", b"")
+    assert answer.status == 202
+    assert answer.headers["location"] == f"{base}/registry"
+    assert answer.json()["registry"]["status"] == "pending"
+    wait_job_ended()
+    state = api.request("GET", f"{base}/registry").json()
+    assert state["vimId"] == "osbox_RegionX" and state["registry"]["status"] == "failed"
+    assert not aai_mode.requests("PUT")  # no esr-system-info: nothing written
+
+
 def test_a_non_object_body_is_400(api, aai_mode):
     answer = api.request("POST", f"{FORMS[1]}/registry", b"[1]")
     assert answer.status == 400 and "empty or a JSON object" in answer.json()["error"]
