@@ -9,6 +9,7 @@ A&AI slow.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
@@ -252,3 +253,24 @@ def test_aai_slow_during_the_job_is_bounded(api, use_aai, fake_aai, sandbox):
         "did not answer" in state["registry"]["error"] and "in time" in state["registry"]["error"]
     )
     assert time.monotonic() - started < 50  # one write's timeout, not ten per object
+
+
+def test_the_shell_command_registers_from_aai_and_unregisters_what_it_wrote(
+    use_aai, fake_aai, sandbox
+):
+    from django.core.management import CommandError, call_command
+
+    use_aai(fake_aai)
+    esr_writes_the_region(fake_aai, sandbox)
+    with pytest.raises(CommandError, match="MULTICLOUD_PUBLIC_URL"):
+        call_command("cloud_region", "register", "osbox", "RegionOne")
+    use_aai(fake_aai, MULTICLOUD_PUBLIC_URL=PUBLIC)
+    out = io.StringIO()
+    call_command("cloud_region", "register", "osbox", "RegionOne", stdout=out)
+    shown = json.loads(out.getvalue())
+    assert shown["registry"]["status"] == "done", shown["registry"]  # the job ran before return
+    assert shown["aai"]["written"]["pservers"] and pservers(fake_aai)
+    assert sandbox.admin.password not in out.getvalue()
+    call_command("cloud_region", "unregister", "osbox", "RegionOne", stdout=io.StringIO())
+    assert pservers(fake_aai) == [] and children(fake_aai, "tenants") == {}
+    assert fake_aai.exists(CR) and not CloudRegion.objects.exists()
