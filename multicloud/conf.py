@@ -91,6 +91,8 @@ class Settings:
     metrics_dir: Path | None = None
     #: The directory run.sh gives the workers when PROMETHEUS_MULTIPROC_DIR is unset.
     metrics_dir_default: Path | None = None
+    #: Who root becomes at start-up (``MULTICLOUD_RUN_AS``; empty: ``nobody``).
+    run_as: str = ""
 
     @property
     def concurrency(self) -> int:
@@ -674,6 +676,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         auth=auth,
         metrics_dir=_optional_dir(src.get("PROMETHEUS_MULTIPROC_DIR", _text, "")),
         metrics_dir_default=data_dir / "metrics",
+        run_as=src.get("MULTICLOUD_RUN_AS", _text, ""),
     )
 
 
