@@ -47,10 +47,14 @@ def migrate() -> int:
         if locked:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
-    from multicloud.images import staging
+    from multicloud.images import pending, staging
 
     settings = get_settings()
-    staging.remove_stale_parts(2 * max(settings.request_timeout, settings.cloud_timeout))
+    idle = 2 * max(settings.request_timeout, settings.cloud_timeout)
+    # NOTE: the images of uploads that died first (they look at the .part files), then
+    # the partial files themselves.
+    pending.sweep(settings.images.staging_dir, idle, budget=settings.cloud_timeout)
+    staging.remove_stale_parts(idle)
     connections.close_all()
     return len(pending)
 

@@ -21,7 +21,7 @@ import requests
 
 from multicloud import transaction
 from multicloud.exceptions import BadRequest, Forbidden, MulticloudError, UpstreamError
-from multicloud.images import service, staging
+from multicloud.images import pending, service, staging
 from multicloud.images.metadata import ImageMeta, parse_meta, shape
 
 log = logging.getLogger(__name__)
@@ -108,10 +108,13 @@ def run(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> Non
     staged = None
     try:
         with staging.staging() as writer:
+            pending.moved(image_id, writer.path)
             writer.write_all(_fetch(url))
             staged = writer.finish(meta.name, meta.disk_format, meta.container_format)
+            pending.moved(image_id, staged.path)
         service.send_bytes(target, image_id, staged)
         service.wait_verified(target, image_id, staged)
+        pending.done(target.region.vim_id, image_id)
         log.info("image %s fetched from a URL and uploaded (%d bytes)", image_id, staged.size)
     except Exception as exc:
         message = exc.message if isinstance(exc, MulticloudError) else repr(exc)
