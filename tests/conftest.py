@@ -12,7 +12,6 @@ order, and once both runs are done they must be identical: status, headers
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -197,12 +196,12 @@ def _close_region_stamp_connection():
 def pytest_runtest_teardown(item):
     """Let background region discovery finish inside the test that started it.
 
-    Runs before fixtures are torn down, so a discovery thread never writes to a
+    Runs before fixtures are torn down, so a discovery job never writes to a
     database that is being flushed or that the next test owns.
     """
-    for thread in threading.enumerate():
-        if thread.name.startswith("discovery-"):
-            thread.join(timeout=120)
+    from multicloud import background
+
+    background.DISCOVERY.join(timeout=120)
 
 
 # --------------------------------------------------------------------------- settings override

@@ -12,14 +12,13 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
-from multicloud import transaction
+from multicloud import background, transaction
 from multicloud.exceptions import BadRequest, Forbidden, MulticloudError, UpstreamError
 from multicloud.images import pending, service, staging
 from multicloud.images.metadata import ImageMeta, parse_meta, shape
@@ -89,16 +88,9 @@ def create_from_url(
     return shape(image, target.decoration()), True
 
 
-def start(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> threading.Thread:
-    """Fetch ``url`` and upload it to ``image_id`` in a background thread."""
-    thread = threading.Thread(
-        target=transaction.propagating(run),
-        args=(target, image_id, url, meta),
-        name=f"image-fetch-{image_id}",
-        daemon=True,
-    )
-    thread.start()
-    return thread
+def start(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> None:
+    """Fetch ``url`` and upload it to ``image_id`` in the background (a bounded pool)."""
+    background.IMAGE_FETCH.submit(transaction.propagating(run), target, image_id, url, meta)
 
 
 def run(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> None:

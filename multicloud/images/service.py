@@ -18,6 +18,7 @@ growing copy). Metadata is parsed here, for every body kind.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -45,6 +46,8 @@ from multicloud.vims.service import get_region, parse_vim_id, region_fields
 log = logging.getLogger(__name__)
 
 ACTIVE_TIMEOUT = 600.0
+#: Most images one list answers without ``?limit=`` (page on with ``?marker=``).
+MAX_LISTED = 10000
 #: The metadata fields of an upload (form fields, query parameters or JSON keys).
 META_KEYS = ("name", "imageType", "containerFormat", "visibility", "properties")
 
@@ -359,13 +362,14 @@ def list_images(
     target: Target, name: str | None, limit: int | None, marker: str | None
 ) -> dict[str, Any]:
     filters = {"name": name} if name else {}
-    kwargs: dict[str, Any] = {"filters": filters}
-    if limit is not None:
-        kwargs["limit"] = limit
+    most = limit or MAX_LISTED
+    kwargs: dict[str, Any] = {"filters": filters, "limit": most}
     if marker:
         kwargs["marker"] = marker
     with target.errors():
-        images = [shape(image, {}) for image in target.glance.images.list(**kwargs)]
+        # NOTE: glanceclient follows Glance's next links; the cap ends a cloud's endless pages.
+        listed = itertools.islice(target.glance.images.list(**kwargs), most)
+        images = [shape(image, {}) for image in listed]
     return {"images": images, **target.decoration()}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from multicloud.events.kinds import KIND_NAMES, Kind
-from multicloud.exceptions import BadRequest
+from multicloud.exceptions import BadRequest, UpstreamError
 from multicloud.openstack.client import adapter, translate_errors
 
 #: Kind -> Nova vm_states that a VM is in after that action.
@@ -51,6 +51,8 @@ VM_STATES = (
     "shelved_offloaded",
 )
 PAGE = 1000
+#: Most pages read (a cloud could answer full pages for ever).
+MAX_PAGES = 100
 
 
 def parse_states(value: Any) -> tuple[set[str], bool]:
@@ -92,15 +94,21 @@ def vm_status(region: Any, states: Any) -> list[dict[str, Any]]:
 
 
 def _servers(nova: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every server, page by page: at most ``MAX_PAGES`` pages, each marker new (M1)."""
     found: list[dict[str, Any]] = []
     marker = None
-    while True:
+    markers: set[str] = set()
+    for _ in range(MAX_PAGES):
         query = {**params, "limit": PAGE, **({"marker": marker} if marker else {})}
         page = nova.get("/servers/detail", params=query).json().get("servers", [])
         found += page
         if len(page) < PAGE:
             return found
-        marker = page[-1]["id"]
+        marker = str(page[-1]["id"])
+        if marker in markers:
+            raise UpstreamError("the compute service answers the same page again")
+        markers.add(marker)
+    raise UpstreamError(f"the compute service lists more than {MAX_PAGES * PAGE} servers")
 
 
 def _matches(server: dict[str, Any], wanted: set[str], rebuild: bool) -> bool:

@@ -8,14 +8,13 @@ whose registration was superseded (re-registered meanwhile) writes nothing.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from django.db import connections
 from django.utils import timezone
 
-from multicloud import transaction
+from multicloud import background, transaction
 from multicloud.exceptions import MulticloudError
 from multicloud.openstack import client
 from multicloud.vims import tenants as tenant_service
@@ -26,21 +25,12 @@ log = logging.getLogger(__name__)
 Discovered = dict[str, Any]
 
 
-def start(
-    pk: int, generation: int, target: Callable[[int, int], None] | None = None
-) -> threading.Thread:
-    """Discover in a daemon thread (green under the pecan mode's Eventlet).
+def start(pk: int, generation: int, target: Callable[[int, int], None] | None = None) -> None:
+    """Discover in the background, on the bounded discovery pool (:mod:`multicloud.background`).
 
     ``target`` replaces :func:`run` (the A&AI registry's job runs discovery too).
     """
-    thread = threading.Thread(
-        target=transaction.propagating(target or run),
-        args=(pk, generation),
-        name=f"discovery-{pk}",
-        daemon=True,
-    )
-    thread.start()
-    return thread
+    background.DISCOVERY.submit(transaction.propagating(target or run), pk, generation)
 
 
 def run(pk: int, generation: int) -> None:
