@@ -47,13 +47,14 @@ def migrate() -> int:
         if locked:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
-    from multicloud.images import pending, staging
+    from multicloud.images import pending as pending_images
+    from multicloud.images import staging
 
     settings = get_settings()
     idle = 2 * max(settings.request_timeout, settings.cloud_timeout)
     # NOTE: the images of uploads that died first (they look at the .part files), then
     # the partial files themselves.
-    pending.sweep(settings.images.staging_dir, idle, budget=settings.cloud_timeout)
+    pending_images.sweep(settings.images.staging_dir, idle, budget=settings.cloud_timeout)
     staging.remove_stale_parts(idle)
     connections.close_all()
     return len(pending)

@@ -117,4 +117,7 @@ def _delete(pending: PendingImage) -> bool:
     except MulticloudError as exc:
         log.warning("cannot remove half-created image %s yet: %s", pending.image_id, exc.message)
         return False
+    except Exception:  # noqa: BLE001 - a clean-up never stops the start-up; retried next time
+        log.exception("cannot remove half-created image %s yet", pending.image_id)
+        return False
     return True
