@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from listener import metrics, outbox
 from listener.mr import MessageRouter, Reply, Verdict
+from multicloud.conf import mask_userinfo
 from multicloud.events.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class Publisher:
 
     def run(self) -> None:
         """Publish until :meth:`stop`; database trouble is logged and waited out."""
-        log.info("publisher %s: publishing to %s", self.worker, self.router.url)
+        log.info("publisher %s: publishing to %s", self.worker, mask_userinfo(self.router.url))
         with ThreadPoolExecutor(self.parallel, thread_name_prefix="mr-queue") as pool:
             while not self._stop.is_set():
                 started = self._dispatch(pool)

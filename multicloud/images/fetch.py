@@ -109,7 +109,8 @@ def run(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> Non
         pending.done(target.region.vim_id, image_id)
         log.info("image %s fetched from a URL and uploaded (%d bytes)", image_id, staged.size)
     except Exception as exc:
-        message = exc.message if isinstance(exc, MulticloudError) else repr(exc)
+        # NOTE: never the URL itself: its path or query may carry a token (L4).
+        message = exc.message if isinstance(exc, MulticloudError) else type(exc).__name__
         log.error("creating image %s from a URL failed: %s", image_id, message)
         service.delete_quietly(target, image_id)
     finally:
