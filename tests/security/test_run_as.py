@@ -42,6 +42,7 @@ def test_root_becomes_nobody_unless_root_is_chosen():
 
 
 @ROOT_ONLY
+@pytest.mark.filterwarnings("ignore:Using fork")  # eventlet, imported by other tests
 def test_the_server_user_gets_the_data_dir_and_loses_root():
     nobody = pwd.getpwnam("nobody")
     # NOTE: under a world-traversable directory: pytest's own is root-only.
