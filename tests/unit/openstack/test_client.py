@@ -127,3 +127,10 @@ def test_each_status_maps_to_one_error(status, message, error):
 def test_refused_registered_credentials_are_502_without_the_clouds_text():
     found = client.cloud_error(401, "The request you have made requires authentication.", "x")
     assert found.code == 502 and "registered credentials" in found.message
+
+
+def test_credentials_never_show_their_password():
+    creds = client.Credentials(
+        "http://k/v3", "admin", "s3cret-pw", "admin", None, "Default", True, None
+    )
+    assert "s3cret-pw" not in repr(creds) and "admin" in repr(creds)
