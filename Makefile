@@ -13,10 +13,10 @@ DEV_LOCK := requirements-dev.lock
 PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links
 
-.PHONY: help venv run test test-quick lock lint sandbox-up sandbox-down bench bench-proxy bench-regions bench-images clean
+.PHONY: help venv run test test-quick test-deployment lock lint sandbox-up sandbox-down bench bench-proxy bench-regions bench-images clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 $(STAMP): $(DEV_LOCK)
 	$(PYTHON) tools/check_lock.py
@@ -49,6 +49,10 @@ test: $(STAMP) ## the whole suite; starts the OpenStack sandbox when it is not r
 test-quick: $(STAMP) ## every test that needs no OpenStack sandbox (no sandbox start)
 	@echo "== test-quick: the sandbox tests are left out (make test runs them)"
 	$(PY) -m pytest -m "not sandbox" $(PYTEST_ARGS)
+
+test-deployment: $(STAMP) ## the scale-out harness alone (root: namespaces, HAProxy; sandbox, RabbitMQ), figures into bench/DEPLOYMENT.md
+	MULTICLOUD_SANDBOX_STATE=$${MULTICLOUD_SANDBOX_STATE:-$(CURDIR)/.sandbox/state} \
+	  DEPLOYMENT_REPORT=bench/DEPLOYMENT.md $(PY) -m pytest tests/deployment $(PYTEST_ARGS)
 
 # NOTE: pip-tools comes from .venv; with a stale lock, build .venv from the old one first.
 lock: ## regenerate the hashed lock files from requirements.txt and requirements-dev.txt

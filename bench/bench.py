@@ -43,6 +43,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from multicloud.conf import somaxconn
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "results"))
 REPORT = ROOT / "bench" / "REPORT.md"
@@ -534,7 +536,7 @@ def machine() -> dict:
         "versions": versions,
         "ab": first_line(["ab", "-V"]),
         "wrk": first_line(["wrk", "-v"]),
-        "somaxconn": Path("/proc/sys/net/core/somaxconn").read_text().strip(),
+        "somaxconn": str(somaxconn()),
         "tcp_max_syn_backlog": Path("/proc/sys/net/ipv4/tcp_max_syn_backlog").read_text().strip(),
         "git": subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True

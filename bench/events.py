@@ -1,7 +1,7 @@
 """Event federation benchmark: Nova notifier -> RabbitMQ -> run_listener -> outbox -> MR.
 
-    .venv/bin/python bench/events.py [--count 5000] [--rate 0] [--database-url URL]
-    .venv/bin/python bench/events.py --baseline [--count 20000] [--database-url URL]
+    .venv/bin/python -m bench.events [--count 5000] [--rate 0] [--database-url URL]
+    .venv/bin/python -m bench.events --baseline [--count 20000] [--database-url URL]
 
 Plays Nova with an oslo.messaging Notifier (the captured notifications, both formats, every
 notification a new message id) on a throwaway vhost of the real RabbitMQ at 127.0.0.1:5672,
@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -36,11 +35,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from tests.doubles.dmaap_mr import FakeMessageRouter  # noqa: E402
-from tests.integration.rabbit import (  # noqa: E402
+from tests.doubles.dmaap_mr import FakeMessageRouter
+from tests.integration.rabbit import (
     Broker,
     Database,
     ListenerProcess,

@@ -1,6 +1,6 @@
 """Keep-alive fairness check: N fresh starts of a mode, a short wrk each.
 
-``.venv/bin/python bench/fairness.py pecan 5`` prints, per start, the average
+``.venv/bin/python -m bench.fairness pecan 5`` prints, per start, the average
 number of wrk's 100 keep-alive connections each worker held and its share of
 the workers' CPU. The first connections after start are the ones that used to
 land on one worker, so every round starts a new server.
@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import RESULTS, Server, wrk_run
+from bench.bench import RESULTS, Server, wrk_run
 
 
 def main() -> int:

@@ -1,6 +1,6 @@
 """Passthrough overhead: Nova and Glance called directly versus through Multicloud's proxy.
 
-    make bench-proxy          # or: .venv/bin/python bench/proxy.py [--rounds 2] [--modes ...]
+    make bench-proxy          # or: .venv/bin/python -m bench.proxy [--rounds 2] [--modes ...]
 
 Needs the OpenStack sandbox (``MULTICLOUD_SANDBOX_STATE``) and ``ab`` (apache2-utils). For
 each serving mode it starts ``run.sh`` on a free loopback port (MULTICLOUD_WORKERS = CPU
@@ -37,13 +37,11 @@ from pathlib import Path
 
 import requests
 
+from tests.integration.regions import region_body
+from tests.sandbox import load_sandbox, make_session
+from tests.servers import Service
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.integration.regions import region_body  # noqa: E402
-from tests.sandbox import load_sandbox, make_session  # noqa: E402
-from tests.servers import Service  # noqa: E402
-
 REPORT = ROOT / "bench" / "PROXY.md"
 RESULTS = ROOT / "bench" / "results" / "proxy"
 TICK = os.sysconf("SC_CLK_TCK")

@@ -1,6 +1,6 @@
 """Region lookups: server CPU of region-scoped answers next to ``vim_types``, both modes.
 
-    make bench-regions       # or: .venv/bin/python bench/regions.py [--baseline REF] ...
+    make bench-regions       # or: .venv/bin/python -m bench.regions [--baseline REF] ...
 
 Needs the OpenStack sandbox (``MULTICLOUD_SANDBOX_STATE``; the known region is the
 sandbox, registered through the API) and ``ab``. For each serving mode it starts
@@ -37,11 +37,11 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from tests.integration.regions import region_body
+from tests.sandbox import load_sandbox
 
-from tests.integration.regions import region_body  # noqa: E402
-from tests.sandbox import load_sandbox  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
 
 REPORT = ROOT / "bench" / "REGIONS.md"
 RESULTS = ROOT / "bench" / "results" / "regions"

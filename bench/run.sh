@@ -23,4 +23,4 @@ fi
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
 echo "bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-exec "$here/.venv/bin/python" "$here/bench/bench.py" "$@"
+exec "$here/.venv/bin/python" -m bench.bench "$@"

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from multicloud.events.kinds import (
+from multicloud.event_kinds import (
     DEFAULT_PHASES,
     DEFAULT_PREFER_FORMAT,
     NOVA_SETTING_FORMATS,
@@ -143,44 +143,6 @@ _FUNCTION_KINDS = {
     "finish_revert_resize": Kind.RESIZE,
     "restore_instance": Kind.RESTORE,
 }
-
-# The fields Nova's info_from_instance() always writes; both formats carry them.
-LEGACY_CORE_FIELDS: tuple[str, ...] = (
-    "tenant_id",
-    "user_id",
-    "instance_id",
-    "display_name",
-    "reservation_id",
-    "hostname",
-    "instance_type",
-    "instance_type_id",
-    "instance_flavor_id",
-    "architecture",
-    "memory_mb",
-    "disk_gb",
-    "vcpus",
-    "root_gb",
-    "ephemeral_gb",
-    "host",
-    "node",
-    "availability_zone",
-    "cell_name",
-    "created_at",
-    "terminated_at",
-    "deleted_at",
-    "launched_at",
-    "image_ref_url",
-    "os_type",
-    "kernel_id",
-    "ramdisk_id",
-    "image_meta",
-    "state",
-    "state_description",
-    "progress",
-    "access_ip_v4",
-    "access_ip_v6",
-    "metadata",
-)
 
 
 # --------------------------------------------------------------------------- classification

@@ -187,11 +187,6 @@ def pending_queues() -> list[tuple[str, str]]:
     return sorted(rows.order_by())
 
 
-def regions_with_pending() -> list[str]:
-    """vim ids that have deliveries waiting (due or not)."""
-    return sorted({vim_id for vim_id, _ in pending_queues()})
-
-
 def _locking(queryset):
     if connection.features.has_select_for_update_skip_locked:
         return queryset.select_for_update(skip_locked=True, of=("self",))

@@ -21,13 +21,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from multicloud.events.kinds import (
+from multicloud.event_kinds import (
     DEFAULT_PHASES,
     DEFAULT_PREFER_FORMAT,
     KIND_NAMES,
     PHASE_NAMES,
     PREFER_FORMATS,
 )
+from multicloud.messaging_url import check_transport_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -379,8 +380,6 @@ def _seconds(low: float, high: float):
 
 
 def _transport_url(raw: str) -> str:
-    from multicloud.messaging_url import check_transport_url
-
     return check_transport_url(raw.strip()) if raw.strip() else ""
 
 

@@ -114,6 +114,12 @@ class ServiceUnavailable(MulticloudError):
     message = "service unavailable"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database refused or lost the connection (down, restarting, cut): a retry may work."""
+
+    message = "the database is unavailable; try again later"
+
+
 class GatewayTimeout(MulticloudError):
     code = 504
     message = "upstream service timed out"

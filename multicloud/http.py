@@ -5,7 +5,8 @@ and Pecan adapters build the one and serve the other. Everything both adapters
 need lives here once: the request built from a WSGI environ
 (:func:`request_from_environ`), an exception turned into its answer with the one
 logging policy (:func:`error_response`), and the bytes a method sends
-(:func:`body_for`, HEAD included). Nothing here imports a web framework.
+(:func:`body_for`, HEAD included). Nothing here imports a web framework (only
+Django's database error classes, to answer a database outage with 503).
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import parse_qsl
 
+from django.db import InterfaceError, OperationalError
+
 from multicloud.exceptions import (
     BadRequest,
+    DatabaseUnavailable,
     MulticloudError,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -165,10 +169,17 @@ class Request:
         ``text/plain`` fetch cannot send ``application/json`` without CORS).
         """
         if self._json is _UNSET:
-            raw = self.read_body()
-            if raw.strip() and not is_json_type(self.headers.get("content-type", "")):
-                raise UnsupportedMediaType("the request body must be application/json")
-            self._json = parse_json(raw, required)
+            self.parse_body(self.read_body(), required)
+        return self._json
+
+    def parse_body(self, raw: bytes, required: bool = True) -> Any:
+        """``raw``, this request's body read by the caller, parsed as :meth:`json` parses it.
+
+        Kept: a later :meth:`json` answers it without reading again.
+        """
+        if raw.strip() and not is_json_type(self.headers.get("content-type", "")):
+            raise UnsupportedMediaType("the request body must be application/json")
+        self._json = parse_json(raw, required)
         return self._json
 
     def json_object(self) -> dict[str, Any]:
@@ -282,16 +293,26 @@ def error_response(exc: BaseException, route_name: str = "") -> Response:
     """The answer to ``exc``: its JSON error body, ``Content-Length`` and its own headers.
 
     The one logging policy: client errors (4xx) are not logged above DEBUG; server
-    errors (5xx) are logged with their traceback and the route's name; an exception
-    that is not a :class:`MulticloudError` is a bug and answers a generic 500.
+    errors (5xx) are logged with their traceback and the route's name; a database
+    outage (:data:`DATABASE_DOWN`) answers 503; any other exception that is not a
+    :class:`MulticloudError` is a bug and answers a generic 500.
     """
     error = _as_error(exc, route_name)
     body = render_json(error_body(error))
     return Response(status=error.code, body=body, headers=list(error.headers()))
 
 
+#: What the database driver raises when the server is down, restarting, refuses connections
+#: or cut one (PostgreSQL), or is locked (SQLite): transient, answered 503, not a bug's 500.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
 def _as_error(exc: BaseException, route_name: str) -> MulticloudError:
     where = route_name or "(no route)"
+    if isinstance(exc, DATABASE_DOWN):
+        # NOTE: no traceback: during an outage every request fails this same way.
+        log.error("%s failed: the database is unavailable: %s", where, exc)
+        return DatabaseUnavailable()
     if not isinstance(exc, MulticloudError):
         log.error("unexpected error while serving %s", where, exc_info=exc)
         return internal_error()

@@ -44,9 +44,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     formatter = (
         {"()": "multicloud.logs.JsonFormatter"}
         if settings.log_format == "json"
-        else {
-            "format": "%(asctime)s %(process)d %(levelname)s %(name)s: %(transaction)s%(message)s"
-        }
+        else {"format": TEXT_FORMAT}
     )
     return {
         "version": 1,

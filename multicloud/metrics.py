@@ -161,9 +161,3 @@ def exposition() -> tuple[bytes, str]:
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=str(get_settings().metrics_dir))
     return generate_latest(registry), CONTENT_TYPE_LATEST
-
-
-def worker_exited(pid: int) -> None:
-    """Drop the live gauges of a dead worker (its counters stay summed)."""
-    if get_settings().metrics_dir is not None:
-        multiprocess.mark_process_dead(pid, str(get_settings().metrics_dir))

@@ -27,6 +27,18 @@ SEGMENT = r"[0-9A-Za-z_.~:@%+-]+"
 REST = r".*"
 #: Placeholders that name a cloud region.
 REGION_PARAMS = ("vimid", "region")
+#: The APIs served, each with its own Swagger document: (namespace, version) → title.
+APIS: dict[tuple[str, str], str] = {
+    ("multicloud", "v0"): "Multicloud broker API",
+    ("multicloud", "v1"): "Multicloud broker API (v1)",
+    ("multicloud-vio", "v0"): "Multicloud VIO/OpenStack plugin API",
+    ("multicloud-vio", "v1"): "Multicloud VIO/OpenStack plugin API (v1)",
+}
+
+
+def swagger_url(namespace: str, version: str) -> str:
+    """Where the Swagger document of an API is served."""
+    return f"/api/{namespace}/{version}/swagger.json"
 
 
 @dataclass(frozen=True)

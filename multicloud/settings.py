@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "multicloud.images",
     "multicloud.auth",
     "multicloud.events",
+    "multicloud.workload",
     "listener",
 ]
 MIDDLEWARE: list[str] = ["multicloud.api.django_middleware.ObserveMiddleware"]

@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
+
+from tests.missing import missing
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = (
@@ -46,10 +47,7 @@ def ensure_chromium() -> str:
             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
         )
     if not Path(CHROMIUM).exists():
-        message = "Debian's chromium is not installed and apt-get could not install it"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        missing("Debian's chromium is not installed and apt-get could not install it")
     return CHROMIUM
 
 

@@ -5,14 +5,15 @@ test client, Pecan through WebTest. Both get the same neutral :class:`Answer`.
 
 Byte parity: for every functional test (``tests/functional``, or any test marked
 ``parity``) the answers of its django run and of its pecan run are recorded in
-order, and once both runs are done they must be identical: status, headers
-(``Date`` and ``Server`` aside) and body bytes, request by request.
+order, and once both runs are done they must be identical: status, every header in
+order, a repeated one included (``Date`` and ``Server`` aside), and body bytes, request
+by request (tests/unit/test_conftest.py shows it failing on each kind of difference).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,8 +21,9 @@ import pytest
 
 FRAMEWORKS = ("django", "pecan")
 
-#: The A&AI double and the ``aai`` registry mode (fixtures ``fake_aai``, ``aai_mode``).
-pytest_plugins = ["tests.doubles.aai_fixtures"]
+#: The A&AI double and the ``aai`` registry mode (fixtures ``fake_aai``, ``use_aai``, ``aai_mode``).
+#: The OpenStack sandbox (``sandbox``, ``admin_session``, ``servers``, ...: tests/sandbox.py).
+pytest_plugins = ["tests.doubles.aai_fixtures", "tests.sandbox"]
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
+    #: Every header as sent, in order, names in lower case (repeated ones kept).
+    header_list: list[tuple[str, str]] = field(default_factory=list)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -47,7 +51,7 @@ class DjangoApi:
         extra.setdefault("HTTP_HOST", TEST_HOST)
         response = self.client.generic(method, path, body, content_type=content_type, **extra)
         content = b"".join(response.streaming_content) if response.streaming else response.content
-        return Answer(response.status_code, _lower(response.headers.items()), content)
+        return _answer(response.status_code, list(response.headers.items()), content)
 
 
 class PecanApi:
@@ -72,15 +76,16 @@ class PecanApi:
             content = b"".join(app_iter)
         finally:
             getattr(app_iter, "close", lambda: None)()
-        return Answer(int(status.split()[0]), _lower(headerlist), content)
+        return _answer(int(status.split()[0]), headerlist, content)
 
 
 #: The Host both test clients send.
 TEST_HOST = "testserver"
 
 
-def _lower(items) -> dict[str, str]:
-    return {name.lower(): value for name, value in items}
+def _answer(status: int, headers: list[tuple[str, str]], body: bytes) -> Answer:
+    lowered = [(name.lower(), value) for name, value in headers]
+    return Answer(status, dict(lowered), body, lowered)
 
 
 @pytest.fixture(scope="session")
@@ -133,14 +138,15 @@ def assert_same_answers(django: list, pecan: list) -> None:
         where = f"{method} {path}"
         assert a.status == b.status, f"{where}: status {a.status} (django) vs {b.status} (pecan)"
         heads_a, heads_b = _headers(a, b), _headers(b, a)
-        assert heads_a == heads_b, f"{where}: headers differ"
+        assert heads_a == heads_b, f"{where}: headers differ (django, then pecan)"
         assert a.body == b.body, f"{where}: body {a.body[:300]!r} vs {b.body[:300]!r}"
 
 
-def _headers(answer: Answer, other: Answer) -> dict[str, str]:
-    return {
-        k: _comparable(k, v, other) for k, v in answer.headers.items() if k not in VOLATILE_HEADERS
-    }
+def _headers(answer: Answer, other: Answer) -> list[tuple[str, str]]:
+    """Every header in order, a repeated one too (``Date`` and ``Server`` aside)."""
+    return [
+        (k, _comparable(k, v, other)) for k, v in answer.header_list if k not in VOLATILE_HEADERS
+    ]
 
 
 def _comparable(name: str, value: str, other: Answer) -> str:
@@ -194,14 +200,14 @@ def _close_region_stamp_connection():
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item):
-    """Let background region discovery finish inside the test that started it.
+    """Let background jobs (discovery, heatbridge) finish inside the test that started them.
 
-    Runs before fixtures are torn down, so a discovery job never writes to a
-    database that is being flushed or that the next test owns.
+    Runs before fixtures are torn down, so a job never writes to a database that is
+    being flushed or that the next test owns.
     """
-    from multicloud import background
+    from multicloud import jobs
 
-    background.DISCOVERY.join(timeout=120)
+    jobs.join_all(timeout=120)
 
 
 # --------------------------------------------------------------------------- settings override
@@ -244,10 +250,12 @@ def _reload_settings():
     from multicloud import crypto
     from multicloud.broker import handlers as broker_handlers
     from multicloud.conf import get_settings
+    from multicloud.vims import aai_resolve
 
     get_settings.cache_clear()
     crypto._fernet.cache_clear()
     broker_handlers._vim_types_response.cache_clear()
+    aai_resolve.clear()
     return get_settings()
 
 

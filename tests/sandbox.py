@@ -1,9 +1,7 @@
 """Pytest fixtures for tests that talk to the OpenStack sandbox (tools/openstack-sandbox.sh).
 
-Use from any test module or conftest::
-
-    from tests.sandbox import *  # noqa: F401,F403  (or pytest_plugins = ["tests.sandbox"]
-                                 #  in the top-level conftest)
+A plugin of the whole suite (``pytest_plugins`` in tests/conftest.py): every test may ask
+for these fixtures by name.
 
 Fixtures (all independent of Django):
 
@@ -26,9 +24,12 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 import requests
+
+from tests.missing import missing
 
 __all__ = [
     "Credentials",
@@ -133,15 +134,18 @@ def load_sandbox(state: Path | None = None, probe: bool = True) -> Sandbox:
     return sb
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"OpenStack sandbox required in CI but unavailable: {reason}", pytrace=False)
-    pytest.skip(f"OpenStack sandbox not running: {reason}")
+def _unavailable(reason: str) -> NoReturn:
+    missing(f"OpenStack sandbox not running: {reason}")
 
 
 def require_cinder(sb: Sandbox) -> None:
     """Skip (fail with CI=true) when the sandbox runs without Cinder."""
     _require(sb, "OSBOX_CINDER_URL", "Cinder (OSBOX_CINDER=0, or started before it had)")
+
+
+def require_heat(sb: Sandbox) -> None:
+    """Skip (fail with CI=true) when the sandbox runs without Heat (orchestration)."""
+    _require(sb, "OSBOX_HEAT_URL", "orchestration endpoint (OSBOX_HEAT=0, or started before Heat)")
 
 
 def require_port_binding(sb: Sandbox) -> None:
@@ -152,10 +156,7 @@ def require_port_binding(sb: Sandbox) -> None:
 def _require(sb: Sandbox, key: str, what: str) -> None:
     if key in sb.env:
         return
-    reason = f"the sandbox in {sb.state} has no {what}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    missing(f"the sandbox in {sb.state} has no {what}")
 
 
 def make_session(sb: Sandbox, creds: Credentials):

@@ -51,8 +51,13 @@ class Service:
         #: the database this server runs on ('' = the SQLite file in its data directory)
         self.database_url = environ.get("DATABASE_URL", "")
         with open(self.log, "wb") as out:
+            # NOTE: its own process group, so interrupt() can do what Ctrl-C does.
             self.proc = subprocess.Popen(
-                [str(ROOT / "run.sh")], env=environ, stdout=out, stderr=subprocess.STDOUT
+                [str(ROOT / "run.sh")],
+                env=environ,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def wait_ready(self, timeout: float = 40.0) -> None:
@@ -80,11 +85,39 @@ class Service:
             self.proc.wait()
             raise AssertionError("run.sh did not stop on SIGTERM") from None
 
+    def interrupt(self, timeout: float = 30.0) -> str:
+        """Ctrl-C in a terminal: SIGINT to run.sh's whole process group (server, workers, log
+        filter); what it printed from then on, once every process of the group has gone."""
+        said_before = len(self.log.read_text(errors="replace"))
+        os.killpg(self.proc.pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        try:
+            self.proc.wait(timeout)
+            while _group_alive(self.proc.pid):
+                assert time.monotonic() < deadline, "run.sh's processes outlived Ctrl-C"
+                time.sleep(0.05)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        return self.log.read_text(errors="replace")[said_before:]
+
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
 
     def workers(self) -> set[int]:
         return set(_children(self.proc.pid))
+
+
+#: What a clean stop never prints (uWSGI's alarms about the workers it stops, a traceback).
+ALARMS = ("deadlock", "DAMN", "robust mutex", "Traceback")
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _is_postgresql(url: str) -> bool:

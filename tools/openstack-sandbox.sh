@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start the Multicloud OpenStack sandbox: Keystone, Glance, Placement, Nova (fake virt
-# driver), Neutron (ML2, no agents, ports bound by tools/sandbox/osbox_mech.py) and Cinder
-# (volumes as files, tools/sandbox/osbox_cinder.py) from PyPI, all on 127.0.0.1.
+# driver), Neutron (ML2, no agents, ports bound by tools/sandbox/osbox_mech.py), Cinder
+# (volumes as files, tools/sandbox/osbox_cinder.py) and Heat from PyPI, all on 127.0.0.1.
 #
 #   tools/openstack-sandbox.sh [STATE_DIR]        (default: <repo>/.sandbox/state)
 #
@@ -27,8 +27,11 @@ PL_PORT=${OSBOX_PLACEMENT_PORT:-8778}
 NV_PORT=${OSBOX_NOVA_PORT:-8774}
 NT_PORT=${OSBOX_NEUTRON_PORT:-9696}
 CV_PORT=${OSBOX_CINDER_PORT:-8776}
+HT_PORT=${OSBOX_HEAT_PORT:-8004}
 CINDER=${OSBOX_CINDER:-1}               # 1: start Cinder | 0: leave it out (faster start)
 [[ "$CINDER" =~ ^[01]$ ]] || { echo "OSBOX_CINDER must be 0 or 1" >&2; exit 1; }
+HEAT=${OSBOX_HEAT:-1}                   # 1: start Heat | 0: leave it out (faster start)
+[[ "$HEAT" =~ ^[01]$ ]] || { echo "OSBOX_HEAT must be 0 or 1" >&2; exit 1; }
 PG_PORT=${OSBOX_PG_PORT:-5432}          # shared server; a private one uses OSBOX_OWN_PG_PORT
 OWN_PG_PORT=${OSBOX_OWN_PG_PORT:-5433}
 MQ_PORT=${OSBOX_RABBIT_PORT:-5672}
@@ -44,7 +47,7 @@ CONSTRAINTS="$SB/constraints.txt"
 CHASH=$(sha256sum "$CONSTRAINTS" | cut -c1-12)
 VENV=${MULTICLOUD_OSBOX_VENV:-$HOME/.cache/multicloud/osbox-venv-$CHASH}
 VENV_MARKER="$VENV/.osbox-complete-$CHASH"
-PACKAGES="keystone glance nova openstack-placement neutron cinder uWSGI psycopg2-binary"
+PACKAGES="keystone glance nova openstack-placement neutron cinder openstack-heat uWSGI psycopg2-binary"
 
 say() { printf '[osbox %3ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -71,6 +74,7 @@ port_busy() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
 
 SPECS="keystone:$KS_PORT glance:$GL_PORT placement:$PL_PORT nova:$NV_PORT neutron:$NT_PORT"
 [ "$CINDER" = 1 ] && SPECS+=" cinder:$CV_PORT"
+[ "$HEAT" = 1 ] && SPECS+=" heat:$HT_PORT"
 for spec in $SPECS; do
     if port_busy "${spec#*:}"; then
         die "port ${spec#*:} (for ${spec%%:*}) on this machine is already in use by:
@@ -153,7 +157,7 @@ fi
 PSQL+=(-p "$PG_PORT")
 PG_URL="postgresql+psycopg2://postgres@$HOST:$PG_PORT"
 DBS=""
-for db in keystone glance placement nova_api nova_cell0 nova_cell1 neutron cinder; do DBS+=" $DBP$db"; done
+for db in keystone glance placement nova_api nova_cell0 nova_cell1 neutron cinder heat; do DBS+=" $DBP$db"; done
 # exactly these names: another sandbox's prefix may extend this one (osbox_ / osbox_x_)
 DB_LIST=$(sed -e "s/^ /'/" -e "s/ /','/g" -e "s/$/'/" <<<"$DBS")
 have_dbs=$("${PSQL[@]}" -Atc "select datname from pg_database where datname in ($DB_LIST)")
@@ -253,11 +257,11 @@ render() {  # render TEMPLATE DEST
         -e "s#@@MQ_URL@@#$MQ_URL#g" -e "s#@@REGION@@#$REGION#g" \
         -e "s#@@SERVICE_PASSWORD@@#$SERVICE_PASSWORD#g" \
         -e "s#@@KS_PORT@@#$KS_PORT#g" -e "s#@@GL_PORT@@#$GL_PORT#g" -e "s#@@PL_PORT@@#$PL_PORT#g" \
-        -e "s#@@NV_PORT@@#$NV_PORT#g" -e "s#@@NT_PORT@@#$NT_PORT#g" -e "s#@@CV_PORT@@#$CV_PORT#g" -e "s#@@DB_PREFIX@@#$DBP#g" \
+        -e "s#@@NV_PORT@@#$NV_PORT#g" -e "s#@@NT_PORT@@#$NT_PORT#g" -e "s#@@CV_PORT@@#$CV_PORT#g" -e "s#@@HT_PORT@@#$HT_PORT#g" -e "s#@@DB_PREFIX@@#$DBP#g" \
         "$SB/conf/$1" > "$2"
     chmod 600 "$2"
 }
-mkdir -p "$STATE"/{keystone,glance/{images,staging,tasks,cache},placement,nova/{state,instances,locks},neutron/{state,locks,plugins},cinder/{state,locks,volumes,plugins}}
+mkdir -p "$STATE"/{keystone,glance/{images,staging,tasks,cache},placement,nova/{state,instances,locks},neutron/{state,locks,plugins},cinder/{state,locks,volumes,plugins},heat/locks}
 render keystone.conf "$STATE/keystone/keystone.conf"
 render keystone-uwsgi.ini "$STATE/keystone/uwsgi.ini"
 render glance-api.conf "$STATE/glance/glance-api.conf"
@@ -284,11 +288,15 @@ render cinder.conf "$STATE/cinder/cinder.conf"
 render cinder-uwsgi.ini "$STATE/cinder/uwsgi.ini"
 cp "$VENV/etc/cinder/api-paste.ini" "$VENV/etc/cinder/resource_filters.json" "$STATE/cinder/"
 cp "$SB/osbox_cinder.py" "$STATE/cinder/plugins/"
+render heat.conf "$STATE/heat/heat.conf"
+render heat-uwsgi.ini "$STATE/heat/uwsgi.ini"
+cp "$VENV/etc/heat/api-paste.ini" "$STATE/heat/"
 
 # ---------------------------------------------------------------- database schemas
-# Glance, Placement, Nova, Neutron and Cinder migrate in the background while Keystone comes up.
+# Glance, Placement, Nova, Neutron, Cinder and Heat migrate in the background while Keystone comes up.
 NOVA_CONF="$STATE/nova/nova.conf"
 CINDER_CONF="$STATE/cinder/cinder.conf"
+HEAT_CONF="$STATE/heat/heat.conf"
 migrate_nova() {
     local nm=("$B/nova-manage" --config-file "$NOVA_CONF") cells
     "${nm[@]}" api_db sync
@@ -310,6 +318,9 @@ set -m
 migrate_nova >"$LOG/dbsync-nova.log" 2>&1 & MIG[nova]=$!
 if [ "$CINDER" = 1 ]; then
     ( "$B/cinder-manage" --config-file "$CINDER_CONF" db sync ) >"$LOG/dbsync-cinder.log" 2>&1 & MIG[cinder]=$!
+fi
+if [ "$HEAT" = 1 ]; then
+    ( "$B/heat-manage" --config-file "$HEAT_CONF" db_sync ) >"$LOG/dbsync-heat.log" 2>&1 & MIG[heat]=$!
 fi
 if [ "$NEUTRON_MODE" != stub ]; then
     migrate_neutron >"$LOG/dbsync-neutron.log" 2>&1 & MIG[neutron]=$!
@@ -340,18 +351,26 @@ AUTH_URL="http://$HOST:$KS_PORT"
 export OSBOX_AUTH_URL=$AUTH_URL OSBOX_REGION=$REGION \
     OSBOX_ADMIN_USER=$ADMIN_USER OSBOX_ADMIN_PASSWORD=$ADMIN_PASSWORD OSBOX_ADMIN_PROJECT=$ADMIN_PROJECT \
     OSBOX_DEMO_USER=$DEMO_USER OSBOX_DEMO_PASSWORD=$DEMO_PASSWORD OSBOX_DEMO_PROJECT=$DEMO_PROJECT \
-    OSBOX_SERVICE_PASSWORD=$SERVICE_PASSWORD OSBOX_SERVICE_USERS="glance nova placement neutron cinder" \
+    OSBOX_SERVICE_PASSWORD=$SERVICE_PASSWORD OSBOX_SERVICE_USERS="glance nova placement neutron cinder heat" \
     OSBOX_SVC_IMAGE="glance|http://$HOST:$GL_PORT" \
     OSBOX_SVC_PLACEMENT="placement|http://$HOST:$PL_PORT" \
     OSBOX_SVC_COMPUTE="nova|http://$HOST:$NV_PORT/v2.1" \
     OSBOX_SVC_NETWORK="neutron|http://$HOST:$NT_PORT" \
     OSBOX_VENV=$VENV OSBOX_NOVA_CONF=$NOVA_CONF
+ABSENT=""
 if [ "$CINDER" = 1 ]; then
     export OSBOX_SVC_BLOCK_STORAGE="cinder|http://$HOST:$CV_PORT/v3/%(project_id)s" \
         OSBOX_SVC_VOLUMEV3="cinderv3|http://$HOST:$CV_PORT/v3/%(project_id)s"
 else
-    export OSBOX_ABSENT_SERVICES="block-storage volumev3"
+    ABSENT+=" block-storage volumev3"
 fi
+if [ "$HEAT" = 1 ]; then
+    export OSBOX_SVC_ORCHESTRATION="heat|http://$HOST:$HT_PORT/v1/%(project_id)s" \
+        OSBOX_HEAT_STACK_DOMAIN=heat
+else
+    ABSENT+=" orchestration"
+fi
+export OSBOX_ABSENT_SERVICES=$ABSENT
 "$B/python" "$SB/ks_register.py" >"$LOG/ks-register.log" 2>&1 \
     || die "registering services in keystone failed; see $LOG/ks-register.log"
 say "keystone: services, endpoints, service users and demo user registered"
@@ -409,11 +428,20 @@ if [ "$CINDER" = 1 ]; then
     CINDER_PROCS="cinder-scheduler cinder-volume"
 fi
 
+# ---------------------------------------------------------------- heat
+HEAT_PROCS=""
+if [ "$HEAT" = 1 ]; then
+    start heat-api "$B/uwsgi" --ini "$STATE/heat/uwsgi.ini"
+    start heat-engine "$B/heat-engine" --config-file "$HEAT_CONF" --log-file heat-engine.log
+    HEAT_PROCS="heat-engine"
+fi
+
 wait_http glance "http://$HOST:$GL_PORT/versions" "$LOG/glance-api.log and $LOG/glance-uwsgi.log"
 wait_http placement "http://$HOST:$PL_PORT/" "$LOG/placement.log and $LOG/placement-uwsgi.log"
 wait_http nova-api "http://$HOST:$NV_PORT/" "$LOG/nova-api.log and $LOG/nova-api-uwsgi.log"
 [ "$CINDER" = 1 ] && wait_http cinder-api "http://$HOST:$CV_PORT/" "$LOG/cinder-api.log and $LOG/cinder-api-uwsgi.log"
-for p in nova-conductor nova-scheduler nova-compute $CINDER_PROCS; do
+[ "$HEAT" = 1 ] && wait_http heat-api "http://$HOST:$HT_PORT/" "$LOG/heat-api.log and $LOG/heat-api-uwsgi.log"
+for p in nova-conductor nova-scheduler nova-compute $CINDER_PROCS $HEAT_PROCS; do
     alive "$p" || die "$p exited; see $LOG/$p.log and $LOG/$p.out"
 done
 
@@ -425,11 +453,18 @@ if [ "$CINDER" = 1 ]; then
         || die "cinder did not become usable; see $LOG/cinder-ready.log, $LOG/cinder-volume.log, $LOG/cinder-scheduler.log"
     say "cinder: scheduler and volume backend up, a test volume was created and deleted"
 fi
+if [ "$HEAT" = 1 ]; then
+    "$B/python" "$SB/heat_ready.py" >"$LOG/heat-ready.log" 2>&1 \
+        || die "heat did not become usable; see $LOG/heat-ready.log, $LOG/heat-engine.log, $LOG/heat-api.log"
+    say "heat: engine up, a test stack was created and deleted"
+fi
 PORTS_ENV=""
 [ "$NEUTRON_KIND" = real ] && PORTS_ENV="OSBOX_PORT_BINDING=osbox"
 CINDER_ENV=""
 [ "$CINDER" = 1 ] && CINDER_ENV="OSBOX_CINDER_URL=http://$HOST:$CV_PORT/v3
 OSBOX_VOLUME_DIR=$STATE/cinder/volumes"
+HEAT_ENV=""
+[ "$HEAT" = 1 ] && HEAT_ENV="OSBOX_HEAT_URL=http://$HOST:$HT_PORT/v1"
 
 # ---------------------------------------------------------------- client files
 ( umask 077
@@ -453,6 +488,7 @@ OSBOX_NEUTRON_URL=http://$HOST:$NT_PORT
 OSBOX_NEUTRON_KIND=$NEUTRON_KIND
 $PORTS_ENV
 $CINDER_ENV
+$HEAT_ENV
 OSBOX_FLAVORS=m1.tiny,m1.small
 OSBOX_IMAGE=fake-image
 EOF
@@ -502,6 +538,7 @@ cat >&2 <<EOF
   nova      http://$HOST:$NV_PORT/v2.1
   neutron   http://$HOST:$NT_PORT ($NEUTRON_KIND${PORTS_ENV:+, ports bind})
   cinder    $([ "$CINDER" = 1 ] && echo "http://$HOST:$CV_PORT/v3 (volumes as files in $STATE/cinder/volumes)" || echo "not started (OSBOX_CINDER=0)")
+  heat      $([ "$HEAT" = 1 ] && echo "http://$HOST:$HT_PORT/v1 (stacks on this sandbox's services)" || echo "not started (OSBOX_HEAT=0)")
   amqp      $HOST:$MQ_PORT vhost $MQ_VHOST (exchange nova)
   credentials: $STATE/endpoints.env, $STATE/openrc, $STATE/clouds.yaml (clouds osbox, osbox-demo)
   stop:      $SCRIPT_DIR/openstack-sandbox-stop.sh $STATE [--purge]

@@ -3,8 +3,10 @@
 #   1. the OpenStack sandbox: used when it answers, else started here (about 95 s the
 #      first time on this 2-core machine, while it installs its virtualenv; 25 s after)
 #      and left running for the next run (`make sandbox-down` stops it);
-#   2. every test on SQLite;
-#   3. with TEST_DATABASE_URL=postgresql://..., every test again on PostgreSQL.
+#   2. every test on SQLite, but the deployment harness (tests/deployment);
+#   3. with TEST_DATABASE_URL=postgresql://..., every test again on PostgreSQL, and the
+#      deployment harness (replicas in network namespaces behind HAProxy, on a private
+#      PostgreSQL of its own: it runs once, in this pass; `make test-deployment` alone).
 # Extra arguments go to pytest. Exits non-zero when a pass fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,10 +36,10 @@ else
   echo "== OpenStack sandbox: up in $(( $(date +%s) - started )) s (left running; make sandbox-down stops it)"
 fi
 
-echo "== tests on SQLite"
+echo "== tests on SQLite (the deployment harness runs in the PostgreSQL pass)"
 # shellcheck disable=SC2086 # the command is words on purpose
-env $pytest_cmd "$@"
+env $pytest_cmd --ignore=tests/deployment "$@"
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
-  echo "== tests again on PostgreSQL (TEST_DATABASE_URL)"
+  echo "== tests again on PostgreSQL (TEST_DATABASE_URL), the deployment harness included"
   DATABASE_URL="$TEST_DATABASE_URL" "$py" -m pytest "$@"
 fi

@@ -98,10 +98,6 @@ class AaiClient:
             self.session.auth = (settings.username, settings.password)
         self.session.headers.update({"Accept": JSON, "X-FromAppId": APP_ID})
 
-    @property
-    def version_number(self) -> int:
-        return int(self.version[1:])
-
     def related_link(self, path: str) -> str:
         """The host-less ``/aai/{ver}/...`` link A&AI uses in relationships."""
         return f"/aai/{self.version}{path}"
@@ -250,17 +246,17 @@ def _own_fields(current: dict[str, Any]) -> dict[str, Any]:
 
 
 _lock = threading.Lock()
-_clients: dict[int, AaiClient] = {}
+#: The settings the client was made from, and the client.
+_current: tuple[Any, AaiClient] | None = None
 
 
 def client() -> AaiClient:
     """The process's client for the configured A&AI (rebuilt when the settings change)."""
+    global _current
     settings = get_settings()
     with _lock:
-        key = id(settings)
-        found = _clients.get(key)
-        if found is None:
-            _clients.clear()
+        # NOTE: compared by identity, holding the settings: an id() alone may be reused.
+        if _current is None or _current[0] is not settings:
             timeout = min(settings.aai.timeout or settings.cloud_timeout, settings.cloud_timeout)
-            found = _clients[key] = AaiClient(settings.aai, timeout)
-        return found
+            _current = (settings, AaiClient(settings.aai, timeout))
+        return _current[1]

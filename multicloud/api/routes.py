@@ -29,6 +29,8 @@ from multicloud.resources.routes import ROUTES as TYPED
 from multicloud.routing import Handlers, Route, Router
 from multicloud.status import handlers as status
 from multicloud.vims import handlers as vims
+from multicloud.workload import handlers as workload
+from multicloud.workload import schemas as workload_docs
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 
@@ -236,6 +238,24 @@ ROUTES: tuple[Route, ...] = (
         "/capacity_check",
         capacity.capacity_check,
         "Whether vCPU/Memory(GB)/Storage(GB) fit in the region (quota and a hypervisor)",
+    ),
+    # SO's Heat stacks (multicloud/workload). NOTE: before the generic passthrough
+    # ("/{service}/{rest}") and the typed {tenantid} routes, which would take them.
+    *per_region(
+        "infra_workload",
+        ("GET", "POST"),
+        "/infra_workload",
+        workload.COLLECTION,
+        "Create a Heat stack for SO (201), or look stacks up (?name= or ?id=)",
+        docs=workload_docs.COLLECTION_DOCS,
+    ),
+    *per_region(
+        "infra_workload_item",
+        ("GET", "POST", "DELETE"),
+        "/infra_workload/{workloadid}",
+        workload.ITEM,
+        "A stack by id or name; heatbridge it into A&AI (202); delete it (204)",
+        docs=workload_docs.ITEM_DOCS,
     ),
     # NOTE: the OpenStack passthrough comes before every typed {tenant} route
     # (images, servers, networks, ...): its first segment is a fixed service name

@@ -7,14 +7,7 @@ from functools import cache
 from typing import Any
 
 from multicloud.http import Response, constant
-from multicloud.routing import Doc, Route
-
-TITLES = {
-    "/api/multicloud/v0/": "Multicloud broker API",
-    "/api/multicloud/v1/": "Multicloud broker API (v1)",
-    "/api/multicloud-vio/v0/": "Multicloud VIO/OpenStack plugin API",
-    "/api/multicloud-vio/v1/": "Multicloud VIO/OpenStack plugin API (v1)",
-}
+from multicloud.routing import APIS, Doc, Route
 
 _ERROR_SCHEMA = {
     "type": "object",
@@ -38,7 +31,7 @@ def document(routes: Sequence[Route], namespace: str, version: str) -> dict[str,
                 operations[method.lower()] = _operation(route, method)
     return {
         "swagger": "2.0",
-        "info": {"title": TITLES.get(base_path, "Multicloud API"), "version": "1.0.0"},
+        "info": {"title": APIS.get((namespace, version), "Multicloud API"), "version": "1.0.0"},
         # NOTE: no trailing slash: clients join basePath and a path ("/vim_types").
         "basePath": base_path.rstrip("/"),
         "schemes": ["http", "https"],

@@ -67,6 +67,9 @@ _DEFAULTS: dict[str, dict[str, str]] = {
     **{name: {"GET": READER, "POST": MEMBER} for name in _TYPED_COLLECTIONS},
     **{name: {"GET": READER, "DELETE": MEMBER} for name in _TYPED_ITEMS},
     "server_action": {"POST": MEMBER},
+    # SO's Heat stacks: read them, create/heatbridge/delete them
+    "infra_workload": {"GET": READER, "POST": MEMBER},
+    "infra_workload_item": {"GET": READER, "POST": MEMBER, "DELETE": MEMBER},
     **{name: {"GET": READER} for name in ("hosts", "host", "limits", "extensions")},
 }
 

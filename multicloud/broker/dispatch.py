@@ -16,7 +16,7 @@ from multicloud.broker import service
 from multicloud.broker.forward import forward
 from multicloud.conf import Plugin, get_settings
 from multicloud.exceptions import BadRequest, NotFound
-from multicloud.http import Request, Response, parse_json
+from multicloud.http import Request, Response
 from multicloud.routing import Handler
 from multicloud.vims import aai_resolve
 from multicloud.vims import service as vims
@@ -92,10 +92,9 @@ def _ok_or_gone(answer: Response) -> bool:
 
 def _register_external(owner: str, region: str, request: Request, handler: Handler) -> Response:
     raw = request.read_body()
-    body = parse_json(raw)
+    body = request.parse_body(raw)  # NOTE: kept, so the handler reuses it.
     plugin = _plugin_of_body(body)
     if plugin is None:
-        request._json = body  # NOTE: the body was read here; the handler reuses it.
         return handler(request)
     answer = forward(plugin, request, body=raw)
     if 200 <= answer.status < 300:

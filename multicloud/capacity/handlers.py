@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from multicloud.capacity import fanout, service
-from multicloud.exceptions import BadRequest
 from multicloud.http import Request, Response, json_response
 from multicloud.vims import service as vims
 
@@ -18,9 +17,7 @@ def capacity_check(request: Request) -> Response:
 def check_vim_capacity(request: Request) -> Response:
     """POST /api/multicloud/v0|v1/check_vim_capacity: the listed regions where it fits."""
     version = request.route.version
-    body = request.json()
-    if not isinstance(body, dict):
-        raise BadRequest("request body must be a JSON object")
+    body = request.json_object()
     demand = service.parse_demand(body)
     pairs = fanout.parse_vims(body, version)
     answers = fanout.check_all(pairs, demand, request)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from multicloud.event_kinds import parse_timestamp
 from multicloud.events import service as stored
 from multicloud.events import subscriptions
-from multicloud.events.kinds import parse_timestamp
 from multicloud.exceptions import BadRequest
 from multicloud.http import Request, Response, json_response
 from multicloud.vims import service as vims

@@ -17,8 +17,8 @@ from typing import Any
 
 from django.db import transaction
 
+from multicloud.event_kinds import KIND_NAMES
 from multicloud.events import service
-from multicloud.events.kinds import KIND_NAMES
 from multicloud.events.models import Subscription
 from multicloud.exceptions import BadRequest, NotFound
 

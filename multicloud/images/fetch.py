@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
-from multicloud import background, transaction
+from multicloud import jobs
 from multicloud.exceptions import BadRequest, Forbidden, MulticloudError, UpstreamError
 from multicloud.images import pending, service, staging
 from multicloud.images.metadata import ImageMeta, parse_meta, shape
@@ -88,9 +88,9 @@ def create_from_url(
     return shape(image, target.decoration()), True
 
 
-def start(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> None:
-    """Fetch ``url`` and upload it to ``image_id`` in the background (a bounded pool)."""
-    background.IMAGE_FETCH.submit(transaction.propagating(run), target, image_id, url, meta)
+def start(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> jobs.Job:
+    """Fetch ``url`` and upload it to ``image_id`` in a background job (a bounded pool)."""
+    return jobs.start(f"image-fetch-{image_id}", run, target, image_id, url, meta)
 
 
 def run(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> None:

@@ -213,8 +213,7 @@ def _stage_from_glance(
     vim_id: str, image_id: str, tenant: str | None
 ) -> tuple[StagedImage, dict[str, Any]]:
     record = get_region(*parse_vim_id(vim_id))
-    source = Target(record, tenant or record.default_tenant, None)
-    source.glance = glance_for(record, source.tenant)
+    source = connect(record, tenant or record.default_tenant)
     image = _get(source, image_id)
     with source.errors(), staging.staging(image.get("size")) as writer:
         # NOTE: glanceclient checks the digests of what it yields.

@@ -26,7 +26,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from multicloud.conf import ImagesSettings, get_settings
-from multicloud.exceptions import BadRequest, InsufficientStorage, PayloadTooLarge
+from multicloud.exceptions import BadRequest, Conflict, InsufficientStorage, PayloadTooLarge
 from multicloud.images.models import StagedImage
 
 log = logging.getLogger(__name__)
@@ -187,12 +187,22 @@ def discard(staged: StagedImage) -> None:
 
 
 def find(staging_id: str) -> StagedImage | None:
+    """The live staged copy ``staging_id``; None when unknown or expired.
+
+    A copy recorded (the database is shared by every replica) whose file is not in this
+    replica's staging area is a 409: replicas must share one staging directory.
+    """
     try:
         uuid.UUID(str(staging_id))
     except ValueError:
         return None
     staged = StagedImage.objects.filter(pk=staging_id, expires__gt=timezone.now()).first()
-    return staged if staged is not None and Path(staged.path).is_file() else None
+    if staged is not None and not Path(staged.path).is_file():
+        raise Conflict(
+            f"staged image {staging_id} is recorded but its copy is not in this replica's "
+            "staging area: every replica must mount the same MULTICLOUD_IMAGE_STAGING_DIR"
+        )
+    return staged
 
 
 def find_by_source(vim_id: str, image_id: str) -> StagedImage | None:

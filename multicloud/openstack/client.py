@@ -59,8 +59,11 @@ MAX_CACHED_SESSIONS = 256
 #: Hosts (scheme, host, port) whose connection pools a worker keeps.
 POOL_HOSTS = 64
 #: Connections per host beyond the worker's concurrency: discovery threads, the capacity
-#: fan-out and image upload followers call clouds beside the request threads.
-POOL_SPARE = 8
+#: fan-out and image upload followers call clouds beside the request threads. One
+#: check_vim_capacity asks up to 16 regions at once (multicloud/capacity/fanout.py), and
+#: regions registered on one cloud share its hosts, so a full fan-out beside every request
+#: thread still finds a free connection (never "Connection pool is full").
+POOL_SPARE = 24
 #: Distinct (host, TLS option) environment lookups remembered.
 MAX_ENV_SETTINGS = 1024
 
@@ -591,16 +594,23 @@ def call(
 
 
 _QUOTA_WORDS = ("quota", "overlimit", "over limit", "exceeded")
+#: How Cinder starts a 400 that refuses an operation in the resource's present state
+#: (``InvalidVolume``/``InvalidSnapshot``: in-use, attached, still creating, ...).
+_CINDER_STATE = ("Invalid volume:", "Invalid snapshot:")
 
 
 def cloud_error(status: int, message: str, what: str) -> MulticloudError:
     """Our error for a cloud's HTTP error: 400/404/409 keep their meaning, 5xx is 502/503.
 
     NOTE: Nova refuses a create over quota with 403 (older releases 413); callers
-    see every quota refusal as a 409 conflict, like Neutron's and Cinder's.
+    see every quota refusal as a 409 conflict, like Neutron's and Cinder's. Cinder
+    refuses a state conflict (deleting an attached volume) with 400 where Nova and
+    Neutron say 409; callers see 409 for all three.
     """
     detail = f"{what}: {message}"
     if status in (403, 413) and any(word in message.lower() for word in _QUOTA_WORDS):
+        return Conflict(detail, upstream_status=status)
+    if status == 400 and message.startswith(_CINDER_STATE):
         return Conflict(detail, upstream_status=status)
     if status == 401:
         return UpstreamError(f"{what} rejected the registered credentials", upstream_status=401)

@@ -8,14 +8,8 @@ from pathlib import Path
 from multicloud import metrics
 from multicloud.exceptions import NotFound
 from multicloud.http import Request, Response
+from multicloud.routing import APIS, swagger_url
 
-#: The Swagger documents the docs page offers (namespace, API version).
-DOCUMENTS = (
-    ("Multicloud broker API v0", "/api/multicloud/v0/swagger.json"),
-    ("Multicloud broker API v1", "/api/multicloud/v1/swagger.json"),
-    ("VIO/OpenStack plugin API v0", "/api/multicloud-vio/v0/swagger.json"),
-    ("VIO/OpenStack plugin API v1", "/api/multicloud-vio/v1/swagger.json"),
-)
 _TYPES = {
     ".js": "application/javascript",
     ".css": "text/css",
@@ -67,7 +61,7 @@ def _assets_dir() -> Path:
 def _index(base: str) -> bytes:
     import json
 
-    urls = json.dumps([{"name": name, "url": url} for name, url in DOCUMENTS])
+    urls = json.dumps([{"name": title, "url": swagger_url(*api)} for api, title in APIS.items()])
     return _INDEX.format(base=base, urls=urls).encode()
 
 

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from multicloud.exceptions import BadRequest, NotFound
-from multicloud.resources.service import Page, Scope, only_one
+from multicloud.resources.service import NO_PAGE, Page, Scope, listing, only_one
 
 # --------------------------------------------------------------------------- flavors
 
@@ -35,10 +35,10 @@ def _specs(scope: Scope, flavor: dict[str, Any]) -> dict[str, str]:
     return answer.get("extra_specs") or {}
 
 
-def _flavors(scope: Scope, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def _flavors(scope: Scope, page: Page = NO_PAGE) -> list[dict[str, Any]]:
     # NOTE: is_public=None lists public and private flavors (an admin sees all).
-    query = [("is_public", "None"), *params]
-    return scope.call("nova", "GET", "/flavors/detail", params=query)["flavors"]
+    query = [("is_public", "None"), *page.params()]
+    return listing(scope, "nova", "/flavors/detail", "flavors", query, page)
 
 
 def find_flavor(scope: Scope, key: str) -> dict[str, Any] | None:
@@ -47,7 +47,7 @@ def find_flavor(scope: Scope, key: str) -> dict[str, Any] | None:
         return scope.call("nova", "GET", f"/flavors/{key}")["flavor"]
     except NotFound:
         pass
-    named = [f for f in _flavors(scope, []) if f["name"] == key]
+    named = [f for f in _flavors(scope) if f["name"] == key]
     return only_one(named, "flavor", key)
 
 
@@ -60,9 +60,9 @@ def get_flavor(scope: Scope, key: str) -> dict[str, Any]:
 
 def list_flavors(scope: Scope, page: Page) -> dict[str, Any]:
     if page.name:
-        found = [f for f in _flavors(scope, []) if f["name"] == page.name]
+        found = [f for f in _flavors(scope) if f["name"] == page.name]
     else:
-        found = _flavors(scope, page.params())
+        found = _flavors(scope, page)
     shaped = [flavor_shape(f, _specs(scope, f)) for f in found]
     return {"flavors": shaped, **scope.decoration()}
 
@@ -161,8 +161,10 @@ def _ports_of(scope: Scope, server_ids: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def _servers(scope: Scope, params: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    return scope.call("nova", "GET", "/servers/detail", params=params)["servers"]
+def _servers(
+    scope: Scope, params: list[tuple[str, str]], page: Page = NO_PAGE
+) -> list[dict[str, Any]]:
+    return listing(scope, "nova", "/servers/detail", "servers", params, page)
 
 
 def find_server(scope: Scope, key: str) -> dict[str, Any] | None:
@@ -191,7 +193,7 @@ def list_servers(scope: Scope, page: Page) -> dict[str, Any]:
     params = page.params()
     if page.name:
         params.append(("name", f"^{re.escape(page.name)}$"))
-    found = [s for s in _servers(scope, params) if not page.name or s["name"] == page.name]
+    found = [s for s in _servers(scope, params, page) if not page.name or s["name"] == page.name]
     ports = _ports_of(scope, [s["id"] for s in found])
     shaped = [server_shape(s, ports.get(s["id"], [])) for s in found]
     return {"servers": shaped, **scope.decoration()}
@@ -209,7 +211,24 @@ def create_server(scope: Scope, body: dict[str, Any]) -> tuple[dict[str, Any], b
     if hints:
         payload["os:scheduler_hints"] = hints
     made = scope.call("nova", "POST", "/servers", json=payload)["server"]
-    return get_server(scope, made["id"]), True
+    return _as_requested(get_server(scope, made["id"]), body), True
+
+
+def _as_requested(answer: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A new server's answer with what Nova fills in only once it is scheduled.
+
+    Right after the create Nova shows no ports, security groups or zone yet; the
+    answer then says what was asked (as the contract's example does).
+    """
+    requested = {
+        "nicArray": [
+            {k: v for k, v in nic.items() if k in ("portId", "networkId")}
+            for nic in body.get("nicArray") or ()
+        ],
+        "securityGroups": sorted(set(body.get("securityGroups") or ())),
+        "availabilityZone": body.get("availabilityZone"),
+    }
+    return {**answer, **{k: v for k, v in requested.items() if v and not answer.get(k)}}
 
 
 def _boot_request(scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
@@ -376,4 +395,7 @@ def _neutron_quotas(scope: Scope) -> dict[str, int]:
         if name in quota:
             found[name] = quota[name]["limit"]
             found[f"{name}_used"] = quota[name]["used"]
+    # NOTE: the VIO reference's key for the rule quota (api-contract §2.10).
+    if "security_group_rule" in found:
+        found["security_group_rules"] = found["security_group_rule"]
     return found

@@ -53,9 +53,14 @@ def network_shape(net: dict[str, Any]) -> dict[str, Any]:
 
 
 def subnet_shape(subnet: dict[str, Any]) -> dict[str, Any]:
+    """A Neutron subnet in the request's names.
+
+    NOTE: the VIO reference answered ``dnsNameServers`` (api-contract §2.7); it stays too.
+    """
     found = {"id": subnet["id"]}
     for ours, theirs in SUBNET_FIELDS.items():
         found[ours] = subnet.get(theirs)
+    found["dnsNameServers"] = found["dnsNameservers"]
     return found
 
 
@@ -112,8 +117,18 @@ def listing(scope: Scope, kind: str, page: Page) -> dict[str, Any]:
         params.append(("name", page.name))
     if kind != "network":
         params.append(("project_id", scope.project_id))
+    if page.marker:
+        _check_marker(scope, plural, page.marker)
     found = scope.call("neutron", "GET", f"/v2.0/{plural}", params=params)[plural]
     return {plural: [shape(item) for item in found], **scope.decoration()}
+
+
+def _check_marker(scope: Scope, plural: str, marker: str) -> None:
+    """400 naming ``marker`` when it is no resource (Neutron would start from the top)."""
+    try:
+        scope.call("neutron", "GET", f"/v2.0/{plural}/{marker}", params=[("fields", "id")])
+    except NotFound:
+        raise BadRequest(f"field 'marker': no {plural[:-1]} {marker!r}", field="marker") from None
 
 
 def delete(scope: Scope, kind: str, key: str) -> None:

@@ -214,6 +214,7 @@ SUBNET = obj(
         **DECORATION,
         **{k: v for k, v in SUBNET_REQUEST["properties"].items()},
         "gatewayIp": {"type": ["string", "null"]},
+        "dnsNameServers": {**STR_LIST, "description": "dnsNameservers, as VIO spelled it"},
     }
 )
 PORT = obj(
@@ -233,6 +234,7 @@ PORT = obj(
 ATTACHMENT = obj(
     {
         "id": STR,
+        "Id": {**STR, "description": "id, as VIO spelled it"},
         "volumeId": STR,
         "serverId": STR,
         "device": {"type": ["string", "null"]},
@@ -248,6 +250,8 @@ VOLUME = obj(
         "createTime": STR,
         "volumeSize": INT,
         "volumeType": {"type": ["string", "null"]},
+        "size": {**INT, "description": "volumeSize, as VIO spelled it"},
+        "type": {"type": ["string", "null"], "description": "volumeType, as VIO spelled it"},
         "availabilityZone": {"type": ["string", "null"]},
         "imageId": {"type": ["string", "null"]},
         "attachments": {"type": "array", "items": ATTACHMENT},

@@ -108,11 +108,29 @@ class Page:
         return found
 
 
+NO_PAGE = Page()
+
+
 def page(limit: str | None, marker: str | None, name: str | None) -> Page:
     """A :class:`Page` from query values; 400 for a limit outside 1..1000."""
     if limit is not None and not (limit.isdigit() and 1 <= int(limit) <= MAX_LIMIT):
         raise BadRequest(f"limit must be an integer between 1 and {MAX_LIMIT}", field="limit")
     return Page(int(limit) if limit else None, marker or None, name or None)
+
+
+def listing(
+    scope: Scope, service: str, path: str, key: str, params: list[tuple[str, str]], page: Page
+) -> list[dict[str, Any]]:
+    """One page of a cloud's list; a ``marker`` the cloud does not know is 400 naming it.
+
+    NOTE: Nova says 400 for an unknown marker, Cinder 404; both become the same 400.
+    """
+    try:
+        return scope.call(service, "GET", path, params=params)[key]
+    except (BadRequest, NotFound) as exc:
+        if page.marker and "upstream_status" in exc.extra:
+            raise BadRequest(f"field 'marker': {exc.message}", field="marker") from None
+        raise
 
 
 def only_one(found: list[dict[str, Any]], kind: str, key: str) -> dict[str, Any] | None:

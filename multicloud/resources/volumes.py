@@ -6,10 +6,15 @@ from typing import Any
 
 from multicloud.exceptions import NotFound
 from multicloud.resources.compute import image_id
-from multicloud.resources.service import Page, Scope, only_one
+from multicloud.resources.service import Page, Scope, listing, only_one
 
 
 def volume_shape(volume: dict[str, Any]) -> dict[str, Any]:
+    """A Cinder volume in the request's names (``volumeSize``, ``volumeType``, ``id``).
+
+    NOTE: the VIO reference answered ``size``, ``type`` and an attachment ``Id``
+    (api-contract §2.9); those keys stay too, so its callers keep working.
+    """
     image = (volume.get("volume_image_metadata") or {}).get("image_id")
     return {
         "id": volume["id"],
@@ -18,18 +23,23 @@ def volume_shape(volume: dict[str, Any]) -> dict[str, Any]:
         "createTime": volume.get("created_at"),
         "volumeSize": volume.get("size"),
         "volumeType": volume.get("volume_type"),
+        "size": volume.get("size"),
+        "type": volume.get("volume_type"),
         "availabilityZone": volume.get("availability_zone"),
         "imageId": image,
-        "attachments": [
-            {
-                "id": a.get("attachment_id") or a.get("id"),
-                "volumeId": a.get("volume_id", volume["id"]),
-                "serverId": a.get("server_id"),
-                "device": a.get("device"),
-                "hostName": a.get("host_name"),
-            }
-            for a in volume.get("attachments") or ()
-        ],
+        "attachments": [_attachment(volume["id"], a) for a in volume.get("attachments") or ()],
+    }
+
+
+def _attachment(volume_id: str, found: dict[str, Any]) -> dict[str, Any]:
+    attachment_id = found.get("attachment_id") or found.get("id")
+    return {
+        "id": attachment_id,
+        "Id": attachment_id,
+        "volumeId": found.get("volume_id", volume_id),
+        "serverId": found.get("server_id"),
+        "device": found.get("device"),
+        "hostName": found.get("host_name"),
     }
 
 
@@ -53,7 +63,7 @@ def list_volumes(scope: Scope, page: Page) -> dict[str, Any]:
     params = page.params()
     if page.name:
         params.append(("name", page.name))
-    found = scope.call("cinder", "GET", "/volumes/detail", params=params)["volumes"]
+    found = listing(scope, "cinder", "/volumes/detail", "volumes", params, page)
     return {"volumes": [volume_shape(v) for v in found], **scope.decoration()}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from multicloud.events.kinds import KIND_NAMES, Kind
+from multicloud.event_kinds import KIND_NAMES, Kind
 from multicloud.exceptions import BadRequest, UpstreamError
 from multicloud.openstack.client import adapter, translate_errors
 

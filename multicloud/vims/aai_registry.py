@@ -21,9 +21,10 @@ from multicloud.aai import client as aai
 from multicloud.conf import get_settings
 from multicloud.exceptions import BadRequest, MulticloudError, NotFound
 from multicloud.openstack import client as openstack
-from multicloud.vims import discovery, service
+from multicloud.vims import discovery, hpa, service
 from multicloud.vims.aai_writeback import Footprint, Writer
 from multicloud.vims.models import AaiFootprint, CloudRegion
+from multicloud.vims.types import check_handled
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +41,7 @@ def register(owner: str, region: str, body: Any, base_url: str, start: bool = Tr
     cloud_region = aai.client().get(aai.cloud_region_path(owner, region))
     if cloud_region is None:
         raise NotFound(f"cloud region {owner}_{region} is not in A&AI")
-    cloud_type = str(cloud_region.get("cloud-type") or "").lower()
-    if cloud_type not in service.HANDLED_TYPES:
-        raise BadRequest(
-            f"A&AI says cloud-type {cloud_type!r}: this service handles "
-            f"{', '.join(service.HANDLED_TYPES)}"
-        )
+    check_handled(str(cloud_region.get("cloud-type") or "").lower(), "A&AI says")
     with transaction.atomic():
         record = _store(owner, region, cloud_region)
         _store_footprint(record, default_tenant, _proxy_url(owner, region, base_url))
@@ -189,8 +185,6 @@ def _store_credentials(record: CloudRegion, registration: service.Registration) 
 
 def _extras(record: CloudRegion, found: dict[str, Any]) -> dict[str, Any]:
     """What A&AI needs beyond discovery: extra specs of onap.* flavors, AZ hosts."""
-    from multicloud.vims import hpa
-
     compute = openstack.adapter(record, "compute")
     specs = {}
     with openstack.translate_errors(f"{record.vim_id} flavor extra specs"):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from multicloud.aai.client import AaiClient, AaiError, cloud_region_path, path_of
-from multicloud.vims import hpa
+from multicloud.vims import hpa, service
 from multicloud.vims.models import AaiFootprint, CloudRegion
 
 log = logging.getLogger(__name__)
@@ -216,9 +216,7 @@ class Writer:
         return self.footprint.record.identity_url.removesuffix("/identity/v3")
 
     def extra_info(self) -> dict[str, Any]:
-        from multicloud.vims.service import _extra_info
-
-        return _extra_info(self.record.attributes.get("cloud-extra-info"))
+        return service.extra_info(self.record.attributes.get("cloud-extra-info"))
 
     # ------------------------------------------------------------------ removing
 

@@ -6,16 +6,13 @@ whose registration was superseded (re-registered meanwhile) writes nothing.
 
 The job's state is the region's database row, so every worker and replica
 answers it. The process holding a job (queued or running) touches that row
-every ``BEAT`` seconds; a pending or running job silent for ``SILENT`` seconds
+every ``jobs.BEAT`` seconds; a pending or running job silent for ``SILENT`` seconds
 belongs to a worker that went away (a restart, a crash) and reads as failed.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -23,7 +20,7 @@ from typing import Any
 from django.db import connections
 from django.utils import timezone
 
-from multicloud import background, transaction
+from multicloud import jobs
 from multicloud.exceptions import MulticloudError
 from multicloud.openstack import client
 from multicloud.vims import tenants as tenant_service
@@ -34,75 +31,31 @@ log = logging.getLogger(__name__)
 Discovered = dict[str, Any]
 
 
-#: Seconds between the heartbeats of the jobs a process holds.
-BEAT = 30.0
+_UNFINISHED = (CloudRegion.Discovery.PENDING, CloudRegion.Discovery.RUNNING)
 #: A pending or running job not touched for this long has lost its worker.
-SILENT = 4 * BEAT
+SILENT = 4 * jobs.BEAT
 INTERRUPTED = (
     "the registration job stopped without finishing (the worker running it went away); "
     "register again"
 )
 
-_held: set[tuple[int, int]] = set()
-_held_lock = threading.Lock()
-_beating = 0  # the process whose heartbeat thread runs
 
+def start(pk: int, generation: int, target: Callable[[int, int], None] | None = None) -> jobs.Job:
+    """Discover in a background job (:func:`multicloud.jobs.start`, a bounded pool).
 
-def start(pk: int, generation: int, target: Callable[[int, int], None] | None = None) -> None:
-    """Discover in the background, on the bounded discovery pool (:mod:`multicloud.background`).
-
-    ``target`` replaces :func:`run` (the A&AI registry's job runs discovery too).
+    ``target`` replaces :func:`run` (the A&AI registry's job runs discovery too). While
+    the job is queued or running, its region row is touched every ``jobs.BEAT`` seconds.
     """
-    hold(pk, generation)
-    job = transaction.propagating(_then_release(target or run))
-    background.DISCOVERY.submit(job, pk, generation)
+    return jobs.start(
+        f"discovery-{pk}", target or run, pk, generation, keepalive=lambda: touch(pk, generation)
+    )
 
 
-def _then_release(job: Callable[[int, int], None]) -> Callable[[int, int], None]:
-    def run_then_release(pk: int, generation: int) -> None:
-        try:
-            job(pk, generation)
-        finally:
-            release(pk, generation)
-
-    return run_then_release
-
-
-def hold(pk: int, generation: int) -> None:
-    """This process holds the job: its heartbeat keeps the job's row fresh."""
-    global _beating
-    with _held_lock:
-        _held.add((pk, generation))
-        begin = _beating != os.getpid()
-        _beating = os.getpid()
-    if begin:  # NOTE: started outside the lock (a green thread's start yields)
-        threading.Thread(target=_beat, name="discovery-heartbeat", daemon=True).start()
-
-
-def release(pk: int, generation: int) -> None:
-    with _held_lock:
-        _held.discard((pk, generation))
-
-
-def _beat() -> None:
-    while True:
-        time.sleep(BEAT)
-        with _held_lock:
-            held = list(_held)
-        if not held:
-            continue
-        try:
-            for pk, generation in held:
-                CloudRegion.objects.filter(
-                    pk=pk, generation=generation, discovery_status__in=_UNFINISHED
-                ).update(updated_at=timezone.now())
-        except Exception:  # noqa: BLE001 - a missed beat is retried at the next one
-            log.warning("registration job heartbeat failed", exc_info=True)
-        finally:
-            connections.close_all()
-
-
-_UNFINISHED = (CloudRegion.Discovery.PENDING, CloudRegion.Discovery.RUNNING)
+def touch(pk: int, generation: int) -> None:
+    """Mark the job alive (its region row's ``updated_at``), unless it ended or was superseded."""
+    CloudRegion.objects.filter(
+        pk=pk, generation=generation, discovery_status__in=_UNFINISHED
+    ).update(updated_at=timezone.now())
 
 
 def job_state(record: CloudRegion) -> tuple[str, str]:

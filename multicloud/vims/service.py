@@ -21,7 +21,7 @@ from multicloud.messaging_url import check_transport_url
 from multicloud.openstack import client
 from multicloud.vims import cache, discovery
 from multicloud.vims.models import CloudRegion
-from multicloud.vims.types import HANDLED_TYPES
+from multicloud.vims.types import check_handled
 
 log = logging.getLogger(__name__)
 
@@ -165,13 +165,9 @@ def parse_registration(owner: str, region: str, body: Any) -> Registration:
         raise BadRequest("registration body must be a JSON object (an A&AI cloud-region)")
     _check_same(body, "cloud-owner", owner)
     _check_same(body, "cloud-region-id", region)
-    cloud_type = _text(body, "cloud-type", "the cloud-region").lower()
-    if cloud_type not in HANDLED_TYPES:
-        raise BadRequest(
-            f"unknown cloud-type {cloud_type!r}: this service handles {', '.join(HANDLED_TYPES)}"
-        )
+    cloud_type = check_handled(_text(body, "cloud-type", "the cloud-region").lower())
     esr = _esr_info(body)
-    extra = _extra_info(body.get("cloud-extra-info"))
+    extra = extra_info(body.get("cloud-extra-info"))
     events = _events_config(extra.get("multicloud-events"))
     fields = {
         "cloud_type": cloud_type,
@@ -249,7 +245,8 @@ def _esr_info(body: dict) -> dict:
     return infos[0]
 
 
-def _extra_info(value: Any) -> dict:
+def extra_info(value: Any) -> dict:
+    """``cloud-extra-info`` (an object, or its JSON text) as a dict; 400 for anything else."""
     if value in (None, ""):
         return {}
     if isinstance(value, str):
@@ -300,7 +297,7 @@ def public_attributes(body: dict) -> dict:
 
     cleaned = clean(body)
     if isinstance(cleaned.get("cloud-extra-info"), str):
-        cleaned["cloud-extra-info"] = clean(_extra_info(cleaned["cloud-extra-info"]))
+        cleaned["cloud-extra-info"] = clean(extra_info(cleaned["cloud-extra-info"]))
     return cleaned
 
 

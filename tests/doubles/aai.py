@@ -29,7 +29,9 @@ A&AI Multicloud uses, with A&AI's rules (the schema slice is in
   capabilities, a tenant with vservers, an AZ with member pservers, a pserver
   hosting vservers, a flavor or image in use cannot be deleted (400 AAI_6110);
   AZs and esr-system-info go with their region, feature attributes with their
-  capability, l-interfaces with their vserver;
+  capability, l-interfaces (and their l3 address lists) with their vserver;
+  vf-modules live under their generic-vnf; a vserver has at most one pserver,
+  flavor, image, generic-vnf and vf-module (edge multiplicity, 400 AAI_6140);
 * every error is A&AI's ``requestError`` envelope.
 
 Faults, for tests: :meth:`FakeAai.down` / :meth:`up` (connections refused),

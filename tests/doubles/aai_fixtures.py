@@ -1,11 +1,11 @@
 """Pytest fixtures for the A&AI double and the ``aai`` registry mode.
 
-Import them where needed: ``from tests.doubles.aai_fixtures import aai_mode, fake_aai``.
+Every test has them (``pytest_plugins`` of tests/conftest.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -27,41 +27,22 @@ def fake_aai() -> Iterator[FakeAai]:
         yield aai
 
 
-def _use(monkeypatch, aai: FakeAai, **extra: str) -> None:
-    from multicloud.conf import get_settings
-    from multicloud.vims import aai_resolve
-
-    monkeypatch.setenv("MULTICLOUD_REGISTRY", "aai")
-    monkeypatch.setenv("AAI_URL", aai.url)
-    monkeypatch.setenv("AAI_SCHEMA_VERSION", f"v{aai.version}")
-    monkeypatch.setenv("AAI_USERNAME", aai.basic_auth[0])
-    monkeypatch.setenv("AAI_PASSWORD", aai.basic_auth[1])
-    if aai.ca_file:
-        monkeypatch.setenv("AAI_CA_FILE", aai.ca_file)
-    for name, value in extra.items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    aai_resolve.clear()
-
-
-def _reset() -> None:
-    from multicloud.conf import get_settings
-    from multicloud.vims import aai_resolve
-
-    get_settings.cache_clear()
-    aai_resolve.clear()
-
-
 @pytest.fixture
-def use_aai(monkeypatch) -> Iterator:
+def use_aai(override_settings) -> Callable[..., None]:
     """``use_aai(double, **settings)`` switches to ``aai`` mode for one test (undone after it)."""
 
     def use(aai: FakeAai, **extra: str) -> None:
-        _use(monkeypatch, aai, **extra)
+        override_settings(
+            MULTICLOUD_REGISTRY="aai",
+            AAI_URL=aai.url,
+            AAI_SCHEMA_VERSION=f"v{aai.version}",
+            AAI_USERNAME=aai.basic_auth[0],
+            AAI_PASSWORD=aai.basic_auth[1],
+            AAI_CA_FILE=aai.ca_file or None,
+            **extra,
+        )
 
-    yield use
-    monkeypatch.undo()
-    _reset()
+    return use
 
 
 @pytest.fixture

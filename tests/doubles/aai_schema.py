@@ -37,7 +37,7 @@ class NodeType:
         return {n for n in names if _in(self.versions.get(n, (0, 999)), version)}
 
     def required_in(self, version: int) -> set[str]:
-        needed = set(self.keys) | set(self.required)
+        needed = set(self.keys) | {n for n in self.required if n in self.known(version)}
         return needed | {n for n, (_, since) in self.defaults.items() if version >= since}
 
 
@@ -97,15 +97,38 @@ TYPES: dict[str, NodeType] = {
         NodeType(
             "l-interface",
             ("interface-name",),
+            # NOTE: is-port-mirrored has no default (a writer must send it);
+            # l2-multicasting exists, required and without default, from v20.
+            required=("is-port-mirrored", "l2-multicasting"),
             attributes=(
                 "interface-id",
+                "interface-role",
                 "macaddr",
                 "network-name",
                 "selflink",
-                "is-port-mirrored",
-                "is-ip-unnumbered",
+                "prov-status",
             ),
-            defaults={"in-maint": (False, 0)},
+            children={
+                "l3-interface-ipv4-address-list": "l3-interface-ipv4-address-list",
+                "l3-interface-ipv6-address-list": "l3-interface-ipv6-address-list",
+            },
+            defaults={"in-maint": (False, 0), "is-ip-unnumbered": (False, 0)},
+            versions={"l2-multicasting": (20, 999)},
+        ),
+        *(
+            NodeType(
+                f"l3-interface-ipv{v}-address-list",
+                (f"l3-interface-ipv{v}-address",),
+                attributes=(
+                    f"l3-interface-ipv{v}-prefix-length",
+                    "vlan-id-inner",
+                    "vlan-id-outer",
+                    "is-floating",
+                    "neutron-network-id",
+                    "neutron-subnet-id",
+                ),
+            )
+            for v in (4, 6)
         ),
         NodeType(
             "flavor",
@@ -196,7 +219,23 @@ TYPES: dict[str, NodeType] = {
             ("vnf-id",),
             required=("vnf-name", "vnf-type"),
             attributes=("prov-status", "orchestration-status"),
+            children={"vf-modules": "vf-module"},
             defaults={"in-maint": (False, 0), "is-closed-loop-disabled": (False, 0)},
+        ),
+        NodeType(
+            "vf-module",
+            ("vf-module-id",),
+            attributes=(
+                "vf-module-name",
+                "heat-stack-id",
+                "orchestration-status",
+                "model-invariant-id",
+                "model-version-id",
+                "model-customization-id",
+                "module-index",
+                "selflink",
+            ),
+            defaults={"is-base-vf-module": (False, 0), "automated-assignment": (False, 0)},
         ),
     )
 }
@@ -228,6 +267,7 @@ EDGES: dict[tuple[str, str], EdgeRule] = {
     ("vserver", "flavor"): EdgeRule(USES, "MANY2ONE", "flavor"),
     ("vserver", "image"): EdgeRule(USES, "MANY2ONE", "image"),
     ("generic-vnf", "vserver"): EdgeRule(HOSTED_ON, "ONE2MANY", None),
+    ("vf-module", "vserver"): EdgeRule(USES, "ONE2MANY", None),
 }
 
 

@@ -1,7 +1,8 @@
 """vim_types, swagger.json, healthcheck and the error model, in both frameworks."""
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from multicloud.api.routes import ROUTES
 
@@ -84,6 +85,28 @@ def test_healthcheck_is_503_when_the_database_is_down(api, monkeypatch):
         "status": "unavailable",
         "database": {"reachable": False, "vendor": "postgresql"},
     }
+
+
+def _refuse_connections(self):
+    raise OperationalError('connection to server at "127.0.0.1", port 5432 failed: refused')
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/multicloud/v0/owner_region/registry"),
+        ("GET", "/api/multicloud/v1/owner/region/event_subscriptions"),
+        ("DELETE", "/api/multicloud-vio/v0/owner_region"),
+    ],
+)
+def test_a_database_that_refuses_connections_answers_503_json_not_500(
+    api, monkeypatch, method, path
+):
+    monkeypatch.setattr(BaseDatabaseWrapper, "ensure_connection", _refuse_connections)
+    answer = api.request(method, path)
+    assert answer.status == 503
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json() == {"error": "the database is unavailable; try again later", "code": 503}
 
 
 @pytest.mark.parametrize(

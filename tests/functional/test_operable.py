@@ -8,8 +8,6 @@ import uuid
 
 import pytest
 
-from multicloud.broker import handlers as broker_handlers
-from multicloud.conf import get_settings
 from multicloud.transaction import LogFilter
 from tests.doubles.recorder import RecordingServer
 from tests.metrics_text import value
@@ -65,17 +63,12 @@ def test_the_onap_ids_are_answered(api):
 
 
 @pytest.fixture
-def plugin(monkeypatch):
+def plugin(override_settings):
     """A recording plugin double for cloud type ``rec``."""
     with RecordingServer(status=202, answer={"vimId": "rec_R1"}) as server:
         plugins = [{"cloud_type": "rec", "url": f"{server.url}/api/multicloud-rec"}]
-        monkeypatch.setenv("MULTICLOUD_PLUGINS", json.dumps(plugins))
-        get_settings.cache_clear()
-        broker_handlers._vim_types_response.cache_clear()
+        override_settings(MULTICLOUD_PLUGINS=json.dumps(plugins))
         yield server
-    monkeypatch.delenv("MULTICLOUD_PLUGINS")
-    get_settings.cache_clear()
-    broker_handlers._vim_types_response.cache_clear()
 
 
 @pytest.mark.no_parity

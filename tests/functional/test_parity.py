@@ -15,8 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from multicloud.broker import handlers as broker_handlers
-from multicloud.conf import get_settings
 from multicloud.vims.models import CloudRegion
 
 pytestmark = pytest.mark.django_db
@@ -55,20 +53,15 @@ class _Plugin(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def plugin(monkeypatch):
+def plugin(override_settings):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Plugin)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}/api/multicloud-ext"
-    monkeypatch.setenv("MULTICLOUD_PLUGINS", json.dumps([{"cloud_type": "ext", "url": url}]))
-    get_settings.cache_clear()
-    broker_handlers._vim_types_response.cache_clear()
+    override_settings(MULTICLOUD_PLUGINS=json.dumps([{"cloud_type": "ext", "url": url}]))
     yield url
     server.shutdown()
     server.server_close()
-    monkeypatch.delenv("MULTICLOUD_PLUGINS")
-    get_settings.cache_clear()
-    broker_handlers._vim_types_response.cache_clear()
 
 
 def _closed_port() -> int:
@@ -83,6 +76,13 @@ def test_a_plugin_registration_answers_202_with_its_location(api, plugin):
     assert answer.status == 202
     assert answer.headers["location"] == "/api/multicloud-ext/v1/ext/R1/registry"
     assert CloudRegion.objects.filter(cloud_owner="ext").exists()
+
+
+def test_a_registration_that_is_not_json_is_415_with_plugins_configured_too(api, plugin):
+    body = json.dumps({"cloud-type": "openstack"}).encode()
+    answer = api.request("POST", f"{V1}/registry", body, content_type="text/plain")
+    assert answer.status == 415
+    assert not CloudRegion.objects.exists()
 
 
 def test_a_plugins_streamed_answer_is_relayed_and_head_sends_no_body(api, plugin):

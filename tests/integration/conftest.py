@@ -1,4 +1,8 @@
-"""Integration-test fixtures: the OpenStack sandbox (tests/sandbox.py), images, RabbitMQ."""
+"""Integration-test fixtures: images, RabbitMQ, the typed API's sandbox region.
+
+The OpenStack sandbox's own fixtures (``sandbox``, ``admin_session``, ...) come from
+tests/sandbox.py, a plugin of the whole suite.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import contextlib
 import pytest
 
 from tests.integration import rabbit
-from tests.sandbox import *  # noqa: F403
+from tests.integration.resources_helpers import V0, Cloud, add_region
 
 
 @pytest.fixture
@@ -56,3 +60,27 @@ def _remove_big_temporary_files(request):
         with contextlib.suppress(OSError):
             if path.is_file() and path.stat().st_size >= BIG_FILE:
                 path.unlink()
+
+
+# --------------------------------------------------------------------------- the typed API
+
+
+@pytest.fixture
+def cloud(sandbox, admin_session):
+    """Direct calls to the sandbox; removes what the test told it about."""
+    helper = Cloud(admin_session, sandbox.region)
+    yield helper
+    helper.cleanup()
+
+
+@pytest.fixture
+def project(admin_session) -> str:
+    """The admin project's id."""
+    return admin_session.get_project_id()
+
+
+@pytest.fixture
+def typed(sandbox, transactional_db):
+    """The v0 broker prefix of the sandbox region, with the admin project's name."""
+    add_region(sandbox)
+    return f"{V0}/{sandbox.admin.project_name}"

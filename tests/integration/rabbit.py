@@ -20,17 +20,16 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
-import pytest
+from tests.missing import missing
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1:5672"
 
 
-def _unavailable(reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"RabbitMQ required in CI but unavailable: {reason}", pytrace=False)
-    pytest.skip(f"RabbitMQ not available: {reason}")
+def _unavailable(reason: str) -> NoReturn:
+    missing(f"RabbitMQ not available: {reason}")
 
 
 def rabbitmqctl(*args: str, check: bool = True) -> str:

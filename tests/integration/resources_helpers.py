@@ -81,18 +81,6 @@ class Cloud:
         self.made.clear()
 
 
-@pytest.fixture
-def cloud(sandbox, admin_session):
-    helper = Cloud(admin_session, sandbox.region)
-    yield helper
-    helper.cleanup()
-
-
-@pytest.fixture
-def project(admin_session) -> str:
-    return admin_session.get_project_id()
-
-
 def add_region(sandbox) -> CloudRegion:
     """The sandbox as region osbox_RegionOne, stored directly (registration has its own tests)."""
     record = CloudRegion(
@@ -111,8 +99,26 @@ def add_region(sandbox) -> CloudRegion:
     return record
 
 
-@pytest.fixture
-def typed(sandbox, transactional_db):
-    """The v0 broker prefix of the sandbox region, with the admin project's name."""
-    add_region(sandbox)
-    return f"{V0}/{sandbox.admin.project_name}"
+def wait_status(api, path: str, status: str, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        server = api.request("GET", path).json()
+        if server.get("status") == status:
+            return server
+        assert server.get("status") != "ERROR", server
+        assert time.monotonic() < deadline, f"{path} is {server.get('status')}, not {status}"
+        time.sleep(0.5)
+
+
+def boot(api, cloud, typed, **changes) -> tuple[dict, object]:
+    body = {
+        "name": unique("vm"),
+        "flavorId": "m1.tiny",
+        "boot": {"type": 2, "imageId": "fake-image"},
+        "nicArray": [],
+        **changes,
+    }
+    answer = post(api, f"{typed}/servers", body)
+    if answer.status == 202:
+        cloud.track("compute", f"/servers/{answer.json()['id']}")
+    return body, answer

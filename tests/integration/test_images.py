@@ -145,7 +145,7 @@ def test_a_staged_copy_is_distributed_without_resending_the_bytes(
     assert again.status == 201 and again.json()["stagingId"] == first["stagingId"]
 
 
-def test_image_bytes_in_and_out_are_counted(api, base, glance):  # noqa: F811
+def test_image_bytes_in_and_out_are_counted(api, base, glance):
     from tests.metrics_text import value
 
     def counted(direction: str) -> float:

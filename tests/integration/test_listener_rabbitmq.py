@@ -322,7 +322,7 @@ def register(listener, owner: str, region: str, url: str, pool: str) -> None:
 
 @pytest.mark.timeout(200)
 def test_a_refused_topic_beside_a_good_one_holds_back_nothing_and_is_dead_lettered(
-    broker,  # noqa: F811
+    broker,
     listener,
     nova,
     mr,
@@ -358,7 +358,7 @@ DOWN_PORT_CODE = (
 
 @pytest.mark.timeout(200)
 def test_an_amqp_and_an_unreachable_region_beside_a_good_one_block_nothing(
-    broker,  # noqa: F811
+    broker,
     listener,
     nova,
     mr,
@@ -396,7 +396,7 @@ print(json.dumps(sorted(InboundDeadLetter.objects.values_list("reason", flat=Tru
 
 
 @pytest.mark.timeout(200)
-def test_each_kind_of_poison_is_parked_once_and_the_rest_flows(broker, listener, nova, mr):  # noqa: F811
+def test_each_kind_of_poison_is_parked_once_and_the_rest_flows(broker, listener, nova, mr):
     good = seq_corpus(200)
     template = next(i for i in good if i["event_type"] == "compute.instance.pause.end")
     nested: dict = {}

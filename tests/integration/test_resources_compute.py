@@ -6,15 +6,7 @@ import base64
 
 import pytest
 
-from tests.integration.resources_helpers import (  # noqa: F401
-    DECORATION,
-    V0,
-    cloud,
-    post,
-    project,
-    typed,
-    unique,
-)
+from tests.integration.resources_helpers import DECORATION, V0, boot, post, unique, wait_status
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +14,7 @@ pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 # --------------------------------------------------------------------------- flavors
 
 
-def make_flavor(api, cloud, typed, **changes) -> tuple[dict, object]:  # noqa: F811
+def make_flavor(api, cloud, typed, **changes) -> tuple[dict, object]:
     body = {"name": unique("flv"), "vcpu": 1, "memory": 64, "disk": 1, **changes}
     answer = post(api, f"{typed}/flavors", body)
     if answer.status == 201:
@@ -30,7 +22,7 @@ def make_flavor(api, cloud, typed, **changes) -> tuple[dict, object]:  # noqa: F
     return body, answer
 
 
-def test_a_flavor_is_created_with_extra_specs_found_listed_and_deleted(api, typed, cloud):  # noqa: F811
+def test_a_flavor_is_created_with_extra_specs_found_listed_and_deleted(api, typed, cloud):
     specs = [{"keyName": "hw:cpu_policy", "value": "dedicated"}]
     body, answer = make_flavor(api, cloud, typed, extraSpecs=specs, swap=0, isPublic=False)
     assert answer.status == 201, answer.body
@@ -55,7 +47,7 @@ def test_a_flavor_is_created_with_extra_specs_found_listed_and_deleted(api, type
     assert api.request("DELETE", f"{typed}/flavors/{made['id']}").status == 404
 
 
-def test_flavors_are_paged_with_limit_and_marker(api, typed):  # noqa: F811
+def test_flavors_are_paged_with_limit_and_marker(api, typed):
     everything = api.request("GET", f"{typed}/flavors").json()["flavors"]
     assert len(everything) >= 2
     first = api.request("GET", f"{typed}/flavors?limit=1").json()["flavors"]
@@ -74,19 +66,19 @@ def test_flavors_are_paged_with_limit_and_marker(api, typed):  # noqa: F811
         ({"extraSpecs": [{"keyName": "k"}]}, "extraSpecs.0.value"),
     ],
 )
-def test_a_malformed_flavor_is_400_naming_the_field(api, typed, changes, field):  # noqa: F811
+def test_a_malformed_flavor_is_400_naming_the_field(api, typed, changes, field):
     body = {"name": unique("flv"), "vcpu": 1, "memory": 64, **changes}
     body = {k: v for k, v in body.items() if v is not None}
     answer = post(api, f"{typed}/flavors", body)
     assert answer.status == 400 and answer.json()["field"] == field
 
 
-def test_a_body_that_is_not_json_is_400(api, typed):  # noqa: F811
+def test_a_body_that_is_not_json_is_400(api, typed):
     answer = api.request("POST", f"{typed}/flavors", b"{not json")
     assert answer.status == 400 and "JSON" in answer.json()["error"]
 
 
-def test_extra_specs_nova_refuses_leave_no_flavor_behind(api, typed, cloud):  # noqa: F811
+def test_extra_specs_nova_refuses_leave_no_flavor_behind(api, typed, cloud):
     specs = [{"keyName": "no/slash!", "value": "x"}]
     body, answer = make_flavor(api, cloud, typed, extraSpecs=specs)
     assert answer.status == 400, answer.body
@@ -97,34 +89,7 @@ def test_extra_specs_nova_refuses_leave_no_flavor_behind(api, typed, cloud):  # 
 # --------------------------------------------------------------------------- servers
 
 
-def wait_status(api, path: str, status: str, timeout: float = 90) -> dict:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while True:
-        server = api.request("GET", path).json()
-        if server.get("status") == status:
-            return server
-        assert server.get("status") != "ERROR", server
-        assert time.monotonic() < deadline, f"{path} is {server.get('status')}, not {status}"
-        time.sleep(0.5)
-
-
-def boot(api, cloud, typed, **changes) -> tuple[dict, object]:  # noqa: F811
-    body = {
-        "name": unique("vm"),
-        "flavorId": "m1.tiny",
-        "boot": {"type": 2, "imageId": "fake-image"},
-        "nicArray": [],
-        **changes,
-    }
-    answer = post(api, f"{typed}/servers", body)
-    if answer.status == 202:
-        cloud.track("compute", f"/servers/{answer.json()['id']}")
-    return body, answer
-
-
-def test_a_server_is_booted_found_listed_driven_and_deleted(api, typed, cloud):  # noqa: F811
+def test_a_server_is_booted_found_listed_driven_and_deleted(api, typed, cloud):
     body, answer = boot(
         api,
         cloud,
@@ -139,6 +104,7 @@ def test_a_server_is_booted_found_listed_driven_and_deleted(api, typed, cloud): 
     path = f"{typed}/servers/{made['id']}"
     assert answer.headers["location"].endswith(path)
     assert made["returnCode"] == 1 and made["name"] == body["name"]
+    assert made["securityGroups"] == ["default"] and made["availabilityZone"] == "nova"
     assert {**made, **DECORATION} == made and made["tenantId"] == "admin"
     server = wait_status(api, path, "ACTIVE")
     assert server["metadata"] == {"role": "test"} and server["availabilityZone"] == "nova"
@@ -208,7 +174,7 @@ def drive(api, path: str) -> None:
         (b"[]", None),
     ],
 )
-def test_a_malformed_action_is_400(api, typed, body, field):  # noqa: F811
+def test_a_malformed_action_is_400(api, typed, body, field):
     answer = api.request("POST", f"{typed}/servers/any/action", body)
     assert answer.status == 400, answer.body
     assert answer.json().get("field") == field
@@ -227,7 +193,7 @@ def test_a_malformed_action_is_400(api, typed, body, field):  # noqa: F811
         ({"metadata": {"a": 1}}, "metadata.a"),
     ],
 )
-def test_a_malformed_server_is_400_naming_the_field(api, typed, cloud, changes, field):  # noqa: F811
+def test_a_malformed_server_is_400_naming_the_field(api, typed, cloud, changes, field):
     body = {
         "name": unique("vm"),
         "flavorId": "m1.tiny",
@@ -244,9 +210,9 @@ def test_a_malformed_server_is_400_naming_the_field(api, typed, cloud, changes, 
 
 def test_booting_beyond_the_quota_is_409_with_novas_message(
     api,
-    typed,  # noqa: F811
-    cloud,  # noqa: F811
-    project,  # noqa: F811
+    typed,
+    cloud,
+    project,
 ):
     body, answer = make_flavor(api, cloud, typed, vcpu=100000)
     assert answer.status == 201
@@ -258,7 +224,7 @@ def test_booting_beyond_the_quota_is_409_with_novas_message(
 # --------------------------------------------------------------------------- hosts, limits
 
 
-def test_hosts_are_novas_services_and_one_host_is_its_hypervisor(api, typed, cloud):  # noqa: F811
+def test_hosts_are_novas_services_and_one_host_is_its_hypervisor(api, typed, cloud):
     hosts = api.request("GET", f"{typed}/hosts").json()
     compute = [h for h in hosts["hosts"] if h["service"] == "nova-compute"]
     assert compute and compute[0]["zone"] == "nova"
@@ -274,9 +240,9 @@ def test_hosts_are_novas_services_and_one_host_is_its_hypervisor(api, typed, clo
 
 def test_limits_join_nova_and_neutron_quotas_with_their_usage(
     api,
-    typed,  # noqa: F811
-    cloud,  # noqa: F811
-    project,  # noqa: F811
+    typed,
+    cloud,
+    project,
 ):
     limits = api.request("GET", f"{typed}/limits")
     assert limits.status == 200
@@ -289,7 +255,7 @@ def test_limits_join_nova_and_neutron_quotas_with_their_usage(
     assert body["tenantId"] == "admin"
 
 
-def test_extensions_answer_an_empty_list(api, typed):  # noqa: F811
+def test_extensions_answer_an_empty_list(api, typed):
     answer = api.request("GET", f"{V0}/extensions")
     assert answer.status == 200 and answer.json()["extensions"] == []
 
@@ -301,7 +267,7 @@ TYPED_GETS = ("flavors", "servers", "networks", "subnets", "ports", "volumes", "
 
 
 @pytest.mark.parametrize("what", TYPED_GETS)
-def test_an_unknown_tenant_is_404(api, typed, what):  # noqa: F811
+def test_an_unknown_tenant_is_404(api, typed, what):
     answer = api.request("GET", f"{V0}/no-such-project/{what}")
     assert answer.status == 404, answer.body
     assert "no-such-project" in answer.json()["error"]
@@ -310,7 +276,7 @@ def test_an_unknown_tenant_is_404(api, typed, what):  # noqa: F811
 @pytest.mark.parametrize(
     "what", ["flavors/x1", "servers/x1", "networks/x1", "subnets/x1", "ports/x1", "volumes/x1"]
 )
-def test_an_unknown_resource_is_404_with_a_json_body(api, typed, what):  # noqa: F811
+def test_an_unknown_resource_is_404_with_a_json_body(api, typed, what):
     answer = api.request("GET", f"{typed}/{what}")
     assert answer.status == 404, answer.body
     error = answer.json()["error"]
@@ -318,12 +284,12 @@ def test_an_unknown_resource_is_404_with_a_json_body(api, typed, what):  # noqa:
     assert answer.json()["code"] == 404 and ("x1" in error or "no block-storage" in error)
 
 
-def test_a_tenant_id_works_like_its_name(api, typed, project):  # noqa: F811
+def test_a_tenant_id_works_like_its_name(api, typed, project):
     answer = api.request("GET", f"{V0}/{project}/flavors")
     assert answer.status == 200 and answer.json()["tenantId"] == project
 
 
 @pytest.mark.parametrize("limit", ["0", "1001", "x"])
-def test_a_bad_limit_is_400(api, typed, limit):  # noqa: F811
+def test_a_bad_limit_is_400(api, typed, limit):
     answer = api.request("GET", f"{typed}/servers?limit={limit}")
     assert answer.status == 400 and answer.json()["field"] == "limit"

@@ -6,20 +6,17 @@ import random
 
 import pytest
 
-from tests.integration.resources_helpers import (  # noqa: F401
+from tests.integration.resources_helpers import (
     DECORATION,
     PREFIXES,
-    cloud,
     post,
-    project,
-    typed,
     unique,
 )
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 
 
-def make(api, cloud, typed, kind: str, body: dict) -> dict:  # noqa: F811
+def make(api, cloud, typed, kind: str, body: dict) -> dict:
     answer = post(api, f"{typed}/{kind}s", body)
     assert answer.status == 201, answer.body
     made = answer.json()
@@ -29,7 +26,7 @@ def make(api, cloud, typed, kind: str, body: dict) -> dict:  # noqa: F811
     return made
 
 
-def free_vlan(cloud) -> int:  # noqa: F811
+def free_vlan(cloud) -> int:
     nets = cloud.get("network", "/v2.0/networks", params={"fields": "provider:segmentation_id"})
     used = {n.get("provider:segmentation_id") for n in nets.json()["networks"]}
     return random.choice([v for v in range(100, 200) if v not in used])
@@ -37,9 +34,9 @@ def free_vlan(cloud) -> int:  # noqa: F811
 
 def test_a_network_with_provider_attributes_reaches_neutron_and_is_found_by_id_and_name(
     api,
-    typed,  # noqa: F811
-    cloud,  # noqa: F811
-    project,  # noqa: F811
+    typed,
+    cloud,
+    project,
 ):
     vlan = free_vlan(cloud)
     body = {
@@ -64,8 +61,8 @@ def test_a_network_with_provider_attributes_reaches_neutron_and_is_found_by_id_a
 
 def test_a_second_post_of_the_same_network_answers_200_with_the_existing_one(
     api,
-    typed,  # noqa: F811
-    cloud,  # noqa: F811
+    typed,
+    cloud,
 ):
     body = {"name": unique("net")}
     made = make(api, cloud, typed, "network", body)
@@ -78,7 +75,7 @@ def test_a_second_post_of_the_same_network_answers_200_with_the_existing_one(
     assert len(named.json()["networks"]) == 1
 
 
-def test_networks_are_listed_filtered_by_name_and_paged(api, typed, cloud):  # noqa: F811
+def test_networks_are_listed_filtered_by_name_and_paged(api, typed, cloud):
     stem = unique("page")
     made = [make(api, cloud, typed, "network", {"name": f"{stem}-{i}"}) for i in range(3)]
     one = api.request("GET", f"{typed}/networks?name={stem}-1").json()["networks"]
@@ -91,7 +88,7 @@ def test_networks_are_listed_filtered_by_name_and_paged(api, typed, cloud):  # n
     assert {m["id"] for m in made} <= ids | {n["id"] for n in first}
 
 
-def test_a_subnet_gets_its_gateway_dns_routes_and_pools_in_neutron(api, typed, cloud):  # noqa: F811
+def test_a_subnet_gets_its_gateway_dns_routes_and_pools_in_neutron(api, typed, cloud):
     net = make(api, cloud, typed, "network", {"name": unique("net")})
     body = {
         "name": unique("sub"),
@@ -112,6 +109,7 @@ def test_a_subnet_gets_its_gateway_dns_routes_and_pools_in_neutron(api, typed, c
     assert real["allocation_pools"] == [{"start": "10.77.0.10", "end": "10.77.0.20"}]
     assert real["enable_dhcp"] is False
     assert {k: made[k] for k in body} == body
+    assert made["dnsNameServers"] == ["10.77.0.53"]  # the VIO reference's spelling too
     listed = api.request("GET", f"{typed}/subnets?name={body['name']}").json()["subnets"]
     assert [s["id"] for s in listed] == [made["id"]]
     again = post(api, f"{typed}/subnets", body)
@@ -120,9 +118,9 @@ def test_a_subnet_gets_its_gateway_dns_routes_and_pools_in_neutron(api, typed, c
 
 def test_a_port_gets_its_fixed_ip_mac_vnic_type_and_security_group(
     api,
-    typed,  # noqa: F811
-    cloud,  # noqa: F811
-    project,  # noqa: F811
+    typed,
+    cloud,
+    project,
 ):
     net = make(api, cloud, typed, "network", {"name": unique("net")})
     sub = make(
@@ -162,7 +160,7 @@ def test_a_port_gets_its_fixed_ip_mac_vnic_type_and_security_group(
     assert "10.79.0.33" in clash.json()["error"]
 
 
-def test_deleting_a_network_in_use_is_409_then_everything_deletes(api, typed, cloud):  # noqa: F811
+def test_deleting_a_network_in_use_is_409_then_everything_deletes(api, typed, cloud):
     net = make(api, cloud, typed, "network", {"name": unique("net")})
     sub = make(
         api,
@@ -209,13 +207,13 @@ def test_deleting_a_network_in_use_is_409_then_everything_deletes(api, typed, cl
         ("ports", {"name": "x", "networkId": "n", "ip": "10.0.0.9"}, "subnetId"),
     ],
 )
-def test_a_malformed_body_is_400_naming_the_field(api, typed, kind, body, field):  # noqa: F811
+def test_a_malformed_body_is_400_naming_the_field(api, typed, kind, body, field):
     answer = post(api, f"{typed}/{kind}", body)
     assert answer.status == 400, answer.body
     assert answer.json()["field"] == field and field in answer.json()["error"]
 
 
-def test_a_subnet_neutron_refuses_is_400_with_its_message(api, typed, cloud):  # noqa: F811
+def test_a_subnet_neutron_refuses_is_400_with_its_message(api, typed, cloud):
     net = make(api, cloud, typed, "network", {"name": unique("net")})
     body = {"name": unique("sub"), "networkId": net["id"], "cidr": "not-a-cidr", "ipVersion": 4}
     answer = post(api, f"{typed}/subnets", body)
@@ -224,7 +222,7 @@ def test_a_subnet_neutron_refuses_is_400_with_its_message(api, typed, cloud):  #
 
 
 @pytest.mark.parametrize("prefix", PREFIXES)
-def test_every_prefix_serves_the_same_networks(api, sandbox, typed, prefix):  # noqa: F811
+def test_every_prefix_serves_the_same_networks(api, sandbox, typed, prefix):
     answer = api.request("GET", f"{prefix}/{sandbox.admin.project_name}/networks")
     assert answer.status == 200
     assert {k: answer.json()[k] for k in DECORATION} == DECORATION

@@ -1,40 +1,17 @@
 """Security tests: authentication modes, the policy table, the audit's exploits (safe now).
 
-``configure`` sets environment variables for one test and reloads the settings;
-``api_users`` creates one API user per role (a fast hasher: the default PBKDF2
-costs about half a second per user and has its own test).
+``api_users`` creates one API user per role (a fast hasher: the default PBKDF2 costs
+about half a second per user and has its own test). Settings change through the
+suite's ``override_settings`` fixture.
 """
 
 from __future__ import annotations
 
 import base64
-import sys
-from pathlib import Path
 
 import pytest
 
-_REPO = str(Path(__file__).resolve().parents[2])
-if _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
-
-from tests.sandbox import *  # noqa: E402,F401,F403
-
 PASSWORDS = {"admin": "admin-pass-1", "member": "member-pass-1", "reader": "reader-pass-1"}
-
-
-@pytest.fixture
-def configure(monkeypatch):
-    """``configure(NAME=value, ...)``: settings as if the service started with them."""
-    from multicloud.conf import get_settings
-
-    def apply(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 @pytest.fixture

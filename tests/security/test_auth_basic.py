@@ -15,8 +15,8 @@ BODY = b'{"cloud-type": "openstack"}'
 
 
 @pytest.fixture
-def basic_mode(configure, api_users):
-    configure(MULTICLOUD_AUTH="basic")
+def basic_mode(override_settings, api_users):
+    override_settings(MULTICLOUD_AUTH="basic")
     return api_users
 
 
@@ -96,8 +96,8 @@ def test_passthrough_routes_keep_the_regions_keystone(api, basic_mode):
 
 
 @pytest.mark.parametrize("mode", ["none", ""])
-def test_without_authentication_every_route_is_open(api, configure, db, mode):
-    configure(MULTICLOUD_AUTH=mode)
+def test_without_authentication_every_route_is_open(api, override_settings, db, mode):
+    override_settings(MULTICLOUD_AUTH=mode)
     assert api.request("GET", "/api/multicloud/v0/vim_types").status == 200
     assert api.request("POST", REGISTRY, BODY).status == 400
 
@@ -105,8 +105,10 @@ def test_without_authentication_every_route_is_open(api, configure, db, mode):
 @pytest.mark.parametrize(
     "visibility,status", [("public", 403), ("community", 403), ("private", 404)]
 )
-def test_only_an_admin_may_create_a_public_image(api, basic_mode, configure, visibility, status):
-    configure(MULTICLOUD_AUTH="basic", MULTICLOUD_IMAGE_URL_ALLOWLIST="127.0.0.0/8")
+def test_only_an_admin_may_create_a_public_image(
+    api, basic_mode, override_settings, visibility, status
+):
+    override_settings(MULTICLOUD_AUTH="basic", MULTICLOUD_IMAGE_URL_ALLOWLIST="127.0.0.0/8")
     body = (
         '{"name": "n", "imagePath": "http://127.0.0.1:1/x.img", "imageType": "raw",'
         f' "visibility": "{visibility}"}}'

@@ -15,9 +15,9 @@ REGISTRY = "/api/multicloud/v1/Owner/Region/registry"
 
 
 @pytest.fixture
-def keystone(configure):
+def keystone(override_settings):
     fake = FakeKeystone({"admin-t": ["admin", "member", "reader"], "reader-t": ["reader"]})
-    configure(
+    override_settings(
         MULTICLOUD_AUTH="keystone",
         MULTICLOUD_AUTH_URL=fake.url,
         MULTICLOUD_AUTH_USERNAME="svc",
@@ -62,8 +62,8 @@ def test_roles_come_from_the_token(api, keystone):
     assert admin.status == 400  # past authorization: the body is incomplete
 
 
-def test_an_unreachable_keystone_is_503_not_401(api, configure):
-    configure(
+def test_an_unreachable_keystone_is_503_not_401(api, override_settings):
+    override_settings(
         MULTICLOUD_AUTH="keystone",
         MULTICLOUD_AUTH_URL="http://127.0.0.1:9/v3",
         MULTICLOUD_AUTH_USERNAME="svc",
@@ -80,8 +80,8 @@ class TestSandboxKeystone:
     """Tokens of the sandbox's real Keystone, the sandbox admin as the service user."""
 
     @pytest.fixture
-    def real(self, configure, sandbox, admin_session):
-        configure(
+    def real(self, override_settings, sandbox, admin_session):
+        override_settings(
             MULTICLOUD_AUTH="keystone",
             MULTICLOUD_AUTH_URL=sandbox.auth_url,
             MULTICLOUD_AUTH_USERNAME=sandbox.admin.username,

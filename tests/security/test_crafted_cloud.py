@@ -22,10 +22,10 @@ IMAGE = {
 
 
 @pytest.fixture
-def cloud(configure, tmp_path):
+def cloud(override_settings, tmp_path):
     export = tmp_path / "export"
     export.mkdir()
-    configure(MULTICLOUD_IMAGE_EXPORT_DIR=str(export), MULTICLOUD_CLOUD_TIMEOUT="5")
+    override_settings(MULTICLOUD_IMAGE_EXPORT_DIR=str(export), MULTICLOUD_CLOUD_TIMEOUT="5")
     fake = CraftedCloud(dict(IMAGE))
     yield fake, export
     fake.close()

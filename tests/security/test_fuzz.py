@@ -14,15 +14,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from multicloud.routing import APIS, swagger_url
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MAX_EXAMPLES = 5
-DOCUMENTS = (
-    "/api/multicloud/v0/swagger.json",
-    "/api/multicloud/v1/swagger.json",
-    "/api/multicloud-vio/v0/swagger.json",
-    "/api/multicloud-vio/v1/swagger.json",
-)
+DOCUMENTS = tuple(swagger_url(*api) for api in APIS)
 
 
 def _app(mode: str):
@@ -36,9 +33,9 @@ def _app(mode: str):
 
 
 @pytest.fixture
-def fuzz_settings(configure):
+def fuzz_settings(override_settings):
     # NOTE: nothing generated may reach a real host: no cloud address is allowed.
-    configure(MULTICLOUD_CLOUD_ALLOWLIST="192.0.2.1/32", MULTICLOUD_CLOUD_TIMEOUT="2")
+    override_settings(MULTICLOUD_CLOUD_ALLOWLIST="192.0.2.1/32", MULTICLOUD_CLOUD_TIMEOUT="2")
 
 
 def _registered() -> dict[str, str]:

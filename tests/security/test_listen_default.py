@@ -69,12 +69,12 @@ def test_a_public_address_without_auth_refuses_to_start(tmp_path, host):
     assert "MULTICLOUD_AUTH=none" in lines[0] and host in lines[0]
 
 
-def test_start_up_removes_only_stale_partial_staging_files(tmp_path, configure, db):
+def test_start_up_removes_only_stale_partial_staging_files(tmp_path, override_settings, db):
     import time
 
     from multicloud.images import staging
 
-    configure(MULTICLOUD_IMAGE_STAGING_DIR=str(tmp_path))
+    override_settings(MULTICLOUD_IMAGE_STAGING_DIR=str(tmp_path))
     stale, live, kept = tmp_path / "a.part", tmp_path / "b.part", tmp_path / "c.img"
     for path in (stale, live, kept):
         path.write_bytes(b"x")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import psycopg
@@ -10,6 +9,7 @@ import pytest
 import requests
 
 from multicloud.launch import MIGRATION_LOCK
+from tests.missing import missing
 from tests.servers import READY_PATH, Service
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -21,10 +21,7 @@ def database():
     try:
         admin = psycopg.connect(ADMIN, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        reason = f"PostgreSQL on 127.0.0.1:5432 is not running: {exc}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+        missing(f"PostgreSQL on 127.0.0.1:5432 is not running: {exc}")
     with admin:
         admin.execute(f"DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")
         admin.execute(f"CREATE DATABASE {NAME}")

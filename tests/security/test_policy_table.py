@@ -53,6 +53,11 @@ EXPECTED = {
     ("forward", "DELETE"): "member",
     **{(name, "GET"): "reader" for name in ("hosts", "host", "limits", "extensions")},
     ("server_action", "POST"): "member",
+    ("infra_workload", "GET"): "reader",
+    ("infra_workload", "POST"): "member",
+    ("infra_workload_item", "GET"): "reader",
+    ("infra_workload_item", "POST"): "member",
+    ("infra_workload_item", "DELETE"): "member",
     **{
         (name, method): "reader" if method == "GET" else "member"
         for collection, item in (
@@ -86,8 +91,8 @@ CASES = [(route, method, role) for route in ROUTES for method in route.allowed f
 
 
 @pytest.fixture
-def basic_mode(configure):
-    configure(MULTICLOUD_AUTH="basic")
+def basic_mode(override_settings):
+    override_settings(MULTICLOUD_AUTH="basic")
 
 
 def _request(route, method: str) -> Request:
@@ -137,10 +142,10 @@ def _check(monkeypatch, route, method: str, role: str) -> None:
     assert bool(authenticated) == (needed not in ("open", "region")), (route.name, method)
 
 
-def test_a_policy_file_overrides_a_default(basic_mode, configure, tmp_path):
+def test_a_policy_file_overrides_a_default(basic_mode, override_settings, tmp_path):
     path = tmp_path / "policy.yaml"
     path.write_text('"images:get": "rule:admin"\n"registry:post": "rule:member"\n')
-    configure(MULTICLOUD_AUTH="basic", MULTICLOUD_POLICY_FILE=str(path))
+    override_settings(MULTICLOUD_AUTH="basic", MULTICLOUD_POLICY_FILE=str(path))
     from multicloud.conf import get_settings
 
     file = get_settings().auth.policy_file

@@ -16,8 +16,8 @@ V1 = "/api/multicloud/v1/CloudOwner/RegionOne"
 
 
 @pytest.fixture
-def mc_example(configure):
-    configure(MULTICLOUD_ALLOWED_HOSTS="mc.example,.mc.example")
+def mc_example(override_settings):
+    override_settings(MULTICLOUD_ALLOWED_HOSTS="mc.example,.mc.example")
     fake = CraftedCloud()
     yield fake
     fake.close()

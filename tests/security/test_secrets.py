@@ -6,7 +6,6 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 
-from multicloud import crypto
 from multicloud.conf import main as print_settings
 from multicloud.vims.models import CloudRegion
 
@@ -16,13 +15,11 @@ OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
 
 
 @pytest.fixture
-def keys(configure):
+def keys(override_settings):
     def use(*chosen: str) -> None:
-        configure(MULTICLOUD_ENCRYPTION_KEY=",".join(chosen))
-        crypto._fernet.cache_clear()
+        override_settings(MULTICLOUD_ENCRYPTION_KEY=",".join(chosen))
 
-    yield use
-    crypto._fernet.cache_clear()
+    return use
 
 
 def _region() -> CloudRegion:
@@ -64,8 +61,8 @@ def test_an_undecryptable_secret_is_a_clear_error_answer(api, keys):
     assert answer.json()["error"] == "a stored secret cannot be decrypted with the configured keys"
 
 
-def test_printed_settings_mask_passwords_in_urls(configure, capsys):
-    configure(
+def test_printed_settings_mask_passwords_in_urls(override_settings, capsys):
+    override_settings(
         DATABASE_URL="postgresql://mc:db-secret@127.0.0.1:5432/mc",
         MULTICLOUD_MR_URL="http://mr:3904",
         MULTICLOUD_EVENTS_TRANSPORT_URL="rabbit://u:mq-secret@mq:5672/",

@@ -54,9 +54,9 @@ def clouds():
 
 
 def test_t1_takeover_needs_the_admin_role_and_a_browser_form_is_refused(
-    api, configure, api_users, clouds
+    api, override_settings, api_users, clouds
 ):
-    configure(MULTICLOUD_AUTH="basic")
+    override_settings(MULTICLOUD_AUTH="basic")
     legit, evil = clouds(), clouds()
     admin = basic("admin", "admin-pass-1")
     assert api.request("POST", f"{V1}/registry", _body(legit.url), headers=admin).status == 202
@@ -74,8 +74,8 @@ def test_t1_takeover_needs_the_admin_role_and_a_browser_form_is_refused(
     assert evil.requests == []
 
 
-def test_t2a_a_service_url_outside_the_allowlist_is_never_contacted(api, configure, clouds):
-    configure(MULTICLOUD_CLOUD_ALLOWLIST="192.0.2.0/24,cloud.example")
+def test_t2a_a_service_url_outside_the_allowlist_is_never_contacted(api, override_settings, clouds):
+    override_settings(MULTICLOUD_CLOUD_ALLOWLIST="192.0.2.0/24,cloud.example")
     probe = clouds()
     answer = api.request("POST", f"{V0}/registry", _body(probe.url + "/internal/admin?probe=1#"))
     assert answer.status == 403
@@ -83,8 +83,8 @@ def test_t2a_a_service_url_outside_the_allowlist_is_never_contacted(api, configu
     assert probe.requests == []
 
 
-def test_t2a_registration_errors_carry_no_transport_detail(api, configure):
-    configure(MULTICLOUD_CLOUD_TIMEOUT="1")
+def test_t2a_registration_errors_carry_no_transport_detail(api, override_settings):
+    override_settings(MULTICLOUD_CLOUD_TIMEOUT="1")
     tarpit, banner = Tarpit(), Banner()
     try:
         ports = {"closed": free_port(), "tarpit": tarpit.port, "banner": banner.port}
@@ -102,8 +102,8 @@ def test_t2a_registration_errors_carry_no_transport_detail(api, configure):
     assert len(set(errors.values())) == 1, errors
 
 
-def test_t2b_a_catalog_endpoint_outside_the_allowlist_is_never_read(api, configure, clouds):
-    configure(MULTICLOUD_CLOUD_ALLOWLIST="127.0.0.1/32")
+def test_t2b_a_catalog_endpoint_outside_the_allowlist_is_never_read(api, override_settings, clouds):
+    override_settings(MULTICLOUD_CLOUD_ALLOWLIST="127.0.0.1/32")
     internal = clouds(Marker)
     evil = clouds(CraftedCloud, compute_url=internal.url)
     assert api.request("POST", f"{V0}/registry", _body(evil.url)).status == 202

@@ -6,13 +6,15 @@ import contextlib
 import os
 import signal
 import sqlite3
+import threading
 import time
 
 import psycopg
 import pytest
 import requests
 
-from tests.servers import Service
+from tests.security.fakes import Tarpit
+from tests.servers import ALARMS, Service
 
 pytestmark = pytest.mark.system
 
@@ -26,22 +28,6 @@ PATHS = [
 ]
 
 
-@pytest.fixture
-def service(tmp_path):
-    started = []
-
-    def start(**env: str) -> Service:
-        svc = Service(tmp_path, **env)
-        started.append(svc)
-        svc.wait_ready()
-        return svc
-
-    yield start
-    for svc in started:
-        if svc.proc.poll() is None:
-            svc.stop()
-
-
 def snapshot(url: str) -> list[tuple]:
     answers = []
     for path in PATHS:
@@ -52,11 +38,16 @@ def snapshot(url: str) -> list[tuple]:
     return answers
 
 
-def test_both_modes_answer_the_same_bodies(service):
+def test_both_modes_answer_the_same_bodies_and_stop_quietly_on_ctrl_c(service):
     django = service(WEB_FRAMEWORK="django")
     pecan = service(WEB_FRAMEWORK="pecan")
     assert snapshot(django.url) == snapshot(pecan.url)
     assert snapshot(django.url)[0][1] == 200
+    for svc in (django, pecan):
+        said = svc.interrupt()
+        assert svc.proc.returncode == 0
+        assert not any(alarm in said for alarm in ALARMS), said
+        assert "uWSGI" not in said and "killing workers" not in said, said  # its stop chatter
 
 
 @pytest.mark.parametrize("mode", ["django", "pecan"])
@@ -67,6 +58,43 @@ def test_each_mode_runs_its_workers_and_stops_cleanly_on_sigterm(service, mode):
     assert svc.stop() == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(svc.url + PATHS[0], timeout=2)
+
+
+@pytest.mark.parametrize("mode", ["django", "pecan"])
+def test_sigterm_lets_a_request_in_flight_finish_before_the_server_exits(service, mode):
+    cloud = Tarpit()  # accepts and never answers: the registration's check waits its timeout
+    svc = service(WEB_FRAMEWORK=mode, MULTICLOUD_CLOUD_TIMEOUT="2")
+    esr = {
+        "service-url": f"http://127.0.0.1:{cloud.port}/v3",
+        "user-name": "u",
+        "password": "p",
+        "default-tenant": "t",
+        "cloud-domain": "Default",
+    }
+    body = {
+        "cloud-type": "openstack",
+        "cloud-region-version": "pike",
+        "esr-system-info-list": {"esr-system-info": [esr]},
+    }
+    answers: list = []
+
+    def register() -> None:
+        url = svc.url + "/api/multicloud/v0/owner_region/registry"
+        answers.append(requests.post(url, json=body, timeout=30))
+
+    request = threading.Thread(target=register)
+    request.start()
+    deadline = time.monotonic() + 20
+    while cloud.accepted == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert cloud.accepted, f"the request never reached the cloud: {answers}"
+        assert svc.stop() == 0
+        request.join(30)
+    finally:
+        cloud.close()
+    assert answers and answers[0].status_code == 400
+    assert "cannot be reached" in answers[0].json()["error"]
 
 
 @pytest.mark.parametrize("mode", ["django", "pecan"])

@@ -4,7 +4,8 @@ Runs inside the sandbox venv. Everything comes from the environment:
 OSBOX_AUTH_URL, OSBOX_REGION, OSBOX_ADMIN_USER/PASSWORD/PROJECT,
 OSBOX_DEMO_USER/PASSWORD/PROJECT, OSBOX_SERVICE_PASSWORD and
 OSBOX_SVC_<TYPE>=<name>|<url> (``_`` in TYPE for ``-``) for every service to put in the catalog,
-OSBOX_ABSENT_SERVICES: service types to take out of it.
+OSBOX_ABSENT_SERVICES: service types to take out of it, and OSBOX_HEAT_STACK_DOMAIN (when
+Heat runs): the domain of Heat's stack users, with its admin ``heat_domain_admin``.
 """
 
 import os
@@ -66,19 +67,19 @@ class Identity:
             r = self.post("/roles", "role", {"name": name})
         return r
 
-    def user(self, name, password, project):
-        u = self.find("/users", "users", name=name, domain_id="default")
+    def domain(self, name, description):
+        d = self.find("/domains", "domains", name=name)
+        if d is None:
+            d = self.post("/domains", "domain", {"name": name, "description": description})
+        return d
+
+    def user(self, name, password, project, domain_id="default"):
+        u = self.find("/users", "users", name=name, domain_id=domain_id)
         if u is None:
-            u = self.post(
-                "/users",
-                "user",
-                {
-                    "name": name,
-                    "domain_id": "default",
-                    "password": password,
-                    "default_project_id": project["id"],
-                },
-            )
+            body = {"name": name, "domain_id": domain_id, "password": password}
+            if project is not None:
+                body["default_project_id"] = project["id"]
+            u = self.post("/users", "user", body)
         else:
             # keep the stored password in step with the state dir's secrets
             self.patch(f"/users/{u['id']}", "user", {"password": password})
@@ -86,6 +87,9 @@ class Identity:
 
     def grant(self, project, user, role):
         self.put(f"/projects/{project['id']}/users/{user['id']}/roles/{role['id']}")
+
+    def grant_domain(self, domain, user, role):
+        self.put(f"/domains/{domain['id']}/users/{user['id']}/roles/{role['id']}")
 
     def drop_service(self, stype):
         svc = self.find("/services", "services", type=stype)
@@ -135,6 +139,16 @@ def main():
         u = ident.user(svc_user, service_password, service_project)
         ident.grant(service_project, u, admin_role)
         ident.grant(service_project, u, service_role)
+
+    stack_domain = ENV.get("OSBOX_HEAT_STACK_DOMAIN")
+    if stack_domain:
+        # Heat: its stack users' domain and that domain's admin (stack_domain_admin in
+        # heat.conf), the role Heat gives stack users, and the legacy stack owner role
+        domain = ident.domain(stack_domain, "Heat stack users")
+        domain_admin = ident.user("heat_domain_admin", service_password, None, domain["id"])
+        ident.grant_domain(domain, domain_admin, admin_role)
+        ident.role("heat_stack_user")
+        ident.role("heat_stack_owner")
 
     demo_project = ident.project(ENV["OSBOX_DEMO_PROJECT"], "sandbox non-admin project")
     demo_user = ident.user(ENV["OSBOX_DEMO_USER"], ENV["OSBOX_DEMO_PASSWORD"], demo_project)

@@ -157,3 +157,11 @@ def test_a_modern_schema_version_is_spoken(tmp_path):
         region(client)
         assert aai.get(CR)["in-maint"] is False
         assert client.related_link(CR) == f"/aai/v19{CR}"
+
+
+@pytest.mark.parametrize(("aai_timeout", "expected"), [(None, 30.0), ("2", 2.0), ("99", 30.0)])
+def test_the_timeout_is_the_cloud_timeout_at_most(override_settings, aai_timeout, expected):
+    from multicloud.aai import client
+
+    override_settings(AAI_URL="http://127.0.0.1:1", AAI_TIMEOUT=aai_timeout)
+    assert client.client().timeout == expected

@@ -7,6 +7,7 @@ import pytest
 
 from multicloud.api.routes import ROUTER, ROUTES
 from multicloud.exceptions import MethodNotAllowed, NotFound
+from multicloud.routing import APIS, swagger_url
 
 ALL = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 GPD = ("GET", "POST", "DELETE")
@@ -40,6 +41,18 @@ PINNED = [
     ("capacity_check_v1", ("POST",), "/api/multicloud/v1/{owner}/{region}/capacity_check"),
     ("capacity_check_vio", ("POST",), "/api/multicloud-vio/v0/{vimid}/capacity_check"),
     ("capacity_check_vio_v1", ("POST",), "/api/multicloud-vio/v1/{owner}/{region}/capacity_check"),
+    ("infra_workload", ("GET", "POST"), "/api/multicloud/v0/{vimid}/infra_workload"),
+    ("infra_workload_v1", ("GET", "POST"), f"{MCV1}/infra_workload"),
+    ("infra_workload_vio", ("GET", "POST"), "/api/multicloud-vio/v0/{vimid}/infra_workload"),
+    ("infra_workload_vio_v1", ("GET", "POST"), f"{VIOV1}/infra_workload"),
+    ("infra_workload_item", GPD, "/api/multicloud/v0/{vimid}/infra_workload/{workloadid}"),
+    ("infra_workload_item_v1", GPD, f"{MCV1}/infra_workload/{{workloadid}}"),
+    (
+        "infra_workload_item_vio",
+        GPD,
+        "/api/multicloud-vio/v0/{vimid}/infra_workload/{workloadid}",
+    ),
+    ("infra_workload_item_vio_v1", GPD, f"{VIOV1}/infra_workload/{{workloadid}}"),
     ("proxy_token", GPD, "/api/multicloud/v0/{vimid}/identity/v3/auth/tokens"),
     ("proxy_token_v1", GPD, "/api/multicloud/v1/{owner}/{region}/identity/v3/auth/tokens"),
     ("proxy_token_vio", GPD, "/api/multicloud-vio/v0/{vimid}/identity/v3/auth/tokens"),
@@ -385,6 +398,15 @@ PINNED_HANDLERS = {
     },
     "tenants": "multicloud.vims.handlers.list_tenants",
     "capacity_check": "multicloud.capacity.handlers.capacity_check",
+    "infra_workload": {
+        "GET": "multicloud.workload.handlers.lookup",
+        "POST": "multicloud.workload.handlers.create",
+    },
+    "infra_workload_item": {
+        "GET": "multicloud.workload.handlers.get",
+        "POST": "multicloud.workload.handlers.heatbridge",
+        "DELETE": "multicloud.workload.handlers.delete",
+    },
     "proxy_token": {
         "GET": "multicloud.proxy.handlers.token",
         "POST": "multicloud.proxy.handlers.issue_token",
@@ -486,3 +508,9 @@ def test_an_unknown_path_is_not_found():
 def test_a_trailing_slash_reaches_the_same_route():
     route, _ = ROUTER.match("GET", "/api/multicloud/v0/vim_types/")
     assert route.name == "vim_types_v0"
+
+
+def test_each_api_has_its_swagger_route_and_no_other_swagger_route_exists():
+    swagger = [r for r in ROUTES if r.pattern.endswith("/swagger.json")]
+    served = {(r.namespace, r.version): r.pattern for r in swagger}
+    assert served == {api: swagger_url(*api) for api in APIS}

@@ -381,6 +381,82 @@ def test_a_tenant_with_vservers_cannot_be_deleted(aai):
     assert answer.status_code == 400 and "vserver" in service_exception(answer)["variables"][-2]
 
 
+VNF = "/network/generic-vnfs/generic-vnf/vnf-1"
+VSERVER = CR + "/tenants/tenant/t1/vservers/vserver/v1"
+PORT = VSERVER + "/l-interfaces/l-interface/port-a"
+
+
+def a_vserver(aai: FakeAai, server: str = VSERVER) -> None:
+    tenant = CR + "/tenants/tenant/t1"
+    if not aai.exists(tenant):
+        call(aai, "PUT", tenant, {"tenant-id": "t1", "tenant-name": "one"})
+    body = {"vserver-id": server.rsplit("/", 1)[1], "vserver-name": "vm", "vserver-selflink": "x"}
+    assert call(aai, "PUT", server, body).status_code == 201
+
+
+def relate(aai: FakeAai, path: str, related_to: str, target: str) -> requests.Response:
+    rel = {"related-to": related_to, "related-link": f"/aai/v{aai.version}{target}"}
+    return call(aai, "PUT", path + "/relationship-list/relationship", rel)
+
+
+def test_a_vf_module_lives_under_its_generic_vnf_and_uses_one_vserver_at_most(aai):
+    region(aai)
+    a_vserver(aai)
+    assert call(aai, "PUT", VNF, {"vnf-id": "vnf-1", "vnf-name": "v", "vnf-type": "t"}).ok
+    module = VNF + "/vf-modules/vf-module/m1"
+    assert call(aai, "PUT", module, {"vf-module-id": "m1"}).status_code == 201
+    assert call(aai, "GET", module).json()["is-base-vf-module"] is False
+    assert "vf-modules" in call(aai, "GET", VNF, depth="1").json()
+    assert relate(aai, VSERVER, "vf-module", module).status_code == 200
+    assert relate(aai, VSERVER, "generic-vnf", VNF).status_code == 200
+    edges = call(aai, "GET", VSERVER).json()["relationship-list"]["relationship"]
+    labels = {e["related-to"]: e["relationship-label"] for e in edges}
+    assert labels == {
+        "vf-module": "org.onap.relationships.inventory.Uses",
+        "generic-vnf": "tosca.relationships.HostedOn",
+    }
+    call(aai, "PUT", VNF + "/vf-modules/vf-module/m2", {"vf-module-id": "m2"})
+    second = relate(aai, VSERVER, "vf-module", VNF + "/vf-modules/vf-module/m2")
+    assert second.status_code == 400  # a vserver is used by one vf-module (ONE2MANY)
+    assert service_exception(second)["variables"][-1] == "ERR.5.4.6140"
+    a_vserver(aai, VSERVER.replace("v1", "v2"))
+    assert relate(aai, VSERVER.replace("v1", "v2"), "vf-module", module).status_code == 200
+
+
+def test_an_l_interface_needs_is_port_mirrored_and_holds_its_addresses(aai):
+    region(aai)
+    a_vserver(aai)
+    missing = call(aai, "PUT", PORT, {"interface-name": "port-a"})
+    assert missing.status_code == 400
+    assert "is-port-mirrored" in service_exception(missing)["variables"][2]
+    body = {"interface-name": "port-a", "is-port-mirrored": False, "l2-multicasting": False}
+    assert call(aai, "PUT", PORT, body).status_code == 201
+    held = call(aai, "GET", PORT).json()
+    assert held["in-maint"] is False and held["is-ip-unnumbered"] is False
+    assert "l2-multicasting" not in held  # only from v20: dropped like any unknown field
+    v4 = PORT + "/l3-interface-ipv4-address-list/10.0.0.5"
+    v6 = PORT + "/l3-interface-ipv6-address-list/fd00%3A%3A5"
+    assert call(aai, "PUT", v4, {"l3-interface-ipv4-address": "10.0.0.5"}).status_code == 201
+    assert call(aai, "PUT", v6, {"l3-interface-ipv6-address": "fd00::5"}).status_code == 201
+    deep = call(aai, "GET", PORT, depth="1").json()
+    assert deep["l3-interface-ipv4-address-list"][0]["l3-interface-ipv4-address"] == "10.0.0.5"
+    assert deep["l3-interface-ipv6-address-list"][0]["l3-interface-ipv6-address"] == "fd00::5"
+    answer = call(aai, "DELETE", VSERVER, **{"resource-version": version(aai, VSERVER)})
+    assert answer.status_code == 204
+    assert not aai.exists(PORT) and not aai.exists(v4) and not aai.exists(v6)
+
+
+def test_l2_multicasting_is_required_from_v20():
+    with FakeAai(version=20) as aai:
+        region(aai)
+        a_vserver(aai)
+        body = {"interface-name": "port-a", "is-port-mirrored": False}
+        missing = call(aai, "PUT", PORT, body)
+        assert missing.status_code == 400
+        assert "l2-multicasting" in service_exception(missing)["variables"][2]
+        assert call(aai, "PUT", PORT, {**body, "l2-multicasting": False}).status_code == 201
+
+
 def test_patch_merges_attributes(aai):
     region(aai)
     wrong_type = requests.patch(

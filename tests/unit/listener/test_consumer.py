@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from unittest import mock
 
 import pytest
 from django.db import OperationalError
 
-from listener import consumer
+from listener import consumer, metrics
 from listener.consumer import HANDLED, REQUEUE, Endpoint, filters_from
 from multicloud.events.models import Event, InboundDeadLetter
 from multicloud.events.subscriptions import Router
+from multicloud.transaction import LogFilter
 from tests.nova_corpus import args, first, replay
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +226,79 @@ def test_a_notification_failing_the_same_way_every_time_is_parked_after_bounded_
     assert results == [REQUEUE] * consumer.MAX_REQUEUES + [HANDLED, HANDLED]
     parked = InboundDeadLetter.objects.get()
     assert parked.reason.startswith(f"failed {consumer.MAX_REQUEUES + 1} times: KeyError")
+
+
+# --------------------------------------------------------------------------- ONAP ids, metrics
+
+
+def ids_endpoint() -> Endpoint:
+    return endpoint(phases=("END",), kinds=("PAUSE", "UNPAUSE"))
+
+
+def info(ep: Endpoint, item: dict, ctxt) -> str:
+    priority, publisher, event_type, payload, metadata = args(item)
+    return ep.info(ctxt, publisher, event_type, payload, metadata)
+
+
+class _Context:
+    """What oslo.messaging hands an endpoint: an object whose attributes are its keys."""
+
+    def __init__(self, **values):
+        self.values = values
+
+    def __getattr__(self, name):
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+@pytest.mark.parametrize("wrap", [dict, lambda d: _Context(**d)])
+def test_an_event_carries_the_request_id_of_its_notification(wrap):
+    ours = str(uuid.uuid4())
+    ctxt = wrap({"global_request_id": f"req-{ours}", "request_id": "req-nova-own"})
+    assert info(ids_endpoint(), first("compute.instance.pause.end"), ctxt) == HANDLED
+    assert Event.objects.get().message["request_id"] == ours
+
+
+def test_without_a_global_id_nova_s_own_or_the_message_id_is_used():
+    ep = ids_endpoint()
+    info(ep, first("compute.instance.pause.end"), {"request_id": "req-abc"})
+    item = first("compute.instance.unpause.end")
+    info(ep, item, {})
+    ids = {row.kind: row.message["request_id"] for row in Event.objects.all()}
+    assert ids == {"PAUSE": "abc", "UNPAUSE": item["metadata"]["message_id"]}
+
+
+def test_log_lines_of_a_notification_carry_its_request_id():
+    records = []
+    handler = logging.Handler()
+    handler.addFilter(LogFilter())
+    handler.emit = records.append
+    logging.getLogger("listener").addHandler(handler)
+    try:
+        item = first("compute.instance.pause.end")
+        priority, publisher, event_type, payload, metadata = args(item)
+        ids_endpoint().info({"global_request_id": "req-r1"}, publisher, event_type, payload, {})
+    finally:
+        logging.getLogger("listener").removeHandler(handler)
+    (record,) = [r for r in records if "malformed" in r.getMessage()]
+    assert record.request_id == "r1"
+
+
+def test_counters_move_by_what_happened():
+    before = {
+        "received": metrics.RECEIVED._value.get(),
+        "stored": metrics.STORED._value.get(),
+        "unsubscribed": metrics.DROPPED.labels("unsubscribed")._value.get(),
+        "duplicate": metrics.DROPPED.labels("duplicate")._value.get(),
+    }
+    ep = ids_endpoint()
+    pause = first("compute.instance.pause.end")
+    info(ep, pause, {})
+    info(ep, pause, {})  # redelivered
+    info(ep, first("compute.instance.pause.start"), {})  # a phase nobody wants
+    assert metrics.RECEIVED._value.get() - before["received"] == 3
+    assert metrics.STORED._value.get() - before["stored"] == 1
+    assert metrics.DROPPED.labels("duplicate")._value.get() - before["duplicate"] == 1
+    assert metrics.DROPPED.labels("unsubscribed")._value.get() - before["unsubscribed"] == 1

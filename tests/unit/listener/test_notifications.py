@@ -9,7 +9,6 @@ import pytest
 
 from listener.notifications import (
     DEFAULT_PHASES,
-    LEGACY_CORE_FIELDS,
     Format,
     FormatPolicy,
     Kind,
@@ -23,6 +22,45 @@ from listener.notifications import (
     to_message,
     wanted,
 )
+
+# The fields Nova's info_from_instance() always writes; both formats carry them.
+LEGACY_CORE_FIELDS: tuple[str, ...] = (
+    "tenant_id",
+    "user_id",
+    "instance_id",
+    "display_name",
+    "reservation_id",
+    "hostname",
+    "instance_type",
+    "instance_type_id",
+    "instance_flavor_id",
+    "architecture",
+    "memory_mb",
+    "disk_gb",
+    "vcpus",
+    "root_gb",
+    "ephemeral_gb",
+    "host",
+    "node",
+    "availability_zone",
+    "cell_name",
+    "created_at",
+    "terminated_at",
+    "deleted_at",
+    "launched_at",
+    "image_ref_url",
+    "os_type",
+    "kernel_id",
+    "ramdisk_id",
+    "image_meta",
+    "state",
+    "state_description",
+    "progress",
+    "access_ip_v4",
+    "access_ip_v6",
+    "metadata",
+)
+
 
 CAPTURE = Path(__file__).resolve().parents[2] / "data" / "nova-notifications-captured.jsonl"
 SERVER_ID = "6266734e-93ed-4be3-af89-7ef72981ebbf"

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 
-from listener import outbox
+from listener import metrics, outbox
+from listener.consumer import Endpoint, filters_from
 from listener.mr import MessageRouter
 from listener.notifications import parse
 from listener.publisher import Publisher
 from multicloud.events import service
 from multicloud.events.models import Delivery, Event
+from multicloud.events.subscriptions import Router
 from tests.doubles.dmaap_mr import FakeMessageRouter
-from tests.nova_corpus import args, replay
+from tests.nova_corpus import args, first, replay
 
 pytestmark = pytest.mark.django_db
 TOPIC = "unauthenticated.MULTICLOUD_VM_EVENTS"
@@ -296,3 +299,17 @@ def test_the_start_line_masks_a_password_in_the_message_router_url(mr, caplog, m
     with caplog.at_level("INFO", logger="listener.publisher"):
         publisher.run()
     assert "mr-user:***@" in caplog.text and "mr-s3cret" not in caplog.text
+
+
+def test_a_publish_carries_the_event_s_request_id_to_message_router(mr):
+    ours = str(uuid.uuid4())
+    router = Router(("PAUSE",), TOPIC)
+    endpoint = Endpoint("onap", "R1", router, filters_from("unversioned", ("END",)))
+    _, sender, event_type, payload, metadata = args(first("compute.instance.pause.end"))
+    endpoint.info({"global_request_id": f"req-{ours}"}, sender, event_type, payload, metadata)
+    published = metrics.PUBLISHED.labels(TOPIC)._value.get()
+    assert publisher_for(mr).run_once()
+    assert mr.received_headers["X-ONAP-RequestID"] == ours
+    assert mr.received_headers["X-ONAP-PartnerName"] == "multicloud"
+    assert [m["request_id"] for m in mr.messages(TOPIC)] == [ours]
+    assert metrics.PUBLISHED.labels(TOPIC)._value.get() - published == 1

@@ -2,7 +2,7 @@
 
 from listener.notifications import FormatPolicy
 from multicloud.conf import load
-from multicloud.events.kinds import (
+from multicloud.event_kinds import (
     DEFAULT_PHASES,
     DEFAULT_PREFER_FORMAT,
     NOVA_SETTING_FORMATS,

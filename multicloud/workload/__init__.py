@@ -1,0 +1,1 @@
+"""infra_workload: Heat stacks for SO, and heatbridge into A&AI."""
