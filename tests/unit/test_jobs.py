@@ -60,6 +60,23 @@ def test_a_failing_job_does_not_stop_the_pool():
     assert after.join(timeout=10) and failing.done and done == ["after"]
 
 
+def test_a_job_with_a_keepalive_is_kept_alive_until_it_ends(monkeypatch):
+    monkeypatch.setattr(jobs, "BEAT", 0.02)
+    monkeypatch.setattr(jobs, "_beating", 0)  # a keepalive thread with the short beat
+    gate, beats = threading.Event(), []
+    job = jobs.start("test_keep-1", gate.wait, 10, keepalive=lambda: beats.append(1))
+    deadline = time.monotonic() + 10
+    while len(beats) < 3:
+        assert time.monotonic() < deadline, "the keepalive was never called"
+        time.sleep(0.01)
+    gate.set()
+    assert job.join(timeout=10)
+    time.sleep(0.1)
+    ended_at = len(beats)
+    time.sleep(0.2)
+    assert len(beats) == ended_at  # not called once the job ended
+
+
 def test_a_lease_runs_out_that_many_seconds_from_now():
     before = timezone.now()
     until = jobs.lease(90)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -45,17 +44,11 @@ def test_a_silent_unfinished_job_reads_failed_and_a_finished_one_as_it_ended():
     assert (done["status"], done["error"]) == ("done", "")
 
 
-def test_the_process_holding_a_job_keeps_it_alive(monkeypatch):
-    monkeypatch.setattr(discovery, "BEAT", 0.05)
-    monkeypatch.setattr(discovery, "_beating", 0)  # a heartbeat thread with the short beat
+def test_a_touch_from_the_process_holding_the_job_keeps_it_alive():
     record = silent_for(region(discovery_status="pending"), discovery.SILENT + 5)
-    discovery.hold(record.pk, record.generation)
-    try:
-        deadline = time.monotonic() + 10
-        while service.describe(CloudRegion.objects.get(pk=record.pk))["registry"]["status"] != (
-            "pending"
-        ):
-            assert time.monotonic() < deadline, "the heartbeat never touched the job"
-            time.sleep(0.05)
-    finally:
-        discovery.release(record.pk, record.generation)
+    assert service.describe(record)["registry"]["status"] == "failed"
+    discovery.touch(record.pk, record.generation)
+    assert service.describe(CloudRegion.objects.get(pk=record.pk))["registry"]["status"] == (
+        "pending"
+    )
+    discovery.touch(record.pk, record.generation + 1)  # a superseded run touches nothing
