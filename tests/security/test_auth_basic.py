@@ -120,14 +120,16 @@ def test_only_an_admin_may_create_a_public_image(
         assert answer.json()["rule"] == "image:publicize"
 
 
-def test_api_users_are_managed_with_the_api_user_command(api, configure, tmp_path, settings):
+def test_api_users_are_managed_with_the_api_user_command(
+    api, override_settings, tmp_path, settings
+):
     from django.contrib.auth.hashers import identify_hasher
     from django.core.management import CommandError, call_command
 
     from multicloud.auth.models import ApiUser
 
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    configure(MULTICLOUD_AUTH="basic")
+    override_settings(MULTICLOUD_AUTH="basic")
     secret = tmp_path / "pw"
     secret.write_text("ops-pass-123\n")
 
