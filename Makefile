@@ -32,8 +32,10 @@ $(RUN_STAMP): $(LOCK)
 
 venv: $(STAMP) ## create .venv from the lock (runtime and test dependencies, hashes checked)
 
+# NOTE: a developer's run stays the calling user (MULTICLOUD_RUN_AS unless set); run.sh
+# itself, started as root, becomes nobody (see README "Configuration").
 run: $(RUN_STAMP) ## start the service on its defaults (port 9001) from a runtime-only venv; Ctrl-C stops it
-	MULTICLOUD_PYTHON=$(RUN_VENV)/bin/python ./run.sh
+	MULTICLOUD_RUN_AS="$${MULTICLOUD_RUN_AS:-$$(id -un)}" MULTICLOUD_PYTHON=$(RUN_VENV)/bin/python ./run.sh
 
 # COVERAGE=1: the SQLite pass runs under coverage.py (run.sh servers and commands included,
 # see [tool.coverage.run] in pyproject.toml), then reports and fails below the floor.

@@ -167,6 +167,8 @@ class Server:
             MULTICLOUD_WORKERS=str(CPUS),
             MULTICLOUD_DATA_DIR=str(self.workdir / "data"),
             MULTICLOUD_ACCESS_LOG="true" if self.access_log else "false",
+            # NOTE: root stays root here (a benchmark of this machine's checkout).
+            MULTICLOUD_RUN_AS="root",
         )
         self.log = self.workdir / "server.log"
         self.proc = subprocess.Popen(

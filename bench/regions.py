@@ -102,6 +102,8 @@ class Server:
             MULTICLOUD_DATA_DIR=str(tmp / f"data-{mode}-{self.port}"),
             MULTICLOUD_LOG_LEVEL="WARNING",
             MULTICLOUD_PYTHON=sys.executable,
+            # NOTE: root stays root here (a benchmark of this machine's checkout).
+            MULTICLOUD_RUN_AS="root",
         )
         self.log = tmp / f"server-{mode}-{self.port}.log"
         with open(self.log, "wb") as out:

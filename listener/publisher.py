@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from listener import metrics, outbox, ownership
 from listener.sinks import Reply, Verdict
+from multicloud.conf import mask_userinfo
 from multicloud.events.models import MESSAGE_ROUTER, Delivery, destination
 
 log = logging.getLogger(__name__)
@@ -130,10 +131,10 @@ class Publisher:
 
     def run(self) -> None:
         """Publish until :meth:`stop`; database trouble is logged and waited out."""
+        urls = ", ".join(f"{name} {mask_userinfo(sink.url)}" for name, sink in self.sinks.items())
+        log.info("publisher %s: publishing to %s", self.worker, urls)
         if not self._await_database():
             return
-        urls = ", ".join(f"{name} {sink.url}" for name, sink in self.sinks.items())
-        log.info("publisher %s: publishing to %s", self.worker, urls)
         try:
             with ThreadPoolExecutor(self.parallel, thread_name_prefix="mr-queue") as pool:
                 while not self._stop.is_set():

@@ -9,9 +9,13 @@ the configuration wins. Regions without a transport URL are served by polling
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from multicloud.conf import EventsSettings
+from multicloud.crypto import UndecryptableSecret
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,16 @@ def targets(
             reconcile_interval(records.get(vim_id), default),
         )
     for region in registered:
-        url = region.notification_transport_url
+        try:
+            url = region.notification_transport_url
+        except UndecryptableSecret:
+            # NOTE: one region's secret under a dropped key must not stop the others (L3).
+            log.error(
+                "cloud region %s: its transport URL cannot be decrypted with the configured "
+                "keys (MULTICLOUD_ENCRYPTION_KEY); not listening to it",
+                region.vim_id,
+            )
+            continue
         if not url or region.vim_id in found:
             continue
         found[region.vim_id] = ListenTarget(

@@ -92,6 +92,8 @@ class Settings:
     metrics_dir: Path | None = None
     #: The directory run.sh gives the workers when PROMETHEUS_MULTIPROC_DIR is unset.
     metrics_dir_default: Path | None = None
+    #: Who root becomes at start-up (``MULTICLOUD_RUN_AS``; empty: ``nobody``).
+    run_as: str = ""
 
     @property
     def concurrency(self) -> int:
@@ -283,21 +285,39 @@ def _secret_key(src: _Source, data_dir: Path) -> str:
 
 
 def _generated_secret(path: Path, encode: Callable[[bytes], Any] = bytes.hex) -> str:
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = _read_key_file(path)
+    if existing is not None:
+        return existing
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     secret = encode(os.urandom(32))
     secret = secret.decode() if isinstance(secret, bytes) else secret
-    # NOTE: O_EXCL so two workers starting together agree on one key.
+    # NOTE: written whole under a temporary name, then linked into place: the key file
+    # never exists half-written (a crash leaves at most the temporary file), and link()
+    # fails if it exists, so two workers starting together agree on one key.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            return _read_key_file(path) or secret
+    finally:
+        temporary.unlink(missing_ok=True)
     return secret
+
+
+def _read_key_file(path: Path) -> str | None:
+    try:
+        value = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    if not value:
+        raise ConfigError(f"{path} is empty (an interrupted start?): remove it and start again")
+    return value
 
 
 # --------------------------------------------------------------------------- event federation
@@ -688,6 +708,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         auth=auth,
         metrics_dir=_optional_dir(src.get("PROMETHEUS_MULTIPROC_DIR", _text, "")),
         metrics_dir_default=data_dir / "metrics",
+        run_as=src.get("MULTICLOUD_RUN_AS", _text, ""),
     )
 
 

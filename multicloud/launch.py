@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from multicloud import privileges
 from multicloud.conf import BASE_DIR, ConfigError, Settings, get_settings
 from multicloud.openstack import allowlist
 from multicloud.quiet import filter_output
@@ -46,20 +47,30 @@ def migrate() -> int:
         if locked:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
+    from multicloud.images import pending as pending_images
     from multicloud.images import staging
 
     settings = get_settings()
-    staging.remove_stale_parts(2 * max(settings.request_timeout, settings.cloud_timeout))
+    idle = 2 * max(settings.request_timeout, settings.cloud_timeout)
+    # NOTE: the images of uploads that died first (they look at the .part files), then
+    # the partial files themselves.
+    pending_images.sweep(settings.images.staging_dir, idle, budget=settings.cloud_timeout)
+    staging.remove_stale_parts(idle)
     connections.close_all()
     return len(pending)
 
 
-def uwsgi_command(settings: Settings) -> list[str]:
-    """The uWSGI argv for the django mode."""
+def uwsgi_binary() -> str:
     binary = Path(sys.executable).with_name("uwsgi")
     path = str(binary) if binary.exists() else shutil.which("uwsgi")
     if not path:
         raise ConfigError("WEB_FRAMEWORK=django needs uWSGI; run `make venv` first")
+    return path
+
+
+def uwsgi_command(settings: Settings) -> list[str]:
+    """The uWSGI argv for the django mode."""
+    path = uwsgi_binary()
     options = {
         "home": sys.prefix,
         "http-socket": settings.bind,
@@ -90,6 +101,20 @@ def metrics_dir(settings: Settings) -> Path:
     return path
 
 
+def _written_dirs(settings: Settings) -> list[Path]:
+    """Directories the server writes besides the data dir (handed to MULTICLOUD_RUN_AS)."""
+    found = [settings.images.staging_dir]
+    if settings.metrics_dir is not None:
+        found.append(settings.metrics_dir)
+    if settings.images.export_dir is not None:
+        found.append(settings.images.export_dir)
+    return found
+
+
+def _programs(settings: Settings) -> list[Path]:
+    return [Path(uwsgi_binary())] if settings.web_framework == "django" else []
+
+
 def banner(settings: Settings) -> str:
     """The one start-up line: mode, workers, where it listens."""
     per_worker = f" x {settings.threads} threads" if settings.web_framework == "django" else ""
@@ -104,7 +129,13 @@ def banner(settings: Settings) -> str:
 def main() -> int:
     try:
         settings = get_settings()
-        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.umask(privileges.UMASK)
+        privileges.secure(settings.data_dir)
+        user = privileges.drop(
+            settings.run_as, settings.data_dir, _written_dirs(settings), _programs(settings)
+        )
+        if user:
+            print(f"multicloud: running as {user} (MULTICLOUD_RUN_AS)", flush=True)
         allowlist.log_policy()
         # NOTE: a write, for the server this process becomes: prometheus_client reads
         # the variable itself in every worker (and conf.py reads it as metrics_dir).

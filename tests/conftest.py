@@ -13,7 +13,6 @@ by request (tests/unit/test_conftest.py shows it failing on each kind of differe
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -203,14 +202,12 @@ def _close_region_stamp_connection():
 def pytest_runtest_teardown(item):
     """Let background jobs (discovery, heatbridge) finish inside the test that started them.
 
-    Runs before fixtures are torn down, so a job thread never writes to a
-    database that is being flushed or that the next test owns.
+    Runs before fixtures are torn down, so a job never writes to a database that is
+    being flushed or that the next test owns.
     """
-    from multicloud.jobs import THREAD_PREFIX
+    from multicloud import jobs
 
-    for thread in threading.enumerate():
-        if thread.name.startswith(THREAD_PREFIX):
-            thread.join(timeout=120)
+    jobs.join_all(timeout=120)
 
 
 # --------------------------------------------------------------------------- settings override

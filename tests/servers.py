@@ -39,6 +39,9 @@ class Service:
                 "MULTICLOUD_DATA_DIR": str(tmp_path / "data"),
                 "MULTICLOUD_WORKERS": "2",
                 "MULTICLOUD_PYTHON": sys.executable,
+                # NOTE: the tests run as root with their files in root-only temporary
+                # directories; a server that dropped to nobody could not read them.
+                "MULTICLOUD_RUN_AS": "root",
                 **env,
             }
         )

@@ -56,7 +56,14 @@ def _dispatch_by_aai(request: Request, handler: Handler) -> Response:
     registration = _is_registration(request)
     if registration and not get_settings().plugins:
         return handler(request)  # NOTE: the registry reads the region from A&AI itself.
-    kind = aai_resolve.resolve(owner, region, fresh=registration)
+    try:
+        kind = aai_resolve.resolve(owner, region, fresh=registration)
+    except NotFound:
+        if request.method == "DELETE" and _is_region_path(request):
+            # NOTE: ESR removed the region from A&AI first; what this service wrote
+            # outside it (pservers) and its own record must still go.
+            return handler(request)
+        raise
     plugin = service.plugin_for(kind.cloud_type, kind.version)
     if plugin is None:
         return handler(request)

@@ -12,16 +12,15 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
-from multicloud import transaction
+from multicloud import jobs
 from multicloud.exceptions import BadRequest, Forbidden, MulticloudError, UpstreamError
-from multicloud.images import service, staging
+from multicloud.images import pending, service, staging
 from multicloud.images.metadata import ImageMeta, parse_meta, shape
 
 log = logging.getLogger(__name__)
@@ -89,16 +88,9 @@ def create_from_url(
     return shape(image, target.decoration()), True
 
 
-def start(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> threading.Thread:
-    """Fetch ``url`` and upload it to ``image_id`` in a background thread."""
-    thread = threading.Thread(
-        target=transaction.propagating(run),
-        args=(target, image_id, url, meta),
-        name=f"image-fetch-{image_id}",
-        daemon=True,
-    )
-    thread.start()
-    return thread
+def start(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> jobs.Job:
+    """Fetch ``url`` and upload it to ``image_id`` in a background job (a bounded pool)."""
+    return jobs.start(f"image-fetch-{image_id}", run, target, image_id, url, meta)
 
 
 def run(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> None:
@@ -108,13 +100,17 @@ def run(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> Non
     staged = None
     try:
         with staging.staging() as writer:
+            pending.moved(image_id, writer.path)
             writer.write_all(_fetch(url))
             staged = writer.finish(meta.name, meta.disk_format, meta.container_format)
+            pending.moved(image_id, staged.path)
         service.send_bytes(target, image_id, staged)
         service.wait_verified(target, image_id, staged)
+        pending.done(target.region.vim_id, image_id)
         log.info("image %s fetched from a URL and uploaded (%d bytes)", image_id, staged.size)
     except Exception as exc:
-        message = exc.message if isinstance(exc, MulticloudError) else repr(exc)
+        # NOTE: never the URL itself: its path or query may carry a token (L4).
+        message = exc.message if isinstance(exc, MulticloudError) else type(exc).__name__
         log.error("creating image %s from a URL failed: %s", image_id, message)
         service.delete_quietly(target, image_id)
     finally:

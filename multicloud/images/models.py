@@ -36,3 +36,25 @@ class StagedUpload(models.Model):
     class Meta:
         db_table = "image_staging_upload"
         indexes = [models.Index(fields=["vim_id", "image_id"])]
+
+
+class PendingImage(models.Model):
+    """A Glance image an upload created and has not finished (verified or deleted) yet.
+
+    ``path`` is the staged file its bytes come from (``.part`` while they arrive,
+    ``.img`` once complete, empty before a URL fetch has started); ``host`` is the
+    machine of the server that created it. A worker that dies mid-upload leaves
+    the note behind, and the next start-up removes the half-created image
+    (:func:`multicloud.images.pending.sweep`).
+    """
+
+    vim_id = models.CharField(max_length=255)
+    tenant = models.CharField(max_length=255)
+    image_id = models.CharField(max_length=64)
+    path = models.CharField(max_length=1024, blank=True, default="")
+    host = models.CharField(max_length=255)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "image_pending"
+        indexes = [models.Index(fields=["vim_id", "image_id"])]

@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from multicloud import transaction
-from multicloud.images import staging
+from multicloud.images import pending, staging
 from multicloud.images.metadata import ImageMeta
 
 
@@ -71,6 +71,7 @@ class Pipeline:
             self._close_files()
             raise
         self.image_id: str = image_id
+        pending.note(target, image_id, str(self.writer.path))
         self.thread = threading.Thread(
             target=transaction.propagating(self._push), name="image-upload", daemon=True
         )
@@ -93,6 +94,7 @@ class Pipeline:
     def finish(self, meta: ImageMeta):
         """All bytes received: record the copy, let Glance finish reading; the staged record."""
         staged = self.writer.finish(meta.name, meta.disk_format, meta.container_format)
+        pending.moved(self.image_id, staged.path)
         self.tail.finish()
         self.thread.join()
         self.tail.close()

@@ -18,6 +18,7 @@ growing copy). Metadata is parsed here, for every body kind.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -31,7 +32,7 @@ from multicloud.exceptions import (
     NotFound,
     UpstreamError,
 )
-from multicloud.images import forms, staging
+from multicloud.images import forms, pending, staging
 from multicloud.images.metadata import ImageMeta, parse_meta, shape
 from multicloud.images.models import StagedImage, StagedUpload
 from multicloud.images.pipeline import Pipeline
@@ -45,6 +46,8 @@ from multicloud.vims.service import get_region, parse_vim_id, region_fields
 log = logging.getLogger(__name__)
 
 ACTIVE_TIMEOUT = 600.0
+#: Most images one list answers without ``?limit=`` (page on with ``?marker=``).
+MAX_LISTED = 10000
 #: The metadata fields of an upload (form fields, query parameters or JSON keys).
 META_KEYS = ("name", "imageType", "containerFormat", "visibility", "properties")
 
@@ -240,7 +243,7 @@ def upload_staged(target: Target, staged: StagedImage, meta: ImageMeta, new_copy
 
 def send_staged(target: Target, staged: StagedImage, meta: ImageMeta) -> dict[str, Any]:
     """Create the Glance image, send it the staged bytes, then :func:`finish_upload`."""
-    image_id = create_image(target, meta)["id"]
+    image_id = create_image(target, meta, staged.path)["id"]
     try:
         send_bytes(target, image_id, staged)
     except BaseException:
@@ -249,10 +252,15 @@ def send_staged(target: Target, staged: StagedImage, meta: ImageMeta) -> dict[st
     return finish_upload(target, staged, image_id, new_copy=False)
 
 
-def create_image(target: Target, meta: ImageMeta) -> Any:
-    """A new Glance image (no data yet), as Glance answered."""
+def create_image(target: Target, meta: ImageMeta, path: str = "") -> Any:
+    """A new Glance image (no data yet), as Glance answered; noted until it is finished.
+
+    ``path``: the staged file its bytes will come from (empty: not staged yet).
+    """
     with target.errors():
-        return target.glance.images.create(**meta.create_kwargs())
+        image = target.glance.images.create(**meta.create_kwargs())
+    pending.note(target, image["id"], path)
+    return image
 
 
 def send_bytes(target: Target, image_id: str, staged: StagedImage) -> None:
@@ -274,6 +282,7 @@ def finish_upload(target: Target, staged: StagedImage, image_id: str, new_copy: 
             staging.discard(staged)
         raise
     StagedUpload.objects.create(staged=staged, vim_id=target.region.vim_id, image_id=image_id)
+    pending.done(target.region.vim_id, image_id)
     log.info("image %s (%d bytes) uploaded to %s", image_id, staged.size, target.region.vim_id)
     if new_copy and staging.conf().retention == 0:
         staging.discard(staged)
@@ -327,8 +336,13 @@ def delete_quietly(target: Target, image_id: str) -> None:
         with target.errors():
             target.glance.images.delete(image_id)
         log.info("removed half-created image %s from %s", image_id, target.region.vim_id)
+    except NotFound:
+        pass
     except MulticloudError as exc:
+        # NOTE: its note stays, so the next start-up tries again.
         log.error("could not remove half-created image %s: %s", image_id, exc.message)
+        return
+    pending.done(target.region.vim_id, image_id)
 
 
 # --------------------------------------------------------------------------- metadata API
@@ -347,13 +361,14 @@ def list_images(
     target: Target, name: str | None, limit: int | None, marker: str | None
 ) -> dict[str, Any]:
     filters = {"name": name} if name else {}
-    kwargs: dict[str, Any] = {"filters": filters}
-    if limit is not None:
-        kwargs["limit"] = limit
+    most = limit or MAX_LISTED
+    kwargs: dict[str, Any] = {"filters": filters, "limit": most}
     if marker:
         kwargs["marker"] = marker
     with target.errors():
-        images = [shape(image, {}) for image in target.glance.images.list(**kwargs)]
+        # NOTE: glanceclient follows Glance's next links; the cap ends a cloud's endless pages.
+        listed = itertools.islice(target.glance.images.list(**kwargs), most)
+        images = [shape(image, {}) for image in listed]
     return {"images": images, **target.decoration()}
 
 

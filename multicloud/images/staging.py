@@ -1,9 +1,13 @@
 """The staging store: local copies of uploaded images, hashed while they are written.
 
-A copy is written as ``<staging dir>/<uuid>.part`` while bytes arrive, then renamed
-to ``<uuid>.img`` and recorded (:class:`~multicloud.images.models.StagedImage`) with
-its size and digests. Records expire after the configured retention; expired copies
-are removed the next time anything is staged.
+A copy is written as ``<staging dir>/<uuid>-<declared size>.part`` while bytes
+arrive, then renamed to ``.img`` and recorded (:class:`~multicloud.images.models.StagedImage`)
+with its size and digests. Records expire after the configured retention; expired
+copies are removed the next time anything is staged.
+
+Concurrent uploads reserve their declared size: the size in a ``.part`` file's name
+minus what it holds is still to come, and every free-space check counts what the
+other uploads (of any worker or replica sharing the directory) still have to write.
 """
 
 from __future__ import annotations
@@ -56,6 +60,35 @@ def check_declared_size(size: int | None) -> None:
         raise PayloadTooLarge(f"the image is larger than the {limit}-byte limit", limit=limit)
 
 
+def stale_after() -> float:
+    """Seconds after which an unwritten ``.part`` file belongs to a dead upload."""
+    settings = get_settings()
+    return 2.0 * max(settings.request_timeout, settings.cloud_timeout)
+
+
+def reserved(path: Path) -> int:
+    """The declared size in a ``.part`` file's name (0 when none was declared)."""
+    size = path.name.removesuffix(".part").rpartition("-")[2]
+    return int(size) if size.isdigit() else 0
+
+
+def outstanding(directory: Path, besides: Path | None = None) -> int:
+    """Bytes the live uploads in ``directory`` (but ``besides``) have declared, not written."""
+    total = 0
+    live_since = time.time() - stale_after()
+    for path in directory.glob("*.part"):
+        declared = reserved(path)
+        if path == besides or not declared:
+            continue
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            continue
+        if info.st_mtime >= live_since:
+            total += max(0, declared - info.st_size)
+    return total
+
+
 class StagingWriter:
     """Writes one staged copy: size cap, free-space checks, sha512/sha256/md5 on the way."""
 
@@ -63,11 +96,17 @@ class StagingWriter:
         self.conf = conf()
         check_declared_size(expected_size)
         self.conf.staging_dir.mkdir(parents=True, exist_ok=True)
-        check_free_space(self.conf.staging_dir, expected_size or 0, self.conf.free_space_margin)
         self.expected_size = expected_size
         self.id = uuid.uuid4()
-        self.path = self.conf.staging_dir / f"{self.id}.part"
+        self.path = self.conf.staging_dir / f"{self.id}-{expected_size or 0}.part"
+        # NOTE: the file (naming its reservation) exists before the check, so two
+        # uploads starting together each count the other: one may be refused, never both let in.
         self.file = open(self.path, "xb")  # noqa: SIM115  (closed by finish/abort)
+        try:
+            self._check_space(expected_size or 0)
+        except BaseException:
+            self.abort()
+            raise
         self.size = 0
         self._next_space_check = SPACE_CHECK_EVERY
         self.hashes = {name: hashlib.new(name) for name in ("sha512", "sha256", "md5")}
@@ -81,10 +120,15 @@ class StagingWriter:
             )
         if self.expected_size is None and self.size >= self._next_space_check:
             self._next_space_check += SPACE_CHECK_EVERY
-            check_free_space(self.conf.staging_dir, 0, self.conf.free_space_margin)
+            self._check_space(0)
         for digest in self.hashes.values():
             digest.update(chunk)
         self.file.write(chunk)
+
+    def _check_space(self, needed: int) -> None:
+        """507 unless ``needed`` more bytes fit beside what other uploads still have to write."""
+        others = outstanding(self.conf.staging_dir, besides=self.path)
+        check_free_space(self.conf.staging_dir, needed + others, self.conf.free_space_margin)
 
     def write_all(self, chunks: Iterable[bytes]) -> None:
         for chunk in chunks:

@@ -7,6 +7,8 @@ Keystone's, with the catalog pointing back at this service (see
 (region, token). A worker that has not seen the token asks the region's
 Keystone to validate it (which also returns the catalog), so a token another
 cloud issued is refused with 401, and no call is ever routed by region alone.
+A token the region's Keystone refused is refused again without asking it for
+``MULTICLOUD_AUTH_NEGATIVE_TTL`` seconds (a negative cache, per worker).
 
 Bodies are streamed both ways (:mod:`multicloud.proxy.relay`); only JSON answers are read
 whole, to rewrite the upstream URLs in them. Tokens are never logged.
@@ -25,6 +27,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from multicloud.auth.cache import TTLCache
+from multicloud.conf import get_settings
 from multicloud.exceptions import BadRequest, NotFound, Unauthorized
 from multicloud.http import parse_json
 from multicloud.openstack import client
@@ -110,11 +114,14 @@ def _digest(token: str) -> str:
 
 
 _cache = _EndpointCache(CACHE_SIZE)
+#: (token digest, region) the region's Keystone refused; entries live NEGATIVE_TTL seconds.
+_refused = TTLCache(ttl=3600.0, max_entries=CACHE_SIZE)
 
 
 def clear_cache() -> None:
     """Forget every token (a cold worker)."""
     _cache.clear()
+    _refused.clear()
 
 
 def _expiry(token: dict[str, Any]) -> float:
@@ -147,6 +154,10 @@ def endpoints_for(target: Target, token: str) -> Endpoints:
     found = _cache.get(target.region.vim_id, token)
     if found is not None:
         return found
+    refused = f"the token is not valid for cloud region {target.region.vim_id}"
+    key = (_digest(token), target.region.vim_id)
+    if _refused.get(key) is not None:
+        raise Unauthorized(refused)
     session = client.plain_session(target.verify)
     headers = {"X-Auth-Token": token, "X-Subject-Token": token, "Accept": "application/json"}
     what = f"the identity service of {target.region.vim_id}"
@@ -154,7 +165,10 @@ def endpoints_for(target: Target, token: str) -> Endpoints:
         session, "GET", f"{target.keystone}/auth/tokens", headers=headers, stream=False, what=what
     )
     if reply.status_code in (401, 403, 404):
-        raise Unauthorized(f"the token is not valid for cloud region {target.region.vim_id}")
+        ttl = get_settings().auth.negative_ttl
+        if ttl > 0:
+            _refused.put(key, True, time.monotonic() + ttl)
+        raise Unauthorized(refused)
     if reply.status_code != 200:
         raise relay.upstream_failure(reply, what)
     return _remember(target, token, relay.json_of(reply).get("token") or {})

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from multicloud.event_kinds import KIND_NAMES, Kind, format_timestamp
-from multicloud.exceptions import BadRequest
+from multicloud.exceptions import BadRequest, UpstreamError
 from multicloud.openstack.client import adapter, translate_errors
 
 #: Kind -> Nova vm_states that a VM is in after that action.
@@ -52,6 +52,8 @@ VM_STATES = (
     "shelved_offloaded",
 )
 PAGE = 1000
+#: Most pages read (a cloud could answer full pages for ever).
+MAX_PAGES = 100
 
 
 def parse_states(value: Any) -> tuple[set[str], bool]:
@@ -105,15 +107,21 @@ def changed_servers(region: Any, since: datetime | None) -> list[dict[str, Any]]
 
 
 def _servers(nova: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every server, page by page: at most ``MAX_PAGES`` pages, each marker new (M1)."""
     found: list[dict[str, Any]] = []
     marker = None
-    while True:
+    markers: set[str] = set()
+    for _ in range(MAX_PAGES):
         query = {**params, "limit": PAGE, **({"marker": marker} if marker else {})}
         page = nova.get("/servers/detail", params=query).json().get("servers", [])
         found += page
         if len(page) < PAGE:
             return found
-        marker = page[-1]["id"]
+        marker = str(page[-1]["id"])
+        if marker in markers:
+            raise UpstreamError("the compute service answers the same page again")
+        markers.add(marker)
+    raise UpstreamError(f"the compute service lists more than {MAX_PAGES * PAGE} servers")
 
 
 def _matches(server: dict[str, Any], wanted: set[str], rebuild: bool) -> bool:

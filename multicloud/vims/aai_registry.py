@@ -31,8 +31,11 @@ log = logging.getLogger(__name__)
 ESR_LIST = "/esr-system-info-list"
 
 
-def register(owner: str, region: str, body: Any, base_url: str) -> CloudRegion:
-    """Start (or restart) the registration of a region A&AI holds."""
+def register(owner: str, region: str, body: Any, base_url: str, start: bool = True) -> CloudRegion:
+    """Start (or restart) the registration of a region A&AI holds.
+
+    ``start=False`` records the job without running it (the caller runs :func:`run`).
+    """
     service.check_owner(owner)
     default_tenant = _default_tenant(body)
     cloud_region = aai.client().get(aai.cloud_region_path(owner, region))
@@ -42,7 +45,8 @@ def register(owner: str, region: str, body: Any, base_url: str) -> CloudRegion:
     with transaction.atomic():
         record = _store(owner, region, cloud_region)
         _store_footprint(record, default_tenant, _proxy_url(owner, region, base_url))
-        transaction.on_commit(lambda: discovery.start(record.pk, record.generation, run))
+        if start:
+            transaction.on_commit(lambda: discovery.start(record.pk, record.generation, run))
     log.info("cloud region %s: registration from A&AI started", record.vim_id)
     return record
 

@@ -3,13 +3,18 @@
 Each category is fetched on its own; one that fails (e.g. hypervisors need the
 admin role) is reported under ``errors`` without failing the others. A run
 whose registration was superseded (re-registered meanwhile) writes nothing.
+
+The job's state is the region's database row, so every worker and replica
+answers it. The process holding a job (queued or running) touches that row
+every ``jobs.BEAT`` seconds; a pending or running job silent for ``SILENT`` seconds
+belongs to a worker that went away (a restart, a crash) and reads as failed.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import connections
@@ -26,14 +31,39 @@ log = logging.getLogger(__name__)
 Discovered = dict[str, Any]
 
 
-def start(
-    pk: int, generation: int, target: Callable[[int, int], None] | None = None
-) -> threading.Thread:
-    """Discover in a background job thread (:func:`multicloud.jobs.start`).
+_UNFINISHED = (CloudRegion.Discovery.PENDING, CloudRegion.Discovery.RUNNING)
+#: A pending or running job not touched for this long has lost its worker.
+SILENT = 4 * jobs.BEAT
+INTERRUPTED = (
+    "the registration job stopped without finishing (the worker running it went away); "
+    "register again"
+)
 
-    ``target`` replaces :func:`run` (the A&AI registry's job runs discovery too).
+
+def start(pk: int, generation: int, target: Callable[[int, int], None] | None = None) -> jobs.Job:
+    """Discover in a background job (:func:`multicloud.jobs.start`, a bounded pool).
+
+    ``target`` replaces :func:`run` (the A&AI registry's job runs discovery too). While
+    the job is queued or running, its region row is touched every ``jobs.BEAT`` seconds.
     """
-    return jobs.start(f"discovery-{pk}", target or run, pk, generation)
+    return jobs.start(
+        f"discovery-{pk}", target or run, pk, generation, keepalive=lambda: touch(pk, generation)
+    )
+
+
+def touch(pk: int, generation: int) -> None:
+    """Mark the job alive (its region row's ``updated_at``), unless it ended or was superseded."""
+    CloudRegion.objects.filter(
+        pk=pk, generation=generation, discovery_status__in=_UNFINISHED
+    ).update(updated_at=timezone.now())
+
+
+def job_state(record: CloudRegion) -> tuple[str, str]:
+    """The job's (status, error), a silent unfinished one read as failed."""
+    silent = timezone.now() - record.updated_at > timedelta(seconds=SILENT)
+    if record.discovery_status in _UNFINISHED and silent:
+        return CloudRegion.Discovery.FAILED, INTERRUPTED
+    return record.discovery_status, record.discovery_error
 
 
 def run(pk: int, generation: int) -> None:

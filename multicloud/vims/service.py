@@ -306,6 +306,7 @@ def public_attributes(body: dict) -> dict:
 
 def describe(record: CloudRegion) -> dict[str, Any]:
     """GET .../registry: the region as registered (no secrets) and what discovery found."""
+    status, error = discovery.job_state(record)
     return {
         "vimId": record.vim_id,
         "cloud-owner": record.cloud_owner,
@@ -322,8 +323,8 @@ def describe(record: CloudRegion) -> dict[str, Any]:
             "ssl-cacert": bool(record.ssl_cacert),
         },
         "registry": {
-            "status": record.discovery_status,
-            "error": record.discovery_error,
+            "status": status,
+            "error": error,
             "registered_at": record.created_at.isoformat(),
             "updated_at": record.updated_at.isoformat(),
             "discovered_at": record.discovered_at.isoformat() if record.discovered_at else None,

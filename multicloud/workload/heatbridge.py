@@ -80,9 +80,20 @@ def request(record: CloudRegion, project_id: str, stack: dict[str, Any], given: 
         job.lease_until = jobs.lease(lease_seconds())
         job.save()
         pk, generation = job.pk, job.generation
-        transaction.on_commit(lambda: jobs.start(f"heatbridge-{pk}", run, pk, generation))
+        transaction.on_commit(lambda: _start(pk, generation))
     log.info("heatbridge of stack %s/%s queued", job.stack_name, job.stack_id)
     return job
+
+
+def _start(pk: int, generation: int) -> None:
+    """Queue the run; its lease is renewed while it waits in the queue or runs."""
+    jobs.start(f"heatbridge-{pk}", run, pk, generation, keepalive=lambda: _renew(pk, generation))
+
+
+def _renew(pk: int, generation: int) -> None:
+    HeatbridgeJob.objects.filter(
+        pk=pk, generation=generation, status__in=(Status.PENDING, Status.RUNNING)
+    ).update(lease_until=jobs.lease(lease_seconds()))
 
 
 def find(record: CloudRegion, stack_id: str) -> HeatbridgeJob | None:
@@ -100,7 +111,7 @@ def resume_if_orphaned(job: HeatbridgeJob) -> None:
     ).update(lease_until=jobs.lease(lease_seconds()))
     if taken:
         log.warning("heatbridge of stack %s: its worker went away; resumed here", job.stack_id)
-        jobs.start(f"heatbridge-{job.pk}", run, job.pk, job.generation)
+        _start(job.pk, job.generation)
 
 
 def describe(job: HeatbridgeJob) -> dict[str, Any]:

@@ -310,6 +310,9 @@ class Deployment:
             MULTICLOUD_LOG_LEVEL="INFO",
             MULTICLOUD_IMAGE_STAGING_DIR=str(self.workdir / "staging"),
             MULTICLOUD_CLOUD_TIMEOUT=str(CLOUD_TIMEOUT),
+            # NOTE: the harness runs as root and this machine's interpreter lives under
+            # /root, which nobody (MULTICLOUD_RUN_AS's default for root) cannot read.
+            MULTICLOUD_RUN_AS="root",
         )
         return env
 

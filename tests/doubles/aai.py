@@ -525,6 +525,8 @@ class FakeAai:
         self._conns: set[Any] = set()
         self._ssl: ssl.SSLContext | None = None
         self._tmpdir: Path | None = None
+        #: A shutdown started from a request thread (down_after_writes), if any.
+        self._going_down: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -568,6 +570,12 @@ class FakeAai:
 
     def up(self) -> None:
         """Back on the same port, with the data it held."""
+        going_down = self._going_down
+        if going_down is not None:
+            # NOTE: a client may see the dropped connection before that shutdown has
+            # released the port; coming back up waits for it.
+            going_down.join()
+            self._going_down = None
         if self._server is None:
             self._listen()
 
@@ -742,7 +750,8 @@ class FakeAai:
         if self.faults.down_after_writes is not None:
             if self.faults.down_after_writes <= 0:
                 self.faults.down_after_writes = None
-                threading.Thread(target=self.down, daemon=True).start()
+                self._going_down = threading.Thread(target=self.down, daemon=True)
+                self._going_down.start()
                 raise _DropConnection
             self.faults.down_after_writes -= 1
         payload = _json(body) if body else None

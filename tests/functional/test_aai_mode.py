@@ -8,9 +8,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from multicloud.vims.models import CloudRegion
-from tests.doubles.aai_fixtures import cloud_region_path
+from tests.doubles.aai_fixtures import AUTH, HEADERS, cloud_region_path
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(60)]
 
@@ -37,6 +38,19 @@ def test_a_region_aai_does_not_hold_is_404_at_once_and_nothing_is_stored(api, aa
     assert answer.json() == {"error": "cloud region osbox_RegionX is not in A&AI", "code": 404}
     assert not CloudRegion.objects.exists()
     assert not aai_mode.requests("PUT")
+
+
+@pytest.mark.parametrize("base", FORMS)
+def test_a_region_aai_holds_is_202_on_every_form_and_its_job_is_read_back(api, aai_mode, base):
+    aai_mode.seed(cloud_region_path("osbox", "RegionX"), {"cloud-type": "openstack"})
+    answer = api.request("POST", f"{base}/registry", b"")
+    assert answer.status == 202
+    assert answer.headers["location"] == f"{base}/registry"
+    assert answer.json()["registry"]["status"] == "pending"
+    wait_job_ended()
+    state = api.request("GET", f"{base}/registry").json()
+    assert state["vimId"] == "osbox_RegionX" and state["registry"]["status"] == "failed"
+    assert not aai_mode.requests("PUT")  # no esr-system-info: nothing written
 
 
 def test_a_non_object_body_is_400(api, aai_mode):
@@ -155,6 +169,26 @@ def test_unregistering_while_aai_is_down_is_503_and_keeps_the_region(api, aai_mo
     assert api.request("DELETE", FORMS[0]).status == 204
     assert not CloudRegion.objects.exists()
     assert aai_mode.exists(cloud_region_path("osbox", "RegionX"))  # never the region itself
+
+
+def test_a_region_esr_already_removed_from_aai_can_still_be_unregistered(api, aai_mode):
+    path = cloud_region_path("osbox", "RegionX")
+    aai_mode.seed(path, {"cloud-type": "openstack"})
+    assert api.request("POST", f"{FORMS[1]}/registry", b"").status == 202
+    wait_job_ended()
+    version = aai_mode.get(path)["resource-version"]
+    gone = requests.delete(
+        aai_mode.base + path,
+        params={"resource-version": version},
+        headers=HEADERS,
+        auth=AUTH,
+        timeout=10,
+    )
+    assert gone.status_code == 204
+    assert api.request("GET", f"{FORMS[1]}/tenants").status == 404  # unknown to A&AI now
+    assert api.request("DELETE", FORMS[1]).status == 204
+    assert not CloudRegion.objects.exists()
+    assert api.request("DELETE", FORMS[1]).status == 404
 
 
 def test_the_callers_onap_ids_reach_aai(api, aai_mode):

@@ -9,6 +9,7 @@ A&AI slow.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 
@@ -34,6 +35,14 @@ def onap_flavor(admin_session):
     flavor.delete()
 
 
+@pytest.fixture
+def kept_flavor(admin_session):
+    """A second onap.* flavor that stays in the cloud across the re-registration."""
+    flavor = OnapFlavor(admin_session)
+    yield flavor
+    flavor.delete()
+
+
 def so_wrote_a_vserver(aai) -> None:
     """What SO's heatbridge left in A&AI: a tenant of its own holding a vserver."""
     aai.seed(SO_TENANT, {"tenant-id": "so-owned-tenant", "tenant-name": "so"})
@@ -50,6 +59,26 @@ def children(aai, plural: str) -> dict[str, dict]:
     return {o[key]: o for o in (region.get(plural) or {}).get(singular, [])}
 
 
+def capability_ids(aai, flavor_id: str) -> set[str]:
+    flavor = aai.get(f"{CR}/flavors/flavor/{flavor_id}", depth=1) or {}
+    return {c["hpa-capability-id"] for c in flavor["hpa-capabilities"]["hpa-capability"]}
+
+
+def other_routes_work_on_an_aai_region(api, sandbox) -> None:
+    """Tenants, images, capacity, the typed API and events, as on a local region."""
+    project = sandbox.admin.project_name
+    answer = api.request("GET", f"{V0}/tenants")
+    assert {"admin", "demo"} <= {t["name"] for t in answer.json()["tenants"]}
+    answer = api.request("GET", f"{V1}/{project}/images?name=fake-image")
+    assert answer.status == 200 and answer.json()["images"], answer.body
+    answer = api.request("GET", f"{VIO}/{project}/flavors?name=m1.tiny")
+    assert answer.status == 200 and answer.json()["flavors"], answer.body
+    fits = json.dumps({"vCPU": 1, "Memory": 1, "Storage": 1}).encode()
+    answer = api.request("POST", f"{V0}/capacity_check", fits)
+    assert answer.status == 200 and answer.json()["result"] is True, answer.body
+    assert api.request("GET", f"{V1}/events").status == 200
+
+
 def pservers(aai) -> list[str]:
     return [p for p in aai.paths("pserver") if p.rsplit("/", 1)[1].startswith("osbox_RegionOne_")]
 
@@ -63,7 +92,7 @@ def register(api, base=V1, body=b""):
 PUBLIC = "https://multicloud.onap.example:9001"
 
 
-def test_the_esr_flow(api, use_aai, fake_aai, sandbox, onap_flavor):
+def test_the_esr_flow(api, use_aai, fake_aai, sandbox, onap_flavor, kept_flavor):
     aai_mode = fake_aai
     use_aai(aai_mode, MULTICLOUD_PUBLIC_URL=PUBLIC)
     esr_writes_the_region(aai_mode, sandbox)
@@ -109,30 +138,45 @@ def test_the_esr_flow(api, use_aai, fake_aai, sandbox, onap_flavor):
     record = CloudRegion.objects.get()
     assert record.password == sandbox.admin.password
     assert sandbox.admin.password not in record.password_encrypted
-    tenants_route = api.request("GET", f"{V0}/tenants")  # other routes work on an A&AI region
-    assert {"admin", "demo"} <= {t["name"] for t in tenants_route.json()["tenants"]}
+    other_routes_work_on_an_aai_region(api, sandbox)
 
-    # Re-registration after the flavor was deleted in the cloud: gone from A&AI, nothing doubled.
-    puts_before = len(aai_mode.requests("PUT"))
+    kept_caps = capability_ids(aai_mode, kept_flavor.id)
+    assert kept_caps == {hpa.capability_id(kept_flavor.id, f) for f in caps}
+    demo = next(k for k, t in tenants.items() if t["tenant-name"] == "demo")
+    so_vserver_in_our_tenant = f"{CR}/tenants/tenant/{demo}/vservers/vserver/vm-2"
+    aai_mode.seed(
+        so_vserver_in_our_tenant,
+        {"vserver-id": "vm-2", "vserver-name": "vm", "vserver-selflink": "x"},
+    )
+
+    # Re-registration after a flavor was deleted in the cloud: gone from A&AI, nothing doubled.
+    before = len(aai_mode.log)
     onap_flavor.delete()
     register(api, V1)
     state = wait_job(api, V1)
     assert state["registry"]["status"] == "done", state["registry"]
     assert onap_flavor.id not in children(aai_mode, "flavors")
-    creates = [
-        r for r in aai_mode.requests("PUT")[puts_before:] if "resource-version" not in r["query"]
+    assert capability_ids(aai_mode, kept_flavor.id) == kept_caps  # updated in place
+    puts = [r for r in aai_mode.log[before:] if r["method"] == "PUT"]
+    steady = [
+        r
+        for r in puts
+        if f"/flavor/{kept_flavor.id}" in r["path"]
+        or "/tenants/tenant/" in r["path"]
+        or "/pservers/" in r["path"]
+        or "/availability-zones/" in r["path"]
     ]
-    assert creates  # updates were sent (with versions in the body), not duplicates:
+    assert steady and {r["status"] for r in steady} == {200}, steady  # updates, no creates
     assert len(children(aai_mode, "tenants")) == len(tenants)
     assert len(pservers(aai_mode)) == len(hosts)
 
-    # Unregistration: only what this service wrote goes.
+    # Unregistration: only what this service wrote goes; what others still use stays.
     assert api.request("DELETE", V1).status == 204
     region = aai_mode.get(CR)
     assert region is not None and "identity-url" not in region
     assert aai_mode.exists(f"{CR}/esr-system-info-list/esr-system-info/esr-osbox")
-    assert set(children(aai_mode, "tenants")) == {"so-owned-tenant"}
-    assert aai_mode.exists(SO_VSERVER)
+    assert set(children(aai_mode, "tenants")) == {"so-owned-tenant", demo}  # demo holds vm-2
+    assert aai_mode.exists(SO_VSERVER) and aai_mode.exists(so_vserver_in_our_tenant)
     assert children(aai_mode, "flavors") == {} and children(aai_mode, "images") == {}
     assert children(aai_mode, "availability-zones") == {}
     assert pservers(aai_mode) == []
@@ -209,3 +253,24 @@ def test_aai_slow_during_the_job_is_bounded(api, use_aai, fake_aai, sandbox):
         "did not answer" in state["registry"]["error"] and "in time" in state["registry"]["error"]
     )
     assert time.monotonic() - started < 50  # one write's timeout, not ten per object
+
+
+def test_the_shell_command_registers_from_aai_and_unregisters_what_it_wrote(
+    use_aai, fake_aai, sandbox
+):
+    from django.core.management import CommandError, call_command
+
+    use_aai(fake_aai)
+    esr_writes_the_region(fake_aai, sandbox)
+    with pytest.raises(CommandError, match="MULTICLOUD_PUBLIC_URL"):
+        call_command("cloud_region", "register", "osbox", "RegionOne")
+    use_aai(fake_aai, MULTICLOUD_PUBLIC_URL=PUBLIC)
+    out = io.StringIO()
+    call_command("cloud_region", "register", "osbox", "RegionOne", stdout=out)
+    shown = json.loads(out.getvalue())
+    assert shown["registry"]["status"] == "done", shown["registry"]  # the job ran before return
+    assert shown["aai"]["written"]["pservers"] and pservers(fake_aai)
+    assert sandbox.admin.password not in out.getvalue()
+    call_command("cloud_region", "unregister", "osbox", "RegionOne", stdout=io.StringIO())
+    assert pservers(fake_aai) == [] and children(fake_aai, "tenants") == {}
+    assert fake_aai.exists(CR) and not CloudRegion.objects.exists()

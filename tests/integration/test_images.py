@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from multicloud.images.models import StagedImage
+from multicloud.images.models import PendingImage, StagedImage
 from tests.integration.images_helpers import (
     V0,
     V1,
@@ -67,6 +67,7 @@ def test_a_multipart_upload_becomes_an_active_glance_image_with_our_digests(
     assert image["vimId"] == "osbox_RegionOne" and image["returnCode"] == 1
     staged = StagedImage.objects.get(pk=image["stagingId"])
     assert staged.sha256 == hashlib.sha256(data).hexdigest()
+    assert not PendingImage.objects.exists()  # verified: nothing for a start-up sweep
 
 
 def test_a_raw_body_with_metadata_in_the_query_is_uploaded(api, base, glance):

@@ -6,19 +6,31 @@ import functools
 import hashlib
 import http.server
 import json
+import os
+import socket
 import threading
 import time
+from datetime import timedelta
 
 import glanceclient
 import pytest
+from django.utils import timezone
 from glanceclient.v2 import images as glance_images
 
+from multicloud.images import pending
+from multicloud.images import service as images
+from multicloud.images.metadata import parse_meta
+from multicloud.images.models import PendingImage
+from multicloud.images.pipeline import Pipeline
+from multicloud.vims import service as vims
+from multicloud.vims.models import CloudRegion
 from tests.integration.images_helpers import (
     V1,
     register,
     staging_files,
     unique_name,
 )
+from tests.integration.regions import region_body
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.django_db(transaction=True)]
 RAW = "application/octet-stream"
@@ -97,6 +109,7 @@ def test_glance_failing_midway_leaves_no_staging_copy_and_no_image(
     assert "cannot reach the image service of osbox_RegionOne" in answer.json()["error"]
     assert not glance_names(glance, name)
     assert staging_files(image_conf.staging_dir) == []
+    assert not PendingImage.objects.exists()  # deleted: nothing for a start-up sweep
 
 
 def test_an_unreachable_image_service_is_500_with_a_clear_message(api, base, monkeypatch):
@@ -173,7 +186,51 @@ def test_create_by_url_is_refused_unless_allowed_then_fetched_in_the_background(
             assert time.monotonic() < deadline
             time.sleep(0.3)
         assert glance.images.get(image_id)["os_hash_value"] == hashlib.sha512(data).hexdigest()
+        while PendingImage.objects.filter(image_id=image_id).exists():  # verified, then dropped
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
         again = api.request("POST", f"{base}/images", json.dumps(body).encode())
         assert again.status == 200 and again.json()["returnCode"] == 0
     finally:
         httpd.shutdown()
+
+
+def test_an_upload_whose_worker_died_leaves_nothing_after_the_next_start(
+    sandbox, glance, image_conf
+):
+    """H5: the start-up sweep deletes the half-created image of a stale .part, then the file."""
+    reg = vims.parse_registration("osbox", "RegionOne", region_body(sandbox))
+    region = CloudRegion(cloud_owner="osbox", cloud_region_id="RegionOne", **reg.fields)
+    region.password = reg.password
+    region.save()
+    target = images.connect(region, sandbox.admin.project_name)
+    name = unique_name()
+    glance.track(name)
+    pipe = Pipeline(target, parse_meta({"name": name, "imageType": "raw"}), None)
+    pipe.write(b"z" * 65536)
+    # The worker dies: its clean-up never runs (the thread feeding Glance just stops).
+    pipe.tail.finish(failed=True)
+    pipe.thread.join(60)
+    pipe.writer.file.close()
+    part = pipe.writer.path
+    live_part = image_conf.staging_dir / "live-upload.part"
+    live_part.write_bytes(b"still arriving")
+    an_hour_ago = time.time() - 3600
+    os.utime(part, (an_hour_ago, an_hour_ago))
+    PendingImage.objects.update(created=timezone.now() - timedelta(hours=1))
+    others = [
+        PendingImage.objects.create(
+            vim_id="osbox_RegionOne", tenant="t", image_id="live", path=str(live_part), host=host
+        )
+        for host in (socket.gethostname(), "another-replica")
+    ]
+    PendingImage.objects.filter(pk__in=[o.pk for o in others]).update(
+        created=timezone.now() - timedelta(hours=1)
+    )
+    assert glance_names(glance, name)  # half-created, left behind
+    assert pending.sweep(image_conf.staging_dir, idle=60, budget=60) == 1
+    assert not glance_names(glance, name)
+    assert not part.exists() and live_part.exists()
+    assert sorted(PendingImage.objects.values_list("host", flat=True)) == sorted(
+        [socket.gethostname(), "another-replica"]
+    )  # a live upload of this host and a young one of another replica are left alone

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,10 @@ pytestmark = pytest.mark.sandbox
 MODES = ("django", "pecan")
 
 
+#: MULTICLOUD_REQUEST_TIMEOUT of these servers: seconds a transfer may make no progress.
+NO_PROGRESS = 3
+
+
 @pytest.fixture(params=MODES)
 def server(request, tmp_path, sandbox):
     svc = Service(
@@ -23,6 +28,7 @@ def server(request, tmp_path, sandbox):
         WEB_FRAMEWORK=request.param,
         MULTICLOUD_WORKERS="1",
         MULTICLOUD_IMAGE_STAGING_RETENTION="0",
+        MULTICLOUD_REQUEST_TIMEOUT=str(NO_PROGRESS),
     )
     svc.wait_ready()
     answer = requests.post(
@@ -58,24 +64,52 @@ def peak_rss_kib(svc: Service) -> int:
     return max(peaks)
 
 
-def round_trip(svc: Service, path: Path, chunked: bool, cleanup: list) -> dict:
+class Trickle:
+    """A file sent with its Content-Length in ``pieces``, pausing ``pause`` s before each."""
+
+    def __init__(self, path: Path, pieces: int, pause: float):
+        self.file = open(path, "rb")  # noqa: SIM115 (closed by round_trip)
+        self.size = path.stat().st_size
+        self.step = -(-self.size // pieces)
+        self.pause = pause
+        self.next_pause = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def read(self, size: int = -1) -> bytes:
+        if self.file.tell() >= self.next_pause:
+            time.sleep(self.pause)
+            self.next_pause += self.step
+        return self.file.read(min(size, self.step) if size > 0 else self.step)
+
+
+def round_trip(svc: Service, path: Path, chunked: bool, cleanup: list, pause: float = 0) -> dict:
+    """Upload then download ``path``; with ``pause``, both move slowly (8 pieces, paused)."""
     name = unique_name("mc-big")
     url = f"{svc.base}/images/file?name={name}&imageType=raw"
     headers = {"Content-Type": "application/octet-stream"}
+    started = time.monotonic()
     if chunked:
         answer = requests.post(url, data=file_chunks(path), headers=headers, timeout=600)
     else:
-        with open(path, "rb") as body:
+        body = Trickle(path, 8, pause) if pause else open(path, "rb")  # noqa: SIM115
+        with body.file if pause else body:
             answer = requests.post(url, data=body, headers=headers, timeout=600)
     assert answer.status_code == 201, answer.text
     image = answer.json()
+    image["upload_seconds"] = time.monotonic() - started
     cleanup.append(image["id"])
     digest = hashlib.sha256()
+    started = time.monotonic()
+    piece = -(-path.stat().st_size // 8) if pause else MIB
     with requests.get(f"{svc.base}/images/file/{image['id']}", stream=True, timeout=600) as got:
         assert got.status_code == 200
         assert int(got.headers["Content-Length"]) == path.stat().st_size
-        for chunk in got.iter_content(MIB):
+        for chunk in got.iter_content(piece):
             digest.update(chunk)
+            time.sleep(pause)
+    image["download_seconds"] = time.monotonic() - started
     image["downloaded_sha256"] = digest.hexdigest()
     return image
 
@@ -84,8 +118,10 @@ def test_200_mib_round_trip_with_bounded_server_memory(server, tmp_path, cleanup
     small, big = tmp_path / "small.raw", tmp_path / "big.raw"
     small_sha = write_file(small, 20 * MIB, seed=1)
     big_sha = write_file(big, 200 * MIB, seed=2)
-    first = round_trip(server, small, chunked=False, cleanup=cleanup)
+    # H5/T6: an image moving for longer than the no-progress timeout is never cut.
+    first = round_trip(server, small, chunked=False, cleanup=cleanup, pause=0.6)
     assert first["downloaded_sha256"] == small_sha
+    assert min(first["upload_seconds"], first["download_seconds"]) > NO_PROGRESS
     after_small = peak_rss_kib(server)
     image = round_trip(server, big, chunked=True, cleanup=cleanup)
     after_big = peak_rss_kib(server)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from tests.security.conftest import basic
@@ -116,3 +118,46 @@ def test_only_an_admin_may_create_a_public_image(
     assert answer.status == status  # 404: past the check, the region is unknown
     if status == 403:
         assert answer.json()["rule"] == "image:publicize"
+
+
+def test_api_users_are_managed_with_the_api_user_command(
+    api, override_settings, tmp_path, settings
+):
+    from django.contrib.auth.hashers import identify_hasher
+    from django.core.management import CommandError, call_command
+
+    from multicloud.auth.models import ApiUser
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    override_settings(MULTICLOUD_AUTH="basic")
+    secret = tmp_path / "pw"
+    secret.write_text("ops-pass-123\n")
+
+    def run(*args: str) -> str:
+        out = io.StringIO()
+        call_command("api_user", *args, stdout=out)
+        return out.getvalue()
+
+    assert run("create", "ops", "--role", "reader", "--password-file", str(secret)) == (
+        "created ops (reader)\n"
+    )
+    stored = ApiUser.objects.get(name="ops")
+    assert "ops-pass-123" not in stored.password and identify_hasher(stored.password)
+    assert run("list").startswith("ops\treader\t")
+    who = basic("ops", "ops-pass-123")
+    assert api.request("GET", "/api/multicloud/v0/vim_types", headers=who).status == 200
+    assert api.request("POST", REGISTRY, BODY, headers=who).status == 403
+    run("set-role", "ops", "--role", "admin")
+    assert api.request("POST", REGISTRY, BODY, headers=who).status not in (401, 403)
+    run("delete", "ops")
+    assert api.request("GET", "/api/multicloud/v0/vim_types", headers=who).status == 401
+    short = tmp_path / "short"
+    short.write_text("abc")
+    for args, message in [
+        (("create", "x", "--role", "admin", "--password-file", str(short)), "at least 8"),
+        (("create", "x", "--role", "admin", "--password-file", str(tmp_path / "no")), "cannot"),
+        (("delete", "ops"), "no user"),
+        (("set-role", "ops", "--role", "reader"), "no user"),
+    ]:
+        with pytest.raises(CommandError, match=message):
+            run(*args)

@@ -164,3 +164,19 @@ def test_m4_discovery_errors_name_no_internal_address(api, clouds):
     text = json.dumps(state)
     assert state["registry"]["status"] in ("done", "failed")
     assert f":{closed}" not in text and "Errno" not in text and "refused" not in text.lower()
+
+
+def test_l5_a_token_the_regions_keystone_refused_is_not_asked_again(api, override_settings, clouds):
+    keystone = clouds()
+    assert api.request("POST", f"{V0}/registry", _body(keystone.url)).status == 202
+    bogus = {"X-Auth-Token": f"bogus-{uuid.uuid4()}"}
+    before = keystone.validations()
+    for _ in range(3):
+        answer = api.request("GET", f"{V0}/nova/v2.1/servers", headers=bogus)
+        assert answer.status == 401 and answer.json()["code"] == 401
+    assert keystone.validations() - before == 1  # the refusal is remembered
+    override_settings(MULTICLOUD_AUTH_NEGATIVE_TTL="0")
+    other = {"X-Auth-Token": f"bogus-{uuid.uuid4()}"}
+    for _ in range(2):
+        assert api.request("GET", f"{V0}/nova/v2.1/servers", headers=other).status == 401
+    assert keystone.validations() - before == 3  # without it, each call asks

@@ -75,6 +75,21 @@ def test_a_generated_secret_key_is_kept_private_and_stable(tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
+def test_an_empty_key_file_is_a_clear_error_not_an_empty_key(tmp_path):
+    (tmp_path / "encryption_key").write_text("")
+    with pytest.raises(ConfigError, match="encryption_key is empty"):
+        _load(tmp_path)
+
+
+def test_workers_starting_together_agree_on_one_generated_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: _load(tmp_path).encryption_keys, range(16)))
+    assert len(keys) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["encryption_key", "secret_key"]
+
+
 def test_ipv6_hosts_are_bracketed_in_the_bind_address(tmp_path):
     assert _load(tmp_path, MULTICLOUD_HOST="::1", MULTICLOUD_PORT="9005").bind == "[::1]:9005"
 

@@ -508,6 +508,15 @@ def test_down_after_writes(aai):
     assert not aai.is_up and not aai.exists(CR + "/tenants/tenant/t2")
 
 
+def test_up_right_after_a_dropped_write_comes_back(aai):
+    region(aai)
+    aai.down_after_writes(0)
+    with pytest.raises(requests.ConnectionError):
+        call(aai, "PUT", CR + "/tenants/tenant/t1", {"tenant-id": "t1", "tenant-name": "one"})
+    aai.up()  # at once: it waits for the shutdown the dropped write started
+    assert aai.is_up and call(aai, "GET", CR).status_code == 200
+
+
 def test_https_with_its_own_ca():
     with FakeAai(tls=True) as aai:
         answer = requests.get(

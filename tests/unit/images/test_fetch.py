@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from types import SimpleNamespace
+
 import pytest
+import requests
 
 from multicloud.exceptions import BadRequest, Forbidden
 from multicloud.images import fetch
+from multicloud.images.metadata import parse_meta
 
 
 @pytest.mark.parametrize(
@@ -41,3 +46,26 @@ def test_an_allowed_address_passes_and_is_returned():
         "http://127.0.0.1:8080/a.img",
         "127.0.0.1",
     )
+
+
+@pytest.mark.django_db
+def test_a_failed_fetch_logs_no_part_of_its_url(override_settings, tmp_path, monkeypatch, caplog):
+    """L4: a URL's path or query may carry a token; the log names only the error's type."""
+    override_settings(MULTICLOUD_IMAGE_STAGING_DIR=str(tmp_path))
+
+    def refused(url):
+        raise requests.ConnectionError(f"cannot connect to {url}")
+
+    monkeypatch.setattr(fetch, "_fetch", refused)
+    deleted: list[str] = []
+    target = SimpleNamespace(
+        region=SimpleNamespace(vim_id="o_r"),
+        tenant="t",
+        glance=SimpleNamespace(images=SimpleNamespace(delete=deleted.append)),
+        errors=contextlib.nullcontext,
+    )
+    meta = parse_meta({"name": "n", "imageType": "raw"})
+    fetch.run(target, "img-1", "https://h.example/disk.raw?token=SECRET-TOKEN", meta)
+    assert deleted == ["img-1"]  # the half-created image goes
+    assert "ConnectionError" in caplog.text and "SECRET-TOKEN" not in caplog.text
+    assert list(tmp_path.iterdir()) == []

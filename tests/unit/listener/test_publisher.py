@@ -292,6 +292,18 @@ def test_a_topic_that_hangs_does_not_delay_the_others_in_the_running_publisher(m
     assert not thread.is_alive()
 
 
+def test_the_start_line_masks_a_password_in_the_message_router_url(mr, caplog, monkeypatch):
+    from listener import publisher as module
+
+    monkeypatch.setattr(module, "close_old_connections", lambda: None)
+    url = mr.url.replace("://", "://mr-user:mr-s3cret@")
+    publisher = Publisher(MessageRouter(url, timeout=2.0), batch_size=10)
+    publisher.stop()
+    with caplog.at_level("INFO", logger="listener.publisher"):
+        publisher.run()
+    assert "mr-user:***@" in caplog.text and "mr-s3cret" not in caplog.text
+
+
 def test_a_publish_carries_the_event_s_request_id_to_message_router(mr):
     ours = str(uuid.uuid4())
     router = Router(("PAUSE",), TOPIC)

@@ -50,6 +50,22 @@ def test_targets_are_the_configured_cloud_and_the_registered_regions_with_a_tran
     assert "s3cret" not in repr(found)
 
 
+def test_a_region_whose_transport_url_cannot_be_decrypted_is_skipped_not_fatal(tmp_path, caplog):
+    from multicloud.crypto import UndecryptableSecret
+
+    class Undecryptable:
+        vim_id = "onap_R1"
+
+        @property
+        def notification_transport_url(self):
+            raise UndecryptableSecret()
+
+    registered = [Undecryptable(), Region("onap", "R2", "rabbit://r2@h/v")]
+    found = regions.targets(events(tmp_path), registered)
+    assert [t.vim_id for t in found] == ["onap_R2"]
+    assert "onap_R1" in caplog.text and "cannot be decrypted" in caplog.text
+
+
 @pytest.mark.django_db
 def test_registered_regions_come_from_the_registry(tmp_path):
     from multicloud.vims.models import CloudRegion

@@ -134,6 +134,13 @@ def test_refused_registered_credentials_are_502_without_the_clouds_text():
     assert found.code == 502 and "registered credentials" in found.message
 
 
+def test_credentials_never_show_their_password():
+    creds = client.Credentials(
+        "http://k/v3", "admin", "s3cret-pw", "admin", None, "Default", True, None
+    )
+    assert "s3cret-pw" not in repr(creds) and "admin" in repr(creds)
+
+
 def test_sessions_are_reused_per_region_and_project_and_scoped_to_that_project(
     settings_data_dir,
 ):
