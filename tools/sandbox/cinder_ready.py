@@ -5,44 +5,18 @@ then creates a 1 GB volume as admin, waits for ``available``, deletes it and wai
 until it is gone. Runs inside the sandbox venv with the environment of ks_register.py.
 """
 
-import os
-import sys
-import time
 
 from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import session as ks_session
-from keystoneauth1.identity import v3
+from readiness import admin_session, logger, waiter
 
-ENV = os.environ
+log = logger("cinder_ready")
+wait = waiter("cinder_ready")
 VOLUME = {"service_type": "block-storage", "interface": "public"}
 HEADERS = {"OpenStack-API-Version": "volume 3.0"}
 
 
-def log(msg):
-    print(f"cinder_ready: {msg}", file=sys.stderr, flush=True)
-
-
-def wait(what, probe, timeout, interval=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise SystemExit(f"cinder_ready: timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
 def main():
-    auth = v3.Password(
-        auth_url=ENV["OSBOX_AUTH_URL"] + "/v3",
-        username=ENV["OSBOX_ADMIN_USER"],
-        password=ENV["OSBOX_ADMIN_PASSWORD"],
-        project_name=ENV["OSBOX_ADMIN_PROJECT"],
-        user_domain_id="default",
-        project_domain_id="default",
-    )
-    s = ks_session.Session(auth=auth)
+    s = admin_session()
     kw = {"endpoint_filter": VOLUME, "headers": HEADERS}
 
     def services_up():

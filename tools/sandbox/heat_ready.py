@@ -7,14 +7,12 @@ sandbox venv with the environment of ks_register.py.
 """
 
 import os
-import sys
-import time
 
 from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import session as ks_session
-from keystoneauth1.identity import v3
+from readiness import admin_session, logger, waiter
 
-ENV = os.environ
+log = logger("heat_ready")
+wait = waiter("heat_ready")
 HEAT = {"service_type": "orchestration", "interface": "public"}
 TEMPLATE = {
     "heat_template_version": "2018-08-31",
@@ -22,31 +20,8 @@ TEMPLATE = {
 }
 
 
-def log(msg):
-    print(f"heat_ready: {msg}", file=sys.stderr, flush=True)
-
-
-def wait(what, probe, timeout, interval=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise SystemExit(f"heat_ready: timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
 def main():
-    auth = v3.Password(
-        auth_url=ENV["OSBOX_AUTH_URL"] + "/v3",
-        username=ENV["OSBOX_ADMIN_USER"],
-        password=ENV["OSBOX_ADMIN_PASSWORD"],
-        project_name=ENV["OSBOX_ADMIN_PROJECT"],
-        user_domain_id="default",
-        project_domain_id="default",
-    )
-    s = ks_session.Session(auth=auth)
+    s = admin_session()
 
     def engine_up():
         services = s.get("/services", endpoint_filter=HEAT).json()["services"]

@@ -9,13 +9,12 @@ variables as ks_register.py plus OSBOX_NOVA_CONF and OSBOX_VENV.
 
 import os
 import subprocess
-import sys
-import time
 
-from keystoneauth1 import session as ks_session
-from keystoneauth1.identity import v3
+from readiness import admin_session, logger, waiter
 
 ENV = os.environ
+log = logger("nova_ready")
+wait = waiter("nova_ready")
 COMPUTE = {"service_type": "compute", "interface": "public"}
 PLACEMENT = {"service_type": "placement", "interface": "public"}
 IMAGE = {"service_type": "image", "interface": "public"}
@@ -28,31 +27,8 @@ IMAGE_NAME = "fake-image"
 IMAGE_SIZE = 1024 * 1024
 
 
-def log(msg):
-    print(f"nova_ready: {msg}", file=sys.stderr, flush=True)
-
-
-def wait(what, probe, timeout, interval=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise SystemExit(f"nova_ready: timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
-
-
 def main():
-    auth = v3.Password(
-        auth_url=ENV["OSBOX_AUTH_URL"] + "/v3",
-        username=ENV["OSBOX_ADMIN_USER"],
-        password=ENV["OSBOX_ADMIN_PASSWORD"],
-        project_name=ENV["OSBOX_ADMIN_PROJECT"],
-        user_domain_id="default",
-        project_domain_id="default",
-    )
-    s = ks_session.Session(auth=auth)
+    s = admin_session()
     nova_hdr = {"OpenStack-API-Version": "compute 2.53"}
 
     def compute_up():
