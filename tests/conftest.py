@@ -189,6 +189,31 @@ def api(request, pecan_wsgi_app, monkeypatch):
         assert_same_answers(runs["django"], runs["pecan"])
 
 
+@pytest.fixture
+def stored_region():
+    """Make and save a cloud region record (its password encrypted as in production):
+    ``stored_region(cloud_region_id="R2", password="pw")``. By default owner ``onap``,
+    region ``R1``, and an identity URL nothing listens on. Needs database access."""
+    from multicloud.vims.models import CloudRegion
+
+    def make(password: str = "s3cret", **fields: Any) -> CloudRegion:
+        values = {
+            "cloud_owner": "onap",
+            "cloud_region_id": "R1",
+            "cloud_type": "openstack",
+            "identity_url": "http://127.0.0.1:1/v3",
+            "username": "admin",
+            "default_tenant": "admin",
+            **fields,
+        }
+        record = CloudRegion(**values)
+        record.password = password
+        record.save()
+        return record
+
+    return make
+
+
 @pytest.fixture(autouse=True)
 def _close_region_stamp_connection():
     """The region cache's own database connection must not outlive a test (or its database)."""

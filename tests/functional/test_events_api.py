@@ -13,7 +13,6 @@ from listener import outbox
 from listener.notifications import parse
 from multicloud.events.models import Subscription
 from multicloud.status import service as status
-from multicloud.vims.models import CloudRegion
 from tests.nova_corpus import args, replay
 
 pytestmark = pytest.mark.django_db
@@ -28,18 +27,9 @@ BODY = {
 
 
 @pytest.fixture
-def region(db):
-    record = CloudRegion(
-        cloud_owner="onap",
-        cloud_region_id="R1",
-        cloud_type="openstack",
-        identity_url="http://127.0.0.1:1/v3",
-        username="admin",
-        default_tenant="admin",
-    )
-    record.password = "s3cret"
-    record.save()
-    return record
+def region(db, stored_region):
+    """A registered region whose cloud cannot be reached (nothing here may call it)."""
+    return stored_region()
 
 
 def post(api, path, body):

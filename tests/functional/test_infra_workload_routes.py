@@ -9,8 +9,6 @@ import json
 
 import pytest
 
-from multicloud.vims.models import CloudRegion
-
 pytestmark = pytest.mark.django_db
 
 PREFIXES = (
@@ -24,19 +22,9 @@ TEMPLATE = "heat_template_version: 2018-08-31\nresources: {}\n"
 
 
 @pytest.fixture
-def region(db):
+def region(db, stored_region):
     """A registered region whose cloud cannot be reached (nothing here may call it)."""
-    record = CloudRegion(
-        cloud_owner="onap",
-        cloud_region_id="R1",
-        cloud_type="openstack",
-        identity_url="http://127.0.0.1:1/v3",
-        username="admin",
-        default_tenant="admin",
-    )
-    record.password = "s3cret"
-    record.save()
-    return record
+    return stored_region()
 
 
 def post(api, path, body):

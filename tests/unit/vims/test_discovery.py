@@ -13,29 +13,14 @@ from multicloud.vims.models import CloudRegion
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def region(**fields) -> CloudRegion:
-    record = CloudRegion(
-        cloud_owner="own",
-        cloud_region_id="R1",
-        cloud_type="openstack",
-        identity_url="http://127.0.0.1:5000/v3",
-        username="admin",
-        default_tenant="admin",
-        **fields,
-    )
-    record.password = "pw"
-    record.save()
-    return record
-
-
 def silent_for(record: CloudRegion, seconds: float) -> CloudRegion:
     past = timezone.now() - timedelta(seconds=seconds)
     CloudRegion.objects.filter(pk=record.pk).update(updated_at=past)
     return CloudRegion.objects.get(pk=record.pk)
 
 
-def test_a_silent_unfinished_job_reads_failed_and_a_finished_one_as_it_ended():
-    record = region(discovery_status="running")
+def test_a_silent_unfinished_job_reads_failed_and_a_finished_one_as_it_ended(stored_region):
+    record = stored_region(discovery_status="running")
     assert service.describe(record)["registry"]["status"] == "running"
     stale = service.describe(silent_for(record, discovery.SILENT + 5))["registry"]
     assert stale["status"] == "failed" and "went away" in stale["error"]
@@ -44,8 +29,8 @@ def test_a_silent_unfinished_job_reads_failed_and_a_finished_one_as_it_ended():
     assert (done["status"], done["error"]) == ("done", "")
 
 
-def test_a_touch_from_the_process_holding_the_job_keeps_it_alive():
-    record = silent_for(region(discovery_status="pending"), discovery.SILENT + 5)
+def test_a_touch_from_the_process_holding_the_job_keeps_it_alive(stored_region):
+    record = silent_for(stored_region(discovery_status="pending"), discovery.SILENT + 5)
     assert service.describe(record)["registry"]["status"] == "failed"
     discovery.touch(record.pk, record.generation)
     assert service.describe(CloudRegion.objects.get(pk=record.pk))["registry"]["status"] == (
