@@ -26,7 +26,10 @@ time.sleep(60)
 def test_sqlite_has_one_publisher_per_database_file_until_it_dies(tmp_path):
     lock = ownership.DatabaseLock()
     if lock.path is None:
-        pytest.skip("PostgreSQL: queues are owned through advisory locks (next test)")
+        pytest.skip(
+            "SQLite only (the PostgreSQL pass runs the advisory-lock test instead): "
+            "one publisher per database file"
+        )
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD, str(lock.path)], stdout=subprocess.PIPE, text=True
     )
@@ -43,7 +46,10 @@ def test_sqlite_has_one_publisher_per_database_file_until_it_dies(tmp_path):
 
 def test_postgresql_queue_owned_by_a_live_session_is_skipped_and_taken_over_once_it_ends():
     if connection.vendor != "postgresql":
-        pytest.skip("SQLite: one publisher per database file (previous test)")
+        pytest.skip(
+            "PostgreSQL only (runs in the PostgreSQL pass): queues owned through advisory "
+            "locks of a live session"
+        )
     import psycopg
 
     event = parse(*args(first("compute.instance.pause.end")))
