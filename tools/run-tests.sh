@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` runs it (see README "Testing"):
-#   1. the OpenStack sandbox: used when it answers, else started here (about 95 s the
-#      first time on this 2-core machine, while it installs its virtualenv; 25 s after)
-#      and left running for the next run (`make sandbox-down` stops it);
+#   1. the OpenStack sandbox: used when it answers, else started here (about 4 minutes the
+#      first time on this 2-core machine, while it installs its virtualenv; about a minute
+#      after) and left running for the next run (`make sandbox-down` stops it);
 #   2. every test on SQLite, but the deployment harness (tests/deployment);
 #   3. with TEST_DATABASE_URL=postgresql://..., every test again on PostgreSQL, and the
 #      deployment harness (replicas in network namespaces behind HAProxy, on a private
@@ -30,7 +30,7 @@ PY
 if sandbox_up; then
   echo "== OpenStack sandbox: running ($MULTICLOUD_SANDBOX_STATE)"
 else
-  echo "== OpenStack sandbox: not running; starting it (about 95 s the first time, 25 s after)"
+  echo "== OpenStack sandbox: not running; starting it (about 4 minutes the first time, while it installs its virtualenv; about 1 minute after)"
   started=$(date +%s)
   bash tools/openstack-sandbox.sh "$MULTICLOUD_SANDBOX_STATE"
   echo "== OpenStack sandbox: up in $(( $(date +%s) - started )) s (left running; make sandbox-down stops it)"
