@@ -253,8 +253,14 @@ def _present_keys(items: list[Accepted]) -> set[tuple[str, str]]:
 
 def pending_queues() -> list[Queue]:
     """(vim id, sink, topic) queues that have deliveries waiting (due or not)."""
-    rows = Delivery.objects.filter(status=PENDING).values_list("vim_id", "sink", "topic")
-    return sorted(rows.distinct().order_by())
+    # NOTE: plain SQL: the publisher asks after every stored batch.
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT vim_id, sink, topic FROM {table} WHERE status = %s",  # noqa: S608 (constant names)
+            [str(PENDING)],
+        )
+        return sorted(cursor.fetchall())
 
 
 @dataclass(slots=True)
@@ -449,11 +455,7 @@ def settle(
     """
     now = timezone.now()
     with ownership.writing(), transaction.atomic():
-        ours = set(
-            Delivery.objects.filter(id__in=[r.id for r in rows], claimed_by=worker).values_list(
-                "id", flat=True
-            )
-        )
+        ours = _still_claimed([r.id for r in rows], worker)
         changed = [r for r in rows if r.id in ours]
         gave_up = [
             r for r in changed if _apply(r, outcomes.get(r.id, Outcome()), now, retry_at, give_up)
@@ -463,14 +465,33 @@ def settle(
     return gave_up
 
 
+def _still_claimed(ids: list[int], worker: str) -> set[int]:
+    table = Delivery._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id IN ({marks}) AND claimed_by = %s",  # noqa: S608 (constant names)
+            [*ids, worker],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
 def _write(rows: list[Claimed], now: datetime) -> None:
-    """Save the settled rows: one UPDATE for the published ones (the common case), one for
-    those retried, row by row only for the dead ones (rare)."""
+    """Save the settled rows: one UPDATE for the published ones (the common case, plain
+    SQL), one for those retried or dead (rare)."""
     published = [r.id for r in rows if r.status == Status.PUBLISHED]
-    Delivery.objects.filter(id__in=published).update(
-        status=Status.PUBLISHED, published_at=now, claimed_by="", claimed_until=None
-    )
+    if published:
+        table = Delivery._meta.db_table
+        marks = ", ".join(["%s"] * len(published))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, published_at = %s, claimed_by = '', "  # noqa: S608 (constant names)
+                f"claimed_until = NULL WHERE id IN ({marks})",
+                [str(Status.PUBLISHED), connection.ops.adapt_datetimefield_value(now), *published],
+            )
     others = [r.as_model() for r in rows if r.status != Status.PUBLISHED]
+    if not others:
+        return
     Delivery.objects.bulk_update(
         others,
         ["status", "attempts", "next_attempt_at", "last_error", "claimed_by", "claimed_until"],
