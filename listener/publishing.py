@@ -58,6 +58,7 @@ class PublisherProcess:
         self._lock = threading.Lock()
         self._counters: dict[str, int] = {}
         self._watcher: threading.Thread | None = None
+        self._ready = threading.Event()
 
     def start(self) -> None:
         self._spawn()
@@ -92,6 +93,7 @@ class PublisherProcess:
                     continue
                 with self._lock:
                     self._counters = dict(report.get("counters", {}))
+                self._ready.set()
                 self.on_report(report.get("metrics", []))
 
     def _watch(self) -> None:
@@ -111,6 +113,10 @@ class PublisherProcess:
                 return
             delay = min(delay * 2, RESTART_MAX)
             self._spawn()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until the child runs its publisher (its first report); False on timeout."""
+        return self._ready.wait(timeout)
 
     def wake(self) -> None:
         """Tell the child something was stored (never blocks; a full pipe has wakes enough)."""
@@ -179,6 +185,7 @@ def serve(
             target=_report_until, args=(done, reports, counters, metrics), daemon=True
         )
         reporter.start()
+        _report(reports, counters, metrics)  # NOTE: the first report says "ready"
         try:
             run()
         finally:

@@ -43,6 +43,8 @@ STOP_TIMEOUT = 10.0
 #: Seconds an idle region's listener waits for a notification before polling again (a
 #: stop waits for it at most this long).
 IDLE_POLL = 1.0
+#: Seconds the listeners wait for the publisher's process to start before they start anyway.
+CHILD_READY_TIMEOUT = 30.0
 
 
 def prefetch(settings: EventsSettings) -> int:
@@ -165,6 +167,10 @@ class ListenerService:
         )
         if self.child is not None:
             self.child.start()
+            # NOTE: the publisher starts first, as a thread would (the child takes a
+            # second or two to start; a listener would meanwhile store unpublished).
+            if not self.child.wait_ready(CHILD_READY_TIMEOUT):
+                log.warning("publisher process not ready after %.0fs", CHILD_READY_TIMEOUT)
         elif self.publisher is not None:
             self._thread = threading.Thread(
                 target=self.publisher.run, name="mr-publisher", daemon=True
