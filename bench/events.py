@@ -408,6 +408,20 @@ def _proc(pid: int) -> dict:
     }
 
 
+def _proc_tree(pid: int) -> dict:
+    """:func:`_proc` summed over run_listener and its children (its publisher process)."""
+    total = _proc(pid)
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    for child in children.read_text().split() if children.exists() else []:
+        try:
+            found = _proc(int(child))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total = {k: total[k] + found[k] for k in total}
+    total["rss_mb"] = round(total["rss_mb"], 1)
+    return total
+
+
 def _connections(user: str) -> int:
     rows = rabbitmqctl("list_connections", "user").split()
     return sum(1 for name in rows if name == user)
@@ -445,9 +459,9 @@ def run_regions(count: int, per_region: int, database_url: str | None, idle_seco
         listener.start(broker, pool="pool-0", timeout=300)
         _wait_listening(listener, count)
         time.sleep(5)  # settle
-        before = _proc(listener.proc.pid)
+        before = _proc_tree(listener.proc.pid)
         time.sleep(idle_seconds)
-        after = _proc(listener.proc.pid)
+        after = _proc_tree(listener.proc.pid)
         idle = {
             "regions": count,
             "threads": after["threads"],
@@ -471,7 +485,7 @@ def run_regions(count: int, per_region: int, database_url: str | None, idle_seco
             time.sleep(0.1)
         with router._arrival_lock:
             stamps = [arrived for arrived, _ in router.arrivals]
-        busy = _proc(listener.proc.pid)
+        busy = _proc_tree(listener.proc.pid)
         listener.terminate(timeout=60)
         span = max(stamps) - min(stamps) if stamps else float("nan")
         return {

@@ -22,9 +22,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, DataError, connection, transaction
@@ -68,10 +68,13 @@ class Filters:
 
 @dataclass
 class _Sorted:
-    """One batch, sorted: events to store, notifications to park."""
+    """One batch, sorted: events to store, notifications to park; the counters (added
+    once per batch) and the routes of each kind (looked up once per batch)."""
 
     keep: list[outbox.Accepted]
     poison: list[inbound.Poison]
+    counts: Counter[str] = field(default_factory=Counter)
+    routes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 class Endpoint:
@@ -154,6 +157,8 @@ class Endpoint:
         batch = _Sorted([], [])
         for message in messages:
             self._sort(priority, message, batch)
+        for name, n in batch.counts.items():
+            self.counters.add(name, n)
         if not batch.keep and not batch.poison:
             return HANDLED
         try:
@@ -173,11 +178,11 @@ class Endpoint:
         event_type = message.get("event_type")
         classified = classify(event_type) if isinstance(event_type, str) else None
         if classified is None or not isinstance(event_type, str):
-            self.counters.add("ignored")
+            batch.counts["ignored"] += 1
             return
         if not self.filters.policy.accepts(classified[0]):
             # NOTE: decided on the event type alone, before the (costly) payload mapping.
-            self.counters.add("other_format")
+            batch.counts["other_format"] += 1
             self._warn_format_once(classified[0])
             return
         self._seen_preferred = True
@@ -195,17 +200,20 @@ class Endpoint:
             self._poison(priority, message, f"malformed: {type(exc).__name__}: {exc}", batch)
             return
         if event is None:
-            self.counters.add("ignored")
+            batch.counts["ignored"] += 1
             return
         if self.newest_seen is None or event.emitted_at > self.newest_seen:
             self.newest_seen = event.emitted_at
         self._route(event, priority, message, batch)
 
     def _route(self, event: NovaEvent, priority: str, message: dict, batch: _Sorted) -> None:
-        self.counters.add("preferred_format")
-        topics = self.router.routes(self.owner, self.region, event.kind.value)
+        batch.counts["preferred_format"] += 1
+        kind = event.kind.value
+        topics = batch.routes.get(kind)
+        if topics is None:
+            topics = batch.routes[kind] = self.router.routes(self.owner, self.region, kind)
         if event.phase not in self.filters.phases or not topics:
-            self.counters.add("unsubscribed")
+            batch.counts["unsubscribed"] += 1
             return
         stored = to_message(event, self.owner, self.region)
         why, text = inbound.as_json(stored)

@@ -59,6 +59,45 @@ def count_notification(name: str, n: int = 1) -> None:
         DROPPED.labels(name).inc(n)
 
 
+def _mirrored() -> dict[str, Counter]:
+    from multicloud.metrics import UPSTREAM
+
+    return {"published": PUBLISHED, "failed": FAILED, "dead": DEAD, "upstream": UPSTREAM}
+
+
+class Increments:
+    """What the publisher's process counted since the last :meth:`take` (its events
+    published, failed and dead-lettered, its upstream requests), for the listener's
+    process to add to its own counters (:func:`add_increments`): one metrics port shows
+    both processes."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+
+    def take(self) -> list[list]:
+        found = []
+        for name, counter in _mirrored().items():
+            for metric in counter.collect():
+                for sample in metric.samples:
+                    if not sample.name.endswith("_total"):
+                        continue
+                    key = (name, tuple(sorted(sample.labels.items())))
+                    delta = sample.value - self._last.get(key, 0.0)
+                    if delta:
+                        self._last[key] = sample.value
+                        found.append([name, sample.labels, delta])
+        return found
+
+
+def add_increments(increments: list) -> None:
+    """Add what :meth:`Increments.take` found in the publisher's process."""
+    counters = _mirrored()
+    for name, labels, delta in increments:
+        counter = counters.get(name)
+        if counter is not None and isinstance(labels, dict) and delta > 0:
+            (counter.labels(**labels) if labels else counter).inc(delta)
+
+
 class OutboxCollector(Collector):
     """Pending outbox events and the age of the oldest, read when scraped."""
 

@@ -201,10 +201,18 @@ def scrub(obj: Any) -> Any:
     or ``secret`` (case-insensitive). Tuples become lists; scalars are returned as is.
     """
     if isinstance(obj, Mapping):
-        return {key: scrub(value) for key, value in obj.items() if not _is_secret_key(key)}
+        # NOTE: scalars are copied without a call: most values of a payload are.
+        return {
+            key: value if type(value) in _SCALARS else scrub(value)
+            for key, value in obj.items()
+            if not _is_secret_key(key)
+        }
     if isinstance(obj, (list, tuple)):
-        return [scrub(item) for item in obj]
+        return [item if type(item) in _SCALARS else scrub(item) for item in obj]
     return obj
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def unwrap(obj: Any) -> Any:

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -225,28 +226,96 @@ def _event_values(item: Accepted, ops, created) -> tuple:  # noqa: ANN001 (backe
     )
 
 
-def _ids_of(items: list[Accepted]):
-    wanted = Q()
-    for vim_id in {item.key[0] for item in items}:
-        wanted |= Q(vim_id=vim_id, message_id__in=[i.key[1] for i in items if i.key[0] == vim_id])
-    for pk, vim_id, message_id in Event.objects.filter(wanted).values_list(
-        "id", "vim_id", "message_id"
-    ):
-        yield (vim_id, message_id), pk
+def _ids_of(items: list[Accepted]) -> Iterator[tuple[tuple[str, str], int]]:
+    """((vim id, message id), event id) of the stored events among ``items``.
+
+    NOTE: plain SQL: building the ORM query (a Q per region) cost as much as running it."""
+    if not items:
+        return
+    table = Event._meta.db_table
+    by_region: dict[str, list[str]] = {}
+    for vim_id, message_id in {item.key for item in items}:
+        by_region.setdefault(vim_id, []).append(message_id)
+    where, params = [], []
+    for vim_id, ids in by_region.items():
+        where.append(f"(vim_id = %s AND message_id IN ({', '.join(['%s'] * len(ids))}))")
+        params += [vim_id, *ids]
+    sql = f"SELECT id, vim_id, message_id FROM {table} WHERE {' OR '.join(where)}"  # noqa: S608 (constant names, placeholders)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for pk, vim_id, message_id in cursor.fetchall():
+            yield (vim_id, message_id), pk
 
 
 def _present_keys(items: list[Accepted]) -> set[tuple[str, str]]:
-    wanted = Q()
-    for vim_id in {item.key[0] for item in items}:
-        ids = [item.key[1] for item in items if item.key[0] == vim_id]
-        wanted |= Q(vim_id=vim_id, message_id__in=ids)
-    return set(Event.objects.filter(wanted).values_list("vim_id", "message_id"))
+    return {key for key, _ in _ids_of(items)}
 
 
 def pending_queues() -> list[Queue]:
     """(vim id, sink, topic) queues that have deliveries waiting (due or not)."""
-    rows = Delivery.objects.filter(status=PENDING).values_list("vim_id", "sink", "topic")
-    return sorted(rows.distinct().order_by())
+    # NOTE: plain SQL: the publisher asks after every stored batch.
+    table = Delivery._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT vim_id, sink, topic FROM {table} WHERE status = %s",  # noqa: S608 (constant names)
+            [str(PENDING)],
+        )
+        return sorted(cursor.fetchall())
+
+
+@dataclass(slots=True)
+class ClaimedEvent:
+    """What the publisher reads of a claimed delivery's event (for its logs)."""
+
+    message_id: str
+    event_type: str
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A claimed delivery: the :class:`~multicloud.events.models.Delivery` fields the
+    publisher reads and settles, the event's ids and the message as stored (JSON text).
+
+    NOTE: plain objects read with plain SQL: building model instances (and parsing each
+    of their datetimes) cost most of a publish round."""
+
+    id: int
+    event_id: int
+    vim_id: str
+    sink: str
+    topic: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str
+    claimed_by: str
+    claimed_until: datetime | None
+    created_at: datetime
+    event: ClaimedEvent
+    text: str
+    published_at: datetime | None = None
+
+    def as_model(self) -> Delivery:
+        """The settled fields as a model instance (for ``bulk_update``)."""
+        return Delivery(
+            id=self.id,
+            status=self.status,
+            attempts=self.attempts,
+            next_attempt_at=self.next_attempt_at,
+            last_error=self.last_error,
+            claimed_by=self.claimed_by,
+            claimed_until=self.claimed_until,
+        )
+
+
+_CLAIM_SQL = (
+    "SELECT d.id, d.event_id, d.vim_id, d.sink, d.topic, d.status, d.attempts, "
+    "d.next_attempt_at, d.last_error, d.claimed_by, d.claimed_until, d.created_at, "
+    "e.message_id, e.event_type, CAST(e.message AS TEXT) "
+    "FROM {delivery} d JOIN {event} e ON e.id = d.event_id "
+    "WHERE d.vim_id = %s AND d.sink = %s AND d.topic = %s AND d.status = %s "
+    "ORDER BY d.emitted_at, d.id LIMIT %s"
+)
 
 
 def claim(
@@ -258,7 +327,7 @@ def claim(
     *,
     sink: str = MR,
     take_over: bool = False,
-) -> list[Delivery]:
+) -> list[Claimed]:
     """Lease up to ``limit`` due deliveries of a queue, oldest first; [] when not our turn.
 
     The rows are a prefix of the queue in Nova order: the claim stops at the first row that
@@ -268,10 +337,11 @@ def claim(
     gone and are taken at once, whatever their lease says.
     """
     now = timezone.now()
-    pending = Delivery.objects.filter(vim_id=vim_id, sink=sink, topic=topic, status=PENDING)
+    sql = _CLAIM_SQL.format(delivery=Delivery._meta.db_table, event=Event._meta.db_table)
     with ownership.writing(), transaction.atomic():
-        ordered = pending.order_by("emitted_at", "id").select_related("event")
-        rows = list(ordered.defer("event__message", "event__topics", "event__dead_topics")[:limit])
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [vim_id, sink, topic, str(PENDING), limit])
+            rows = [_claimed(row) for row in cursor.fetchall()]
         taken = _claimable_prefix(rows, now, take_over)
         if not taken:
             return []
@@ -283,32 +353,45 @@ def claim(
             # NOTE: another publisher claimed some of them meanwhile: not our turn.
             transaction.set_rollback(True)
             return []
-    texts = _message_texts([row.event_id for row in taken])
     for row in taken:
         row.claimed_by, row.claimed_until = worker, until
-        row.text = texts[row.event_id]
     return taken
 
 
-def _message_texts(event_ids: list[int]) -> dict[int, str]:
-    """The stored messages' JSON text (sent as it is: no decoding and encoding again)."""
-    table = Event._meta.db_table
-    marks = ", ".join(["%s"] * len(event_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, CAST(message AS TEXT) FROM {table} WHERE id IN ({marks})",  # noqa: S608 (constant names)
-            event_ids,
-        )
-        return dict(cursor.fetchall())
+def _claimed(row: tuple) -> Claimed:
+    (pk, event_id, vim_id, sink, topic, status, attempts, due, error, by, until, created) = row[:12]
+    return Claimed(
+        pk,
+        event_id,
+        vim_id,
+        sink,
+        topic,
+        status,
+        attempts,
+        _moment(due),
+        error,
+        by,
+        _moment(until) if until is not None else None,
+        _moment(created),
+        ClaimedEvent(row[12], row[13]),
+        row[14],
+    )
 
 
-def message_of(row: Delivery) -> str:
-    """A claimed delivery's message as JSON text."""
-    text = getattr(row, "text", None)
-    return text if text is not None else json.dumps(row.event.message)
+def _moment(value: Any) -> datetime:
+    """A datetime column read with plain SQL: aware already (PostgreSQL) or UTC text
+    (SQLite, as Django stores it)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-def _claimable_prefix(rows: list[Delivery], now: datetime, take_over: bool) -> list[Delivery]:
+def message_of(row: Claimed) -> str:
+    """A claimed delivery's message as JSON text (as stored: no decoding and encoding)."""
+    return row.text
+
+
+def _claimable_prefix(rows: list[Claimed], now: datetime, take_over: bool) -> list[Claimed]:
     taken = []
     for row in rows:
         if row.next_attempt_at > now:
@@ -347,7 +430,7 @@ class GiveUp:
     max_attempts: int = 0  # 0: no limit
     max_age: float = 0.0  # seconds since the event was accepted; 0: no limit
 
-    def reason(self, row: Delivery, now: datetime) -> str:
+    def reason(self, row: Claimed, now: datetime) -> str:
         if self.max_attempts and row.attempts >= self.max_attempts:
             return f"gave up after {row.attempts} attempts"
         if self.max_age and (now - row.created_at).total_seconds() >= self.max_age:
@@ -359,12 +442,12 @@ NEVER_GIVE_UP = GiveUp()
 
 
 def settle(
-    rows: list[Delivery],
+    rows: list[Claimed],
     outcomes: dict[int, Outcome],
     worker: str,
     retry_at: datetime | None,
     give_up: GiveUp = NEVER_GIVE_UP,
-) -> list[Delivery]:
+) -> list[Claimed]:
     """Record the round: published, dead-lettered, retried; release the lease.
 
     Rows whose lease was lost meanwhile (another publisher, or a deleted subscription, owns
@@ -372,11 +455,7 @@ def settle(
     """
     now = timezone.now()
     with ownership.writing(), transaction.atomic():
-        ours = set(
-            Delivery.objects.filter(id__in=[r.id for r in rows], claimed_by=worker).values_list(
-                "id", flat=True
-            )
-        )
+        ours = _still_claimed([r.id for r in rows], worker)
         changed = [r for r in rows if r.id in ours]
         gave_up = [
             r for r in changed if _apply(r, outcomes.get(r.id, Outcome()), now, retry_at, give_up)
@@ -386,14 +465,33 @@ def settle(
     return gave_up
 
 
-def _write(rows: list[Delivery], now: datetime) -> None:
-    """Save the settled rows: one UPDATE for the published ones (the common case), one for
-    those retried, row by row only for the dead ones (rare)."""
+def _still_claimed(ids: list[int], worker: str) -> set[int]:
+    table = Delivery._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id IN ({marks}) AND claimed_by = %s",  # noqa: S608 (constant names)
+            [*ids, worker],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _write(rows: list[Claimed], now: datetime) -> None:
+    """Save the settled rows: one UPDATE for the published ones (the common case, plain
+    SQL), one for those retried or dead (rare)."""
     published = [r.id for r in rows if r.status == Status.PUBLISHED]
-    Delivery.objects.filter(id__in=published).update(
-        status=Status.PUBLISHED, published_at=now, claimed_by="", claimed_until=None
-    )
-    others = [r for r in rows if r.status != Status.PUBLISHED]
+    if published:
+        table = Delivery._meta.db_table
+        marks = ", ".join(["%s"] * len(published))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET status = %s, published_at = %s, claimed_by = '', "  # noqa: S608 (constant names)
+                f"claimed_until = NULL WHERE id IN ({marks})",
+                [str(Status.PUBLISHED), connection.ops.adapt_datetimefield_value(now), *published],
+            )
+    others = [r.as_model() for r in rows if r.status != Status.PUBLISHED]
+    if not others:
+        return
     Delivery.objects.bulk_update(
         others,
         ["status", "attempts", "next_attempt_at", "last_error", "claimed_by", "claimed_until"],
@@ -402,7 +500,7 @@ def _write(rows: list[Delivery], now: datetime) -> None:
 
 
 def _apply(
-    row: Delivery, outcome: Outcome, now: datetime, retry_at: datetime | None, give_up: GiveUp
+    row: Claimed, outcome: Outcome, now: datetime, retry_at: datetime | None, give_up: GiveUp
 ) -> bool:
     row.claimed_by, row.claimed_until = "", None
     if outcome.published:

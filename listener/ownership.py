@@ -41,22 +41,51 @@ QUEUE_LOCK_CLASS = 0x4D435051  # "MCPQ"
 
 
 _SQLITE_WRITES = threading.RLock()
+_depth = 0  # nesting of writing() in the thread holding _SQLITE_WRITES
+_turn_files: dict[str, int] = {}
 
 
 @contextmanager
 def writing() -> Iterator[None]:
-    """SQLite: one write transaction of this process at a time.
+    """SQLite: one write transaction at a time, across this process's threads and the
+    publisher's process.
 
     SQLite has one writer; a writer that finds the database locked sleeps in SQLite's busy
     handler (1, 2, 5, 10 ... 100 ms steps), which cost the listener and the publisher, writing
-    side by side, most of their time. Taking turns on a lock here wakes the next writer at
+    side by side, most of their time. Taking turns on a lock here (a thread lock, and an
+    ``flock`` beside the database file for the other process) wakes the next writer at
     once. Elsewhere (PostgreSQL) this does nothing.
     """
+    global _depth
     if connection.vendor != "sqlite":
         yield
         return
     with _SQLITE_WRITES:
-        yield
+        turns = _turn_file() if _depth == 0 else None
+        if turns is not None:
+            fcntl.flock(turns, fcntl.LOCK_EX)
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
+            if turns is not None:
+                fcntl.flock(turns, fcntl.LOCK_UN)
+
+
+def _turn_file() -> int | None:
+    """The open lock file of this SQLite database's writers (None: an in-memory one)."""
+    name = str(connection.settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or "mode=memory" in name:
+        return None
+    fd = _turn_files.get(name)
+    if fd is None:
+        try:
+            fd = os.open(f"{name}-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None  # NOTE: a read-only directory: SQLite's busy handler still works
+        _turn_files[name] = fd
+    return fd
 
 
 def queue_key(vim_id: str, sink: str, topic: str) -> int:

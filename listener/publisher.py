@@ -42,7 +42,7 @@ from django.utils import timezone
 from listener import metrics, outbox, ownership
 from listener.sinks import Reply, Verdict
 from multicloud.conf import mask_userinfo
-from multicloud.events.models import MESSAGE_ROUTER, Delivery, destination
+from multicloud.events.models import MESSAGE_ROUTER, destination
 
 log = logging.getLogger(__name__)
 IDLE_WAIT = 0.5
@@ -340,8 +340,8 @@ class Publisher:
             )
 
     def _settle(
-        self, rows: list[Delivery], outcomes: dict[int, outbox.Outcome], retry_at
-    ) -> list[Delivery]:
+        self, rows: list[outbox.Claimed], outcomes: dict[int, outbox.Outcome], retry_at
+    ) -> list[outbox.Claimed]:
         """Record the round, retrying through a short database outage: MR already has the
         messages, so giving up here would publish them again once the lease runs out."""
         deadline = time.monotonic() + self.lease / 2
@@ -368,7 +368,7 @@ class Publisher:
         self,
         client: Any,
         topic: str,
-        batch: list[Delivery],
+        batch: list[outbox.Claimed],
         outcomes: dict[int, outbox.Outcome],
         deadline: float,
     ) -> Reply | None:
@@ -397,7 +397,9 @@ class Publisher:
         self._mark_dead(batch, topic, reply, outcomes)
         return None
 
-    def _mark_published(self, batch: list[Delivery], outcomes: dict[int, outbox.Outcome]) -> None:
+    def _mark_published(
+        self, batch: list[outbox.Claimed], outcomes: dict[int, outbox.Outcome]
+    ) -> None:
         for row in batch:
             outcomes[row.id].published = True
         self.counters.add("published", len(batch))
@@ -405,7 +407,11 @@ class Publisher:
             metrics.PUBLISHED.labels(_label(batch[0])).inc(len(batch))
 
     def _mark_retry(
-        self, batch: list[Delivery], topic: str, reply: Reply, outcomes: dict[int, outbox.Outcome]
+        self,
+        batch: list[outbox.Claimed],
+        topic: str,
+        reply: Reply,
+        outcomes: dict[int, outbox.Outcome],
     ) -> None:
         for row in batch:
             outcomes[row.id].retry_error = reply.detail
@@ -413,7 +419,11 @@ class Publisher:
             metrics.FAILED.labels(_label(batch[0])).inc(len(batch))
 
     def _mark_dead(
-        self, batch: list[Delivery], topic: str, reply: Reply, outcomes: dict[int, outbox.Outcome]
+        self,
+        batch: list[outbox.Claimed],
+        topic: str,
+        reply: Reply,
+        outcomes: dict[int, outbox.Outcome],
     ) -> None:
         for row in batch:
             outcomes[row.id].dead = reply.detail
@@ -421,7 +431,7 @@ class Publisher:
         if batch:
             metrics.DEAD.labels(_label(batch[0])).inc(len(batch))
 
-    def _log_dead(self, row: Delivery, topic: str, why: str) -> None:
+    def _log_dead(self, row: outbox.Claimed, topic: str, why: str) -> None:
         log.error(
             "publisher: DEAD-LETTERED event %s (%s, %s) for %s: %s",
             row.event.message_id,
@@ -439,7 +449,7 @@ def _where(queue: outbox.Queue) -> str:
     return f"{vim_id} {'topic' if sink == MR else sink} {topic}"
 
 
-def _label(row: Delivery) -> str:
+def _label(row: outbox.Claimed) -> str:
     return destination(row.sink, row.topic)
 
 

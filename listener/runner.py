@@ -1,4 +1,5 @@
-"""Wiring of the long-running listener: oslo.messaging listeners plus the publisher thread.
+"""Wiring of the long-running listener: oslo.messaging listeners plus the publisher (a child
+process, see :mod:`listener.publishing`, or a thread).
 
 Threads only: oslo.messaging's ``threading`` executor runs the endpoints; Eventlet is never
 imported or monkey-patched here (oslo.messaging imports it as a library, unpatched).
@@ -15,16 +16,23 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from listener import publishing
 from listener.consumer import BatchEndpoint, Endpoint, filters_from
-from listener.metrics import count_notification
+from listener.metrics import Increments, add_increments, count_notification
 from listener.mr import MessageRouter
 from listener.outbox import GiveUp
 from listener.publisher import Counters, Publisher
+from listener.publishing import PublisherProcess
 from listener.reconcile import MARGIN, QUIET, Reconciler
 from listener.reconcile import Region as ReconcileRegion
 from listener.regions import ListenTarget
 from listener.supervisor import RegionListener, State
-from listener.transport import keep_redeliveries, oslo_config, quiet_closing_deliveries
+from listener.transport import (
+    keep_redeliveries,
+    oslo_config,
+    patient_polls,
+    quiet_closing_deliveries,
+)
 from listener.ves import VesCollector
 from multicloud.conf import EventsSettings
 from multicloud.events.subscriptions import Router
@@ -32,6 +40,11 @@ from multicloud.events.subscriptions import Router
 log = logging.getLogger(__name__)
 #: Seconds a stop may take (in-flight notifications finishing), whatever the brokers do.
 STOP_TIMEOUT = 10.0
+#: Seconds an idle region's listener waits for a notification before polling again (a
+#: stop waits for it at most this long).
+IDLE_POLL = 1.0
+#: Seconds the listeners wait for the publisher's process to start before they start anyway.
+CHILD_READY_TIMEOUT = 30.0
 
 
 def prefetch(settings: EventsSettings) -> int:
@@ -51,24 +64,27 @@ class ListenerService:
     so the registry can change at run time.
     """
 
-    def __init__(self, settings: EventsSettings, targets: list[ListenTarget], publish: bool = True):
+    def __init__(
+        self,
+        settings: EventsSettings,
+        targets: list[ListenTarget],
+        publish: bool = True,
+        publisher_argv: list[str] | None = None,
+    ):
+        """``publisher_argv``: run the publisher as this child process
+        (:mod:`listener.publishing`) instead of a thread of this one."""
         self.settings = settings
         self.targets = targets
         self.counters = Counters(mirror=count_notification)
         self.router = Router(settings.default_states, settings.default_topic)
         self.filters = filters_from(settings.prefer_format, settings.phases)
         self.publisher: Publisher | None = None
+        self.child: PublisherProcess | None = None
         sinks = self.sinks(settings)
-        if publish and sinks:
-            self.publisher = Publisher(
-                sinks,
-                settings.mr_batch_size,
-                settings.mr_retry_min,
-                settings.mr_retry_max,
-                retention_days=settings.retention_days,
-                give_up=GiveUp(settings.mr_max_attempts, settings.mr_max_age),
-                parallel=settings.mr_parallel,
-            )
+        if publish and sinks and publisher_argv:
+            self.child = PublisherProcess(publisher_argv, on_report=add_increments)
+        elif publish and sinks:
+            self.publisher = make_publisher(settings, sinks)
         self._regions: dict[str, RegionListener] = {}
         self._endpoints: dict[str, Endpoint] = {}
         self._conf: Any = None
@@ -77,7 +93,7 @@ class ListenerService:
             self.caught_up,
             self.router.routes,
             _region_record,
-            on_stored=self.publisher.wake if self.publisher else (lambda: None),
+            on_stored=self.wake,
         )
         self._reconciling = False
         #: Where every region's batches are stored: a bounded number of threads, so of
@@ -107,8 +123,15 @@ class ListenerService:
             )
         return found
 
+    def wake(self) -> None:
+        """Something was stored: wake the publisher (thread or process)."""
+        if self.child is not None:
+            self.child.wake()
+        elif self.publisher is not None:
+            self.publisher.wake()
+
     def endpoint(self, target: ListenTarget) -> Endpoint:
-        wake = self.publisher.wake if self.publisher else (lambda: None)
+        wake = self.wake
         endpoint = Endpoint(
             target.cloud_owner,
             target.cloud_region_id,
@@ -142,7 +165,13 @@ class ListenerService:
             durable=self.settings.rabbit_durable,
             quorum=self.settings.rabbit_quorum,
         )
-        if self.publisher is not None:
+        if self.child is not None:
+            self.child.start()
+            # NOTE: the publisher starts first, as a thread would (the child takes a
+            # second or two to start; a listener would meanwhile store unpublished).
+            if not self.child.wait_ready(CHILD_READY_TIMEOUT):
+                log.warning("publisher process not ready after %.0fs", CHILD_READY_TIMEOUT)
+        elif self.publisher is not None:
             self._thread = threading.Thread(
                 target=self.publisher.run, name="mr-publisher", daemon=True
             )
@@ -194,6 +223,7 @@ class ListenerService:
             )
             listener.start(override_pool_size=self.settings.listener_threads)
             keep_redeliveries(listener)
+            patient_polls(listener, IDLE_POLL)
         except BaseException:
             transport.cleanup()
             raise
@@ -227,6 +257,8 @@ class ListenerService:
         self._store.shutdown(wait=False)
         if late:
             log.warning("listener: %s did not stop in %.0fs", ", ".join(late), timeout)
+        if self.child is not None and not self.child.stop(deadline):
+            late.append("publisher")
         if self.publisher is not None and self._thread is not None:
             self.publisher.stop()
             self._thread.join(max(0.1, deadline - time.monotonic()))
@@ -248,7 +280,44 @@ class ListenerService:
         stats: dict[str, Any] = {"listener": self.counters.snapshot()}
         if self.publisher is not None:
             stats["publisher"] = self.publisher.counters.snapshot()
+        elif self.child is not None:
+            stats["publisher"] = self.child.snapshot()
         return stats
+
+
+def make_publisher(settings: EventsSettings, sinks: dict[str, Any]) -> Publisher:
+    """The publisher the settings describe, sending to ``sinks``."""
+    return Publisher(
+        sinks,
+        settings.mr_batch_size,
+        settings.mr_retry_min,
+        settings.mr_retry_max,
+        retention_days=settings.retention_days,
+        give_up=GiveUp(settings.mr_max_attempts, settings.mr_max_age),
+        parallel=settings.mr_parallel,
+    )
+
+
+def publish_only(settings: EventsSettings, report_fd: int) -> None:
+    """The publisher's child process (``run_listener --only-publish``): publish until the
+    listener goes away or a signal comes (see :mod:`listener.publishing`)."""
+    sinks = ListenerService.sinks(settings)
+    if not sinks:
+        return
+    publisher = make_publisher(settings, sinks)
+    increments = Increments()
+    try:
+        publishing.serve(
+            publisher.run,
+            publisher.stop,
+            publisher.wake,
+            publisher.counters.snapshot,
+            increments.take,
+            report_fd,
+        )
+    finally:
+        for sink in sinks.values():
+            sink.close()
 
 
 def _region_record(owner: str, region: str) -> Any:

@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import Q
 
 from multicloud.event_kinds import Kind, Phase
@@ -88,15 +89,31 @@ def apply(items: list[Accepted]) -> list[Accepted]:
         ServerState.objects.bulk_create(created.values())
     updated = [row for key, row in changed.items() if key not in created]
     if updated:
-        ServerState.objects.bulk_update(
-            updated, ["vm_state", "task_state", "changed_at", "source", "fault"]
-        )
+        _update(updated)
     # NOTE: an alarm changed the message: its JSON text must be made again.
     return [
         replace(item, text=None) if id(item) in alarmed else item
         for item in items
         if id(item) not in skip
     ]
+
+
+def _update(rows: list[ServerState]) -> None:
+    """Save changed states: one UPDATE statement run for each row.
+
+    NOTE: plain SQL, not ``bulk_update``: its CASE expressions cost more to build than the
+    rest of storing a batch."""
+    table = ServerState._meta.db_table
+    sql = (
+        f"UPDATE {table} SET vm_state = %s, task_state = %s, changed_at = %s, source = %s, "  # noqa: S608 (constant names)
+        "fault = %s WHERE id = %s"
+    )
+    stamp = connection.ops.adapt_datetimefield_value
+    values = [
+        (r.vm_state, r.task_state, stamp(r.changed_at), r.source, r.fault, r.pk) for r in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, values)
 
 
 def _load(items: list[Accepted]) -> dict[tuple[str, str], ServerState]:

@@ -4,6 +4,7 @@ and a bounded probe of a RabbitMQ broker."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from multicloud.messaging_url import parse_conf
 
@@ -101,6 +102,41 @@ def keep_redeliveries(server: object) -> None:
     poller = getattr(adapter, "_poll_style_listener", None)
     if poller is not None and hasattr(poller, "msg_id_cache"):
         poller.msg_id_cache = _KeepRedeliveries()
+
+
+class _PatientPoll:
+    """Stands in for a batch listener's ``poll``: waits up to ``idle_timeout`` for the first
+    notification, then gathers the rest of the batch for ``batch_timeout`` as before.
+
+    oslo.messaging's batch listener waits ``batch_timeout`` (0.05 s) for a whole batch and
+    polls again, so an idle region woke its thread 20 times a second: 100 idle regions
+    cost a third of a core. Waiting longer for the first notification only delays a stop
+    (bounded by ``idle_timeout``); a notification is handed over as soon as its batch is
+    gathered, and acknowledgements keep being sent meanwhile (the driver's own wait for
+    the next message starts at 1 ms and doubles).
+    """
+
+    def __init__(self, poll: Any, idle_timeout: float):
+        self._poll = poll
+        self.idle_timeout = idle_timeout
+
+    def __call__(
+        self, timeout: float | None = None, batch_size: int = 1, batch_timeout: float | None = None
+    ) -> list:
+        first = self._poll(timeout=timeout, batch_size=1, batch_timeout=self.idle_timeout)
+        if not first or batch_size <= 1:
+            return list(first)
+        rest = self._poll(timeout=timeout, batch_size=batch_size - 1, batch_timeout=batch_timeout)
+        return [*first, *rest]
+
+
+def patient_polls(server: object, idle_timeout: float) -> None:
+    """Make a started batch listener wait for its first notification instead of waking
+    every batch timeout (see :class:`_PatientPoll`). Does nothing on another driver."""
+    adapter = getattr(server, "listener", None)
+    poller = getattr(adapter, "_poll_style_listener", None)
+    if poller is not None and callable(getattr(poller, "poll", None)):
+        poller.poll = _PatientPoll(poller.poll, idle_timeout)
 
 
 #: What py-amqp says for each delivery still arriving while a channel closes.

@@ -231,6 +231,9 @@ class ListenerProcess:
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # NOTE: a process group of its own: kill9() kills run_listener with its
+            # publisher process, as a killed container does.
+            start_new_session=True,
         )
         pool = pool or self.env["MULTICLOUD_EVENTS_POOL"]
         deadline = time.monotonic() + timeout
@@ -263,17 +266,26 @@ class ListenerProcess:
         return self.proc.wait(timeout)
 
     def kill9(self) -> None:
+        """SIGKILL to run_listener and its publisher process at once."""
         assert self.proc is not None
-        self.proc.kill()
+        _kill_group(self.proc.pid)
         self.proc.wait(10)
 
     def log(self) -> str:
         return self.log_path.read_text()
 
     def ensure_stopped(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        if self.proc is not None:
+            _kill_group(self.proc.pid)  # NOTE: its publisher process too, if still there
+            if self.proc.poll() is None:
+                self.proc.wait(10)
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def seq_corpus(count: int) -> list[dict]:

@@ -92,6 +92,15 @@ def test_the_metrics_port_counts_notifications_and_publishes(broker, listener, m
             30,
             "outbox drained",
         )
+        # NOTE: the publisher's process reports its counts every 0.2 s: wait for the last.
+        wait_until(
+            lambda: (
+                value(scrape(port), "multicloud_listener_events_published_total", topic=TOPIC)
+                >= stored
+            ),
+            30,
+            "the publisher's counts",
+        )
         text = scrape(port)
         assert value(text, "multicloud_listener_events_published_total", topic=TOPIC) == stored
         assert value(text, "multicloud_listener_events_publish_failed_total", topic=TOPIC) > 0

@@ -5,7 +5,6 @@ then creates a 1 GB volume as admin, waits for ``available``, deletes it and wai
 until it is gone. Runs inside the sandbox venv with the environment of ks_register.py.
 """
 
-
 from keystoneauth1 import exceptions as ks_exc
 from readiness import admin_session, logger, waiter
 

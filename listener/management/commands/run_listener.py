@@ -7,9 +7,11 @@ acknowledged, stops the publisher and exits 0.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -17,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
 from listener import metrics, regions
-from listener.runner import STOP_TIMEOUT, ListenerService
+from listener.runner import STOP_TIMEOUT, ListenerService, publish_only
 from multicloud.conf import get_settings
 
 log = logging.getLogger("listener")
@@ -53,6 +55,15 @@ class Command(BaseCommand):
         )
         parser.add_argument("--metrics-host", default="0.0.0.0", help="address of the metrics port")
         parser.add_argument(
+            "--publisher",
+            choices=("process", "thread"),
+            default="process",
+            help="run the publisher in a child process (default: a second core publishes "
+            "while this process receives) or in a thread of this process",
+        )
+        parser.add_argument("--only-publish", action="store_true", help=argparse.SUPPRESS)
+        parser.add_argument("--report-fd", type=int, default=-1, help=argparse.SUPPRESS)
+        parser.add_argument(
             "--reconcile-interval",
             type=float,
             default=None,
@@ -63,6 +74,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         settings = get_settings().events
+        if options["only_publish"]:
+            # NOTE: the child process of a run_listener (listener/publishing.py).
+            publish_only(settings, options["report_fd"])
+            return
         if options["metrics_port"]:
             metrics.serve(options["metrics_port"], options["metrics_host"])
         reconcile = options["reconcile_interval"]
@@ -79,7 +94,10 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        service = ListenerService(settings, targets)
+        child = None
+        if options["publisher"] == "process":
+            child = [sys.executable, os.path.abspath(sys.argv[0]), "run_listener", "--only-publish"]
+        service = ListenerService(settings, targets, publisher_argv=child)
         service.start()
         log.info("run_listener: started for %s", ", ".join(service.listening) or "no region")
         self.loop(
