@@ -468,6 +468,7 @@ class FakeMessageRouter:
         self._faults = _Faults()
         self._publish_requests = 0
         self._received_headers: dict[str, str] = {}
+        self._publish_headers: dict[str, str] = {}
         self._epoch = 0
         self._halt = threading.Event()
         self._server: _Server | None = None
@@ -687,6 +688,12 @@ class FakeMessageRouter:
         with self._cond:
             return dict(self._received_headers)
 
+    @property
+    def publish_headers(self) -> dict[str, str]:
+        """Headers of the last ``POST /events/{topic}`` received (probes do not count)."""
+        with self._cond:
+            return dict(self._publish_headers)
+
     def clear(self) -> None:
         """Forget topics, messages, consumer offsets, counters and last headers."""
         with self._cond:
@@ -694,6 +701,7 @@ class FakeMessageRouter:
             self._offsets.clear()
             self._publish_requests = 0
             self._received_headers = {}
+            self._publish_headers = {}
 
     # ----------------------------------------------------------------- request handling
 
@@ -702,6 +710,8 @@ class FakeMessageRouter:
         with self._cond:
             self._received_headers = headers
             self._publish_requests += int(publish)
+            if publish:
+                self._publish_headers = headers
 
     def _check_auth(self, header: str | None) -> None:
         """Raise 401/4001 when Basic credentials are required and do not match."""

@@ -116,5 +116,5 @@ def test_the_metrics_port_counts_notifications_and_publishes(broker, listener, m
     # Each event carries the request id of the notification it came from, and so does
     # the publish that carried it.
     assert {m["request_id"] for m in mr.messages(TOPIC)} == {request_id}
-    assert mr.received_headers["X-ONAP-RequestID"] == request_id
+    assert mr.publish_headers["X-ONAP-RequestID"] == request_id
     assert listener.terminate() == 0

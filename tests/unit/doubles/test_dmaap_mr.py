@@ -537,3 +537,21 @@ def _swallow(call: Any) -> None:
         call()
     except requests.RequestException:
         pass
+
+
+def test_publish_headers_are_the_last_publish_even_after_a_probe(mr: FakeMessageRouter) -> None:
+    requests.post(
+        f"{mr.url}/events/{TOPIC}",
+        data=json.dumps({"n": 1}),
+        headers={**JSON, "X-ONAP-RequestID": "r-1"},
+        timeout=5,
+    )
+    requests.get(f"{mr.url}/topics", headers={"X-Probe": "yes"}, timeout=5)
+
+    assert mr.received_headers["X-Probe"] == "yes"
+    assert mr.publish_headers["X-ONAP-RequestID"] == "r-1"
+    assert "X-Probe" not in mr.publish_headers
+
+    mr.clear()
+
+    assert mr.publish_headers == {}
