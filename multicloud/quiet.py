@@ -24,7 +24,8 @@ BANNER = re.compile(
     r"your (processes number|memory page|server socket|mercy)|lock engine|thunder lock|"
     r"uwsgi socket \d+ bound|Python version|PEP 405 virtualenv|Set PythonHome|"
     r"Python main interpreter|python threads support|mapped \d+ bytes|\*\*\* Operational MODE|"
-    r"WSGI app \d+ \(mountpoint|spawned uWSGI|\*\*\* uWSGI is running in multiple)"
+    r"WSGI app \d+ \(mountpoint|spawned uWSGI|\*\*\* uWSGI is running in multiple|"
+    r"running \"unix_signal:\d+ gracefully_kill_them_all\" \(master-start\))"
 )
 #: What uWSGI says while it stops on SIGINT/SIGTERM (after :data:`STOPPING`).
 STOPPING = re.compile(r"^SIGINT/SIGTERM received|^\.\.\.gracefully killing")

@@ -33,6 +33,7 @@ mapped 1000000 bytes (976 KB) for 16 cores
 WSGI app 0 (mountpoint='') ready in 1 seconds on interpreter 0x7f pid: 10 (default app)
 *** uWSGI is running in multiple interpreter mode ***
 spawned uWSGI master process (pid: 10)
+running "unix_signal:15 gracefully_kill_them_all" (master-start)...
 spawned uWSGI worker 1 (pid: 11, cores: 8)
 """
 APP = "2026-12-04 17:24:54,041 11 ERROR multicloud.http: registry_v1 failed: boom\n"
