@@ -103,7 +103,8 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_stop)
         for slot in range(self.settings.workers):
             self._spawn(slot)
-        log.info(
+        # NOTE: debug only: run.sh's start-up line already says where and how many.
+        log.debug(
             "pecan mode: %d workers serving http://%s", self.settings.workers, self.settings.bind
         )
         return self._reap_forever()
