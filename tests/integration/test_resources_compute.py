@@ -280,7 +280,7 @@ def test_an_unknown_resource_is_404_with_a_json_body(api, typed, what):
     answer = api.request("GET", f"{typed}/{what}")
     assert answer.status == 404, answer.body
     error = answer.json()["error"]
-    # NOTE: a region without Cinder says so for volumes (the shared sandbox has none).
+    # NOTE: a region without Cinder says so for volumes (a sandbox started with OSBOX_CINDER=0).
     assert answer.json()["code"] == 404 and ("x1" in error or "no block-storage" in error)
 
 
