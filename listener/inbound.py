@@ -99,11 +99,6 @@ def as_text(value: Any) -> str:
     return text[:MAX_TEXT].replace("\x00", "\\x00")
 
 
-def unstorable(message: dict[str, Any]) -> str:
-    """Why ``message`` cannot be stored as an event (every backend alike), or ""."""
-    return as_json(message)[0]
-
-
 def as_json(message: dict[str, Any]) -> tuple[str, str]:
     """(why ``message`` cannot be stored, "") or ("", its JSON text, as stored)."""
     try:

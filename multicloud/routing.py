@@ -109,14 +109,19 @@ class Route:
     def params(self) -> tuple[str, ...]:
         return tuple(_PLACEHOLDER.findall(self.pattern))
 
-    def method_error(self, method: str, path: str) -> MulticloudError:
+    def method_error(
+        self, method: str, path: str, params: Mapping[str, str] | None = None
+    ) -> MulticloudError:
         """The error for ``method`` on a path of this route: 405 with ``Allow``, or 404.
 
         NOTE: a path ending in a region id (``.../v0/{vimid}``) is more often a
         mistyped global path (``/api/multicloud/v0/vim_typo``) than a region, so
-        a method the region route does not serve is 404 there, never 405.
+        a method the region route does not serve is 404 there, never 405; so is
+        any path whose ``{vimid}`` is not ``{owner}_{region}`` (no region is meant).
         """
         if self.params and self.params[-1] in REGION_PARAMS and self.pattern.endswith("}"):
+            return NotFound(f"no such resource: {path}")
+        if "_" not in (params or {}).get("vimid", "_"):
             return NotFound(f"no such resource: {path}")
         return MethodNotAllowed(method, list(self.allowed))
 
@@ -155,7 +160,7 @@ class Router:
         """The route and path params for a request; NotFound or MethodNotAllowed."""
         route, params = self._find(path)
         if method not in route.allowed:
-            raise route.method_error(method, path)
+            raise route.method_error(method, path, params)
         return route, params
 
     def _find(self, path: str) -> tuple[Route, dict[str, str]]:

@@ -148,7 +148,9 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse:
 def _as_multicloud_error(exc: Exception, context: dict) -> Exception:
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
         request = context["request"]
-        return context["view"].route.method_error(request.method, request.path_info)
+        return context["view"].route.method_error(
+            request.method, request.path_info, context.get("kwargs")
+        )
     if isinstance(exc, Http404):
         return NotFound()
     if isinstance(exc, drf_exceptions.APIException):

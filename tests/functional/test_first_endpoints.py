@@ -128,6 +128,20 @@ def test_an_unknown_path_is_a_json_404(api, path):
     assert answer.json() == {"error": f"no such resource: {path}", "code": 404}
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PUT", "/api/multicloud/v0/vimtypo/tenants"),
+        ("PATCH", "/api/multicloud/v0/vimtypo/registry"),
+        ("PUT", "/api/multicloud-vio/v0/vimtypo/t/flavors"),
+    ],
+)
+def test_an_unserved_method_below_a_vimid_that_names_no_region_is_a_json_404(api, method, path):
+    answer = api.request(method, path, body=b"{}")
+    assert answer.status == 404
+    assert answer.json() == {"error": f"no such resource: {path}", "code": 404}
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
 def test_an_unknown_method_is_a_json_405_with_allow(api, method):
     answer = api.request(method, "/api/multicloud/v1/vim_types", body=b"{}")

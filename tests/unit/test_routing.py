@@ -64,3 +64,9 @@ def test_another_method_on_a_bare_region_path_is_404_not_405(path):
 def test_another_method_below_a_region_is_still_405():
     with pytest.raises(MethodNotAllowed):
         ROUTER.match("PUT", "/v0/o_r/t/images/abc")
+
+
+def test_another_method_below_a_vimid_that_names_no_region_is_404_not_405():
+    with pytest.raises(NotFound) as raised:
+        ROUTER.match("PUT", "/v0/vimtypo/t/images/abc")
+    assert not isinstance(raised.value, MethodNotAllowed)
