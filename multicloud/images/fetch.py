@@ -51,8 +51,11 @@ def check_url(url: Any, allowlist: tuple[str, ...]) -> tuple[str, str]:
     for address in addresses:
         ip = ipaddress.ip_address(address)
         if not any(ip.version == n.version and ip in n for n in networks):
+            # NOTE: the address goes to the log only: a DNS answer in an error body would make
+            # this route a resolver of the service's network (M4 of the security audit).
+            log.warning("imagePath host %r resolves to %s, outside the allow-list", host, ip)
             raise Forbidden(
-                f"imagePath host {host} resolves to {ip}, which is not in "
+                f"imagePath host {host} resolves to an address outside "
                 "MULTICLOUD_IMAGE_URL_ALLOWLIST"
             )
     return url.strip(), addresses[0]
@@ -62,7 +65,8 @@ def _resolve(host: str, port: int) -> list[str]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise BadRequest(f"imagePath host {host!r} cannot be resolved: {exc}") from None
+        log.warning("imagePath host %r cannot be resolved: %s", host, exc)
+        raise BadRequest(f"imagePath host {host!r} cannot be resolved") from None
     addresses = [str(info[4][0]).split("%", 1)[0] for info in infos]
     if not addresses:
         raise BadRequest(f"imagePath host {host!r} has no address")

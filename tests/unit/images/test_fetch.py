@@ -37,8 +37,26 @@ def test_url_fetch_is_off_with_an_empty_allowlist():
     ],
 )
 def test_addresses_outside_the_allowlist_are_refused(url):
-    with pytest.raises(Forbidden, match="not in MULTICLOUD_IMAGE_URL_ALLOWLIST"):
+    with pytest.raises(Forbidden, match="outside MULTICLOUD_IMAGE_URL_ALLOWLIST"):
         fetch.check_url(url, ("192.0.2.0/24",))
+
+
+def test_a_refusal_names_no_address_the_name_resolved_to(caplog):
+    """M4: the DNS answer goes to the log, never into the error body."""
+    with pytest.raises(Forbidden) as refused:
+        fetch.check_url("http://localhost/x", ("192.0.2.0/24",))
+    assert "127.0.0.1" not in refused.value.message and "::1" not in refused.value.message
+    assert "resolves to" in caplog.text
+
+
+def test_an_unresolvable_host_is_400_without_the_resolver_s_words(monkeypatch):
+    def fails(*args, **kwargs):
+        raise OSError("[Errno -2] Name or service not known (resolver 10.0.0.53)")
+
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", fails)
+    with pytest.raises(BadRequest) as refused:
+        fetch.check_url("http://nowhere.invalid/x", ("192.0.2.0/24",))
+    assert refused.value.message == "imagePath host 'nowhere.invalid' cannot be resolved"
 
 
 def test_an_allowed_address_passes_and_is_returned():
