@@ -255,3 +255,91 @@ def test_environment_proxies_are_honoured_once_per_host(monkeypatch):
     monkeypatch.setenv("https_proxy", "http://changed.invalid:1")
     again = session.merge_environment_settings("https://cloud.invalid/v3", {}, True, True, None)
     assert again == far
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers 200 and records each request's framing headers and body as received."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[dict] = []
+
+    def _record(self):
+        framing = {k.lower(): v for k, v in self.headers.items()}
+        if framing.get("transfer-encoding") == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                body += self.rfile.read(size)
+                self.rfile.readline()
+                if size == 0:
+                    break
+        else:
+            body = self.rfile.read(int(framing.get("content-length", 0)))
+        type(self).seen.append({**framing, "body": body})
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = do_PUT = do_DELETE = _record  # noqa: N815 (http.server's naming)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def recorder():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server.daemon_threads = True
+    _Recorder.seen = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _sized(parts: list[bytes]):
+    class Sized:
+        def __len__(self):
+            return sum(map(len, parts))
+
+        def __iter__(self):
+            return iter(parts)
+
+    return Sized()
+
+
+@pytest.mark.parametrize(
+    ("method", "data", "length", "chunked", "body"),
+    [
+        ("GET", None, None, False, b""),
+        ("POST", None, "0", False, b""),
+        ("DELETE", None, "0", False, b""),
+        ("PUT", b"", "0", False, b""),
+        ("POST", b'{"a": 1}', "8", False, b'{"a": 1}'),
+        ("PUT", _sized([b"ab", b"cd"]), "4", False, b"abcd"),
+        ("PUT", iter([b"ab", b"", b"cd"]), None, True, b"abcd"),
+    ],
+)
+def test_the_raw_exchange_frames_bodies_as_requests_does(
+    recorder, method, data, length, chunked, body
+):
+    plain = client.plain_session(True)
+    reply = client.send(
+        plain, method, f"{recorder}/x?y=1", headers={"X-Test": "1"}, data=data, stream=False
+    )
+    assert reply.status_code == 200
+    (seen,) = _Recorder.seen
+    assert seen.get("content-length") == length
+    assert (seen.get("transfer-encoding") == "chunked") is chunked
+    assert seen["body"] == body
+    assert seen["x-test"] == "1"
+    # NOTE: the session's defaults under the caller's headers, as requests' Session sends them.
+    assert seen["user-agent"].startswith("python-requests/")
+    assert seen["accept"] == "*/*"
+
+
+def test_the_raw_exchange_keeps_the_caller_s_headers_over_the_defaults(recorder):
+    plain = client.plain_session(True)
+    client.send(plain, "GET", f"{recorder}/x", headers={"Accept": "application/json"}, stream=False)
+    assert _Recorder.seen[0]["accept"] == "application/json"
