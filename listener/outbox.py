@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -368,22 +368,14 @@ def _claimed(row: tuple) -> Claimed:
         topic,
         status,
         attempts,
-        _moment(due),
+        states.moment(due),
         error,
         by,
-        _moment(until) if until is not None else None,
-        _moment(created),
+        states.moment(until) if until is not None else None,
+        states.moment(created),
         ClaimedEvent(row[12], row[13]),
         row[14],
     )
-
-
-def _moment(value: Any) -> datetime:
-    """A datetime column read with plain SQL: aware already (PostgreSQL) or UTC text
-    (SQLite, as Django stores it)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def message_of(row: Claimed) -> str:
