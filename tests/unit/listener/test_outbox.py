@@ -52,6 +52,19 @@ def test_a_batch_is_stored_in_one_go_and_redeliveries_in_it_are_skipped():
     assert Delivery.objects.filter(topic="b").count() == 5
 
 
+def test_a_batch_larger_than_one_insert_is_stored_whole_with_each_delivery_on_its_event(
+    monkeypatch,
+):
+    monkeypatch.setattr(outbox, "ROWS_PER_INSERT", 3)
+    events = legacy_events(7)
+    items = [outbox.Accepted(e, "onap", "R1", ("a", "b")) for e in events]
+    assert outbox.accept_many(items) == 7
+    assert Event.objects.count() == 7 and Delivery.objects.count() == 14
+    for row in Event.objects.all():
+        assert sorted(row.deliveries.values_list("topic", flat=True)) == ["a", "b"]
+        assert row.message["message_id"] == row.message_id
+
+
 def test_the_same_nova_message_in_two_regions_is_two_events():
     event = legacy_events(1)[0]
     assert outbox.accept(event, "onap", "R1", ["t"])
