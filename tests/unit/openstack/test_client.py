@@ -191,16 +191,21 @@ class _KeepAlive(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def upstream():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+def _serving(handler):
+    """A loopback HTTP server of ``handler`` in a thread: its URL, then it stops."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    _KeepAlive.connections = set()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def upstream():
+    _KeepAlive.connections = set()
+    yield from _serving(_KeepAlive)
 
 
 def test_the_pool_holds_the_worker_concurrency():
@@ -288,14 +293,8 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def recorder():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    server.daemon_threads = True
     _Recorder.seen = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    yield from _serving(_Recorder)
 
 
 def _sized(parts: list[bytes]):
