@@ -224,6 +224,11 @@ def test_two_replicas_in_one_pool_share_the_work_and_publish_each_event_once(
     try:
         listener.start(broker)
         second.start(broker)
+        # NOTE: start() returns once the pool's queue has a consumer, which the first
+        # replica already is: wait for the second's too, or a fast first replica drains
+        # every notification before the second consumes (seen in CI).
+        pool = listener.env["MULTICLOUD_EVENTS_POOL"]
+        wait_until(lambda: (broker.queue(pool) or (0, 0))[1] >= 2, 60, "both replicas consuming")
         items = seq_corpus(4000)
         expected = expected_seqs(items)
         nova.send_all(items)
