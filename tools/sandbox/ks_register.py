@@ -11,22 +11,9 @@ Heat runs): the domain of Heat's stack users, with its admin ``heat_domain_admin
 import os
 import sys
 
-from keystoneauth1 import session as ks_session
-from keystoneauth1.identity import v3
+from readiness import admin_session
 
 ENV = os.environ
-
-
-def admin_session():
-    auth = v3.Password(
-        auth_url=ENV["OSBOX_AUTH_URL"] + "/v3",
-        username=ENV["OSBOX_ADMIN_USER"],
-        password=ENV["OSBOX_ADMIN_PASSWORD"],
-        project_name=ENV["OSBOX_ADMIN_PROJECT"],
-        user_domain_id="default",
-        project_domain_id="default",
-    )
-    return ks_session.Session(auth=auth)
 
 
 class Identity:

@@ -1,7 +1,7 @@
-"""What the sandbox's readiness scripts share: a log line, a bounded wait and an admin session.
+"""What the sandbox scripts share: a log line, a bounded wait and an admin session.
 
-Imported by nova_ready.py, cinder_ready.py and heat_ready.py, which run inside the sandbox
-venv with the environment ks_register.py gets (OSBOX_AUTH_URL, OSBOX_ADMIN_*).
+Imported by ks_register.py (the admin session) and by nova_ready.py, cinder_ready.py and
+heat_ready.py; all run inside the sandbox venv with OSBOX_AUTH_URL and OSBOX_ADMIN_* set.
 """
 
 import os
