@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -413,7 +413,7 @@ def _exchange(
     request = requests.PreparedRequest()
     request.method = method
     request.url = url
-    request.headers = CaseInsensitiveDict({str(k): str(v) for k, v in http.headers.items()})
+    request.headers = CaseInsensitiveDict(cast("dict[str, str]", http.headers))
     request.headers.update(headers)
     if isinstance(data, str):
         data = data.encode()
