@@ -103,7 +103,7 @@ def run(target: service.Target, image_id: str, url: str, meta: ImageMeta) -> Non
 
     staged = None
     try:
-        with staging.staging() as writer:
+        with staging.staging(None, staging.hash_for(target.region.vim_id)) as writer:
             pending.moved(image_id, writer.path)
             writer.write_all(_fetch(url))
             staged = writer.finish(meta.name, meta.disk_format, meta.container_format)

@@ -8,14 +8,14 @@ from django.db import models
 
 
 class StagedImage(models.Model):
-    """One staged copy on local disk, with the digests computed while it was received."""
+    """One staged copy on local disk, with the digest computed while it was received."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     path = models.CharField(max_length=1024)
     size = models.BigIntegerField()
-    sha512 = models.CharField(max_length=128, db_index=True)
-    sha256 = models.CharField(max_length=64)
-    md5 = models.CharField(max_length=32)
+    #: The digest computed while the copy was received (hashlib name, hex value).
+    hash_algo = models.CharField(max_length=32, default="sha512")
+    hash_value = models.CharField(max_length=128)
     name = models.CharField(max_length=255, blank=True, default="")
     disk_format = models.CharField(max_length=16, blank=True, default="")
     container_format = models.CharField(max_length=16, blank=True, default="")

@@ -14,6 +14,23 @@ from typing import Any
 from multicloud import transaction
 from multicloud.images import pending, staging
 from multicloud.images.metadata import ImageMeta
+from multicloud.openstack.client import adapter, project_scope, streamed_body
+
+
+def put_data(target: Any, image_id: str, stream: Any, size: int | None) -> None:
+    """PUT ``stream``'s bytes as the image's data: ``size`` of them, or (None) to its end.
+
+    NOTE: straight through the image service's keystoneauth adapter rather than
+    glanceclient's ``images.upload``, which sends 64 KiB chunked pieces whatever the
+    size: here a known size goes with ``Content-Length`` in 256 KiB pieces, which cost
+    this worker and Glance fewer calls per byte.
+    """
+    with target.errors():
+        adapter(target.region, "image", **project_scope(target.tenant)).put(
+            f"/v2/images/{image_id}/file",
+            data=streamed_body(stream, size),
+            headers={"Content-Type": "application/octet-stream"},
+        )
 
 
 class Tail:
@@ -58,10 +75,15 @@ class Tail:
 class Pipeline:
     """A staging writer whose bytes also flow to a new Glance image as they arrive."""
 
-    def __init__(self, target: Any, meta: ImageMeta, expected_size: int | None):
+    def __init__(
+        self, target: Any, meta: ImageMeta, expected_size: int | None, exact: bool = False
+    ):
+        """``expected_size``: at most this many bytes come (exactly this many with ``exact``)."""
         self.target = target
         self.meta = meta
-        self.writer = staging.StagingWriter(expected_size)
+        #: what Glance is told to expect (None: chunked, until the copy is finished)
+        self.data_size = expected_size if exact else None
+        self.writer = staging.StagingWriter(expected_size, staging.hash_for(target.region.vim_id))
         self.tail = Tail(self.writer.path)
         self.error: BaseException | None = None
         try:
@@ -79,8 +101,7 @@ class Pipeline:
 
     def _push(self) -> None:
         try:
-            with self.target.errors():
-                self.target.glance.images.upload(self.image_id, self.tail)
+            put_data(self.target, self.image_id, self.tail, self.data_size)
         except BaseException as exc:  # handed to the request's thread
             self.error = exc
 

@@ -35,7 +35,7 @@ from multicloud.exceptions import (
 from multicloud.images import forms, pending, staging
 from multicloud.images.metadata import ImageMeta, parse_meta, shape
 from multicloud.images.models import StagedImage, StagedUpload
-from multicloud.images.pipeline import Pipeline
+from multicloud.images.pipeline import Pipeline, put_data
 from multicloud.openstack.client import (
     glance_for,
     translate_glance_errors,
@@ -100,7 +100,7 @@ def upload_raw(
     """
     meta = parse_meta(values, filename)
     conf = staging.conf()
-    pipe = Pipeline(target, meta, length)
+    pipe = Pipeline(target, meta, length, exact=True)
     try:
         for chunk in _cooperative(staging.body_chunks(stream, length, conf.chunk_size)):
             pipe.write(chunk)
@@ -134,7 +134,7 @@ def upload_form(
         try:
             early = parse_meta(fields, filename)
         except BadRequest:  # the rest may come after the file: stage first
-            sinks.append(staging.StagingWriter(length))
+            sinks.append(staging.StagingWriter(length, staging.hash_for(target.region.vim_id)))
         else:
             check(early)
             sinks.append(Pipeline(target, early, length))
@@ -215,7 +215,8 @@ def _stage_from_glance(
     record = get_region(*parse_vim_id(vim_id))
     source = connect(record, tenant or record.default_tenant)
     image = _get(source, image_id)
-    with source.errors(), staging.staging(image.get("size")) as writer:
+    algo = image.get("os_hash_algo") or staging.DEFAULT_HASH
+    with source.errors(), staging.staging(image.get("size"), algo) as writer:
         # NOTE: glanceclient checks the digests of what it yields.
         writer.write_all(source.glance.images.data(image["id"]))
         staged = writer.finish(image["name"], image["disk_format"], image["container_format"])
@@ -265,8 +266,8 @@ def create_image(target: Target, meta: ImageMeta, path: str = "") -> Any:
 
 def send_bytes(target: Target, image_id: str, staged: StagedImage) -> None:
     """Upload a staged copy's bytes to an existing Glance image."""
-    with target.errors(), open(staged.path, "rb") as data:
-        target.glance.images.upload(image_id, data, image_size=staged.size)
+    with open(staged.path, "rb") as data:
+        put_data(target, image_id, data, staged.size)
 
 
 def finish_upload(target: Target, staged: StagedImage, image_id: str, new_copy: bool) -> dict:
@@ -294,6 +295,7 @@ def wait_verified(target: Target, image_id: str, staged: StagedImage) -> Any:
     """The image once Glance says ``active``, checked against the staged copy (502 if not)."""
     image = _wait_active(target, image_id)
     verify(image, staged)
+    staging.learn_hash(target.region.vim_id, image.get("os_hash_algo"))
     return image
 
 
@@ -314,15 +316,20 @@ def _wait_active(target: Target, image_id: str) -> Any:
 
 
 def verify(image: Any, staged: StagedImage) -> None:
-    """502 unless Glance's size and digests are those of the staged copy."""
-    ours = {"sha512": staged.sha512, "sha256": staged.sha256}
-    algo = image.get("os_hash_algo")
+    """502 unless Glance's size and digest are those of the staged copy.
+
+    The digest checked is Glance's multihash (``os_hash_algo``/``os_hash_value``) when it
+    reports one we can compute, else its md5 ``checksum`` (a Glance without multihash).
+    """
     problems = []
     if image.get("size") != staged.size:
         problems.append(f"size {image.get('size')} != {staged.size}")
-    if algo in ours and image.get("os_hash_value") != ours[algo]:
-        problems.append(f"{algo} differs")
-    if image.get("checksum") and image["checksum"] != staged.md5:
+    algo, value = image.get("os_hash_algo"), image.get("os_hash_value")
+    ours = staging.digest_of(staged, algo) if algo and value else None
+    if ours is not None:
+        if value != ours:
+            problems.append(f"{algo} differs")
+    elif image.get("checksum") and image["checksum"] != staging.digest_of(staged, "md5"):
         problems.append("md5 differs")
     if problems:
         raise UpstreamError(

@@ -1,5 +1,12 @@
 """The staging store: local copies of uploaded images, hashed while they are written.
 
+One digest is computed on the way in: the algorithm the target region's Glance
+reports (``os_hash_algo``, learned from the last image verified there; Glance's
+default ``sha512`` until then). Every digest costs about as much CPU per byte as
+Glance spends on its own, so the copy is never hashed three ways; a check that
+needs another algorithm (another region's, or md5 for a Glance without
+multihash) reads the staged file once instead (:func:`digest_of`).
+
 A copy is written as ``<staging dir>/<uuid>-<declared size>.part`` while bytes
 arrive, then renamed to ``.img`` and recorded (:class:`~multicloud.images.models.StagedImage`)
 with its size and digests. Records expire after the configured retention; expired
@@ -30,6 +37,13 @@ from multicloud.exceptions import BadRequest, Conflict, InsufficientStorage, Pay
 from multicloud.images.models import StagedImage
 
 log = logging.getLogger(__name__)
+
+#: The digest computed while bytes arrive when the region's is not known yet
+#: (Glance's default ``hashing_algorithm``).
+DEFAULT_HASH = "sha512"
+#: Regions whose Glance algorithm is remembered per worker (the map is emptied past this).
+MAX_REGIONS = 1024
+_region_hash: dict[str, str] = {}
 
 #: Re-check the free space after this many bytes of a body of unknown length.
 SPACE_CHECK_EVERY = 64 << 20
@@ -89,10 +103,39 @@ def outstanding(directory: Path, besides: Path | None = None) -> int:
     return total
 
 
-class StagingWriter:
-    """Writes one staged copy: size cap, free-space checks, sha512/sha256/md5 on the way."""
+def hash_for(vim_id: str | None) -> str:
+    """The digest to compute while receiving an image bound for ``vim_id``."""
+    return _region_hash.get(vim_id or "", DEFAULT_HASH)
 
-    def __init__(self, expected_size: int | None = None):
+
+def learn_hash(vim_id: str, algo: str | None) -> None:
+    """Remember the algorithm ``vim_id``'s Glance reported (one it names and we can compute)."""
+    if not algo or algo not in hashlib.algorithms_available or algo.startswith("shake_"):
+        return
+    if len(_region_hash) >= MAX_REGIONS and vim_id not in _region_hash:
+        _region_hash.clear()
+    _region_hash[vim_id] = algo
+
+
+def digest_of(staged: StagedImage, algo: str) -> str | None:
+    """The staged copy's ``algo`` digest: recorded, or read from its file; None if unknown."""
+    if algo == staged.hash_algo:
+        return staged.hash_value
+    if algo not in hashlib.algorithms_available or algo.startswith("shake_"):
+        return None
+    digest = hashlib.new(algo)
+    chunk_size = conf().chunk_size
+    with open(staged.path, "rb") as source:
+        for chunk in iter(lambda: source.read(chunk_size), b""):
+            digest.update(chunk)
+            time.sleep(0)  # NOTE: a yield point for other green threads under Eventlet
+    return digest.hexdigest()
+
+
+class StagingWriter:
+    """Writes one staged copy: size cap, free-space checks, one digest on the way."""
+
+    def __init__(self, expected_size: int | None = None, hash_algo: str = DEFAULT_HASH):
         self.conf = conf()
         check_declared_size(expected_size)
         self.conf.staging_dir.mkdir(parents=True, exist_ok=True)
@@ -109,7 +152,7 @@ class StagingWriter:
             raise
         self.size = 0
         self._next_space_check = SPACE_CHECK_EVERY
-        self.hashes = {name: hashlib.new(name) for name in ("sha512", "sha256", "md5")}
+        self.hash = hashlib.new(hash_algo)
 
     def write(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -121,8 +164,7 @@ class StagingWriter:
         if self.expected_size is None and self.size >= self._next_space_check:
             self._next_space_check += SPACE_CHECK_EVERY
             self._check_space(0)
-        for digest in self.hashes.values():
-            digest.update(chunk)
+        self.hash.update(chunk)
         self.file.write(chunk)
 
     def _check_space(self, needed: int) -> None:
@@ -151,9 +193,8 @@ class StagingWriter:
             id=self.id,
             path=str(final),
             size=self.size,
-            sha512=self.hashes["sha512"].hexdigest(),
-            sha256=self.hashes["sha256"].hexdigest(),
-            md5=self.hashes["md5"].hexdigest(),
+            hash_algo=self.hash.name,
+            hash_value=self.hash.hexdigest(),
             name=name[:255],
             disk_format=disk_format,
             container_format=container_format,
@@ -169,9 +210,9 @@ class StagingWriter:
 
 
 @contextlib.contextmanager
-def staging(expected_size: int | None = None):
+def staging(expected_size: int | None = None, hash_algo: str = DEFAULT_HASH):
     """A :class:`StagingWriter` that is removed if the block fails."""
-    writer = StagingWriter(expected_size)
+    writer = StagingWriter(expected_size, hash_algo)
     try:
         yield writer
     except BaseException:

@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookiejar import DefaultCookiePolicy
@@ -317,6 +317,41 @@ def adapter(
     )
 
 
+#: Chunk size of request bodies streamed upstream.
+BODY_CHUNK = 256 * 1024
+
+
+def streamed_body(stream: Any, length: int | None) -> Iterable[bytes]:
+    """``stream`` (``read(size)``) as body chunks, never read whole.
+
+    With a known ``length`` requests sends ``Content-Length`` (the iterable has a
+    ``len()``); without one, the body goes chunked until ``stream`` ends.
+    """
+    if length is None:
+        return iter(lambda: stream.read(BODY_CHUNK), b"")
+    return _SizedBody(stream, length)
+
+
+class _SizedBody:
+    """A body of known length, read in :data:`BODY_CHUNK` pieces (stops early at EOF)."""
+
+    def __init__(self, stream: Any, length: int):
+        self.stream = stream
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[bytes]:
+        left = self.length
+        while left > 0:
+            chunk = self.stream.read(min(BODY_CHUNK, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk
+
+
 _plain_lock = threading.Lock()
 _plain_sessions: dict[str, ks_session.Session] = {}
 
@@ -527,12 +562,26 @@ def glance_for(region: CloudRegion, tenant: str) -> Any:
             session.get_token()
         except ks_exc.Unauthorized:
             _unknown_project_or_credentials(region, tenant)
-    return glanceclient.Client(
-        "2",
-        session=session,
-        region_name=region.openstack_region_id or None,
-        interface="public",
-    )
+    region_name = region.openstack_region_id or None
+    key = (id(session), region_name)
+    with _glance_lock:
+        found = _glance_clients.get(key)
+        if found is not None and found[0] is session:
+            _glance_clients.move_to_end(key)
+            return found[1]
+    # NOTE: one client per cached session, kept: glanceclient fetches the image schema
+    # once per client (a Glance round trip on every create and get of a new client).
+    made = glanceclient.Client("2", session=session, region_name=region_name, interface="public")
+    with _glance_lock:
+        _glance_clients[key] = (session, made)
+        while len(_glance_clients) > MAX_CACHED_SESSIONS:
+            _glance_clients.popitem(last=False)
+    return made
+
+
+_glance_lock = threading.Lock()
+#: (id of a cached session, region name) → (that session, its glanceclient client)
+_glance_clients: OrderedDict[tuple[int, str | None], tuple[Any, Any]] = OrderedDict()
 
 
 def _unknown_project_or_credentials(region: CloudRegion, tenant: str) -> None:
@@ -561,6 +610,11 @@ def translate_glance_errors(what: str = "the image service") -> Iterator[None]:
             yield
     except (ServiceUnavailable, GatewayTimeout) as exc:
         raise UpstreamUnreachable(exc.message) from None
+    except UpstreamError as exc:
+        # NOTE: Glance answers 415 when the data does not match the declared disk format.
+        if exc.extra.get("upstream_status") == 415:
+            raise BadRequest(exc.message, upstream_status=415) from None
+        raise
     except (g_exc.CommunicationError, g_exc.InvalidEndpoint):
         raise UpstreamUnreachable(f"cannot reach {what}") from None
     except g_exc.HTTPException as exc:

@@ -14,9 +14,10 @@ from typing import Any, BinaryIO
 from urllib.parse import urljoin
 
 from multicloud.exceptions import UpstreamError
+from multicloud.openstack import client
 from multicloud.proxy.catalog import Rewriter
 
-#: Chunk size for streamed bodies, both ways.
+#: Chunk size for streamed answers (request bodies: ``client.BODY_CHUNK``).
 CHUNK = 256 * 1024
 #: Largest JSON answer read whole to rewrite its URLs; bigger ones stream unchanged.
 MAX_REWRITE_BYTES = 16 * 1024 * 1024
@@ -134,29 +135,7 @@ def upload(stream: BinaryIO | None, length: int | None, chunked: bool) -> Iterab
     """The request body as chunks, never read whole (None when there is none)."""
     if stream is None or length == 0 or (length is None and not chunked):
         return None
-    if length is None:
-        return iter(lambda: stream.read(CHUNK), b"")
-    return _SizedUpload(stream, length)
-
-
-class _SizedUpload:
-    """A body of known length: ``requests`` sends Content-Length instead of chunks."""
-
-    def __init__(self, stream: BinaryIO, length: int):
-        self.stream = stream
-        self.length = length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __iter__(self) -> Iterator[bytes]:
-        left = self.length
-        while left > 0:
-            chunk = self.stream.read(min(CHUNK, left))
-            if not chunk:
-                return
-            left -= len(chunk)
-            yield chunk
+    return client.streamed_body(stream, length)
 
 
 # --------------------------------------------------------------------------- answers

@@ -66,7 +66,7 @@ def test_a_multipart_upload_becomes_an_active_glance_image_with_our_digests(
     assert image["checksum"] == hashlib.md5(data).hexdigest()  # noqa: S324
     assert image["vimId"] == "osbox_RegionOne" and image["returnCode"] == 1
     staged = StagedImage.objects.get(pk=image["stagingId"])
-    assert staged.sha256 == hashlib.sha256(data).hexdigest()
+    assert (staged.hash_algo, staged.hash_value) == ("sha512", hashlib.sha512(data).hexdigest())
     assert not PendingImage.objects.exists()  # verified: nothing for a start-up sweep
 
 

@@ -12,10 +12,11 @@ import threading
 import time
 from datetime import timedelta
 
-import glanceclient
 import pytest
 from django.utils import timezone
-from glanceclient.v2 import images as glance_images
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import session as ks_session
 
 from multicloud.images import pending
 from multicloud.images import service as images
@@ -99,11 +100,12 @@ def test_glance_failing_midway_leaves_no_staging_copy_and_no_image(
     image_conf,
     monkeypatch,
 ):
-    def failing_upload(self, image_id, data, image_size=None, **kwargs):
-        data.read(1000)
-        raise glanceclient.exc.CommunicationError("connection reset by peer")
+    def failing_put(self, url, data=None, **kwargs):
+        assert url.endswith("/file")
+        next(iter(data))  # some bytes went, then the connection broke
+        raise ks_exc.ConnectFailure("connection reset by peer")
 
-    monkeypatch.setattr(glance_images.Controller, "upload", failing_upload)
+    monkeypatch.setattr(ks_adapter.Adapter, "put", failing_put)
     answer, name = post_raw(api, base, glance, b"y" * 100_000)
     assert answer.status == 500, answer.body
     assert "cannot reach the image service of osbox_RegionOne" in answer.json()["error"]
@@ -113,12 +115,14 @@ def test_glance_failing_midway_leaves_no_staging_copy_and_no_image(
 
 
 def test_an_unreachable_image_service_is_500_with_a_clear_message(api, base, monkeypatch):
-    real = glanceclient.Client
-    monkeypatch.setattr(
-        glanceclient,
-        "Client",
-        functools.partial(real, endpoint_override="http://127.0.0.1:1"),
-    )
+    real = ks_session.Session.get_endpoint
+
+    def dead_image_service(self, auth=None, **kwargs):
+        if kwargs.get("service_type") == "image":
+            return "http://127.0.0.1:1"
+        return real(self, auth, **kwargs)
+
+    monkeypatch.setattr(ks_session.Session, "get_endpoint", dead_image_service)
     answer = api.request("GET", f"{base}/images")
     assert answer.status == 500
     assert "cannot reach the image service of osbox_RegionOne" in answer.json()["error"]

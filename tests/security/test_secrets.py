@@ -97,9 +97,7 @@ def test_unregister_removes_subscriptions_events_and_staged_copies(api, tmp_path
         path = tmp_path / f"{name}.img"
         path.write_bytes(b"x")
         copies.append(
-            StagedImage.objects.create(
-                path=str(path), size=1, sha512="a", sha256="b", md5="c", expires=later
-            )
+            StagedImage.objects.create(path=str(path), size=1, hash_value="a", expires=later)
         )
     StagedUpload.objects.create(staged=copies[0], vim_id="o_r", image_id="i1")
     StagedUpload.objects.create(staged=copies[1], vim_id="o_r", image_id="i2")

@@ -72,9 +72,7 @@ def _record(path, expires_in: float) -> StagedImage:
     return StagedImage.objects.create(
         path=str(path),
         size=1,
-        sha512="a" * 128,
-        sha256="b" * 64,
-        md5="c" * 32,
+        hash_value="a" * 128,
         expires=timezone.now() + timedelta(seconds=expires_in),
     )
 

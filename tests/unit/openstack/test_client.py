@@ -17,6 +17,7 @@ from multicloud.exceptions import (
     Conflict,
     Forbidden,
     GatewayTimeout,
+    MulticloudError,
     NotFound,
     ServiceUnavailable,
     UpstreamError,
@@ -342,3 +343,20 @@ def test_the_raw_exchange_keeps_the_caller_s_headers_over_the_defaults(recorder)
     plain = client.plain_session(True)
     client.send(plain, "GET", f"{recorder}/x", headers={"Accept": "application/json"}, stream=False)
     assert _Recorder.seen[0]["accept"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "raised, expected",
+    [
+        # NOTE: Glance's "data does not match the declared disk format", through keystoneauth
+        (ks_exc.HttpError(http_status=415, message="bad format"), (400, "bad format")),
+        (ks_exc.HttpError(http_status=409, message="busy"), (409, "busy")),
+        (ks_exc.HttpError(http_status=500, message="boom"), (502, "boom")),
+        (ks_exc.ConnectFailure("refused"), (500, "cannot reach the image service")),
+    ],
+)
+def test_image_service_errors_from_keystoneauth_become_ours(raised, expected):
+    with pytest.raises(MulticloudError) as caught:
+        with client.translate_glance_errors("the image service"):
+            raise raised
+    assert caught.value.code == expected[0] and expected[1] in caught.value.message
