@@ -10,7 +10,8 @@ name of the route that served a request in its WSGI environ under
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from multicloud import metrics, transaction
 
@@ -43,3 +44,8 @@ class Observation:
 def begin(get_header: Callable[[str], str | None]) -> Observation:
     """A request arrived; ``get_header`` looks its headers up by name."""
     return Observation(transaction.from_headers(get_header))
+
+
+def begin_environ(environ: Mapping[str, Any]) -> Observation:
+    """A request arrived with this WSGI environ (its headers are read straight from it)."""
+    return begin(lambda name: environ.get("HTTP_" + name.upper().replace("-", "_")))

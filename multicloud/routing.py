@@ -143,8 +143,27 @@ def serve(route: Route, request: Request) -> Response:
         return error_response(exc, route.name)
 
 
+class _Node:
+    """One path segment of the route index: literal children, a placeholder child, routes."""
+
+    __slots__ = ("literal", "wildcard", "ends", "rests")
+
+    def __init__(self) -> None:
+        self.literal: dict[str, _Node] = {}
+        self.wildcard: _Node | None = None
+        #: table positions of the routes whose pattern ends at this segment
+        self.ends: list[int] = []
+        #: table positions of the routes whose ``{rest}`` follows this segment
+        self.rests: list[int] = []
+
+
 class Router:
-    """First-match dispatch over a route table (the order is the precedence)."""
+    """First-match dispatch over a route table (the order is the precedence).
+
+    The table is also indexed by path segment (a tree of literal and placeholder
+    segments), so a path is only tried against the few routes whose literal
+    segments it has, still in table order; the regular expressions decide.
+    """
 
     def __init__(self, routes: Sequence[Route]):
         self.routes = tuple(routes)
@@ -155,6 +174,50 @@ class Router:
             for i, r in enumerate(self.routes)
             if not r.params and self._first_match(r.pattern, self.routes[:i]) is None
         }
+        self._root = _Node()
+        #: routes whose pattern the index cannot place (a placeholder inside a segment)
+        self._always: list[int] = []
+        for position, route in enumerate(self.routes):
+            self._index(position, route)
+
+    def _index(self, position: int, route: Route) -> None:
+        node = self._root
+        segments = route.pattern.strip("/").split("/")
+        for i, segment in enumerate(segments):
+            if segment == "{rest}" and i == len(segments) - 1:
+                node.rests.append(position)
+                return
+            if "{" in segment or "}" in segment:
+                if not _PLACEHOLDER.fullmatch(segment) or segment == "{rest}":
+                    self._always.append(position)
+                    return
+                node.wildcard = node.wildcard or _Node()
+                node = node.wildcard
+            else:
+                node = node.literal.setdefault(segment, _Node())
+        node.ends.append(position)
+
+    def candidates(self, path: str) -> list[int]:
+        """Table positions of the routes that may match ``path``, in table order."""
+        segments = path.lstrip("/").split("/")
+        found = list(self._always)
+        self._walk(self._root, segments, 0, found)
+        return sorted(found)
+
+    def _walk(self, node: _Node, segments: list[str], i: int, found: list[int]) -> None:
+        left = len(segments) - i
+        if left >= 1:
+            found.extend(node.rests)
+        # NOTE: a pattern accepts one trailing slash (a last, empty segment).
+        if left == 0 or (left == 1 and not segments[i]):
+            found.extend(node.ends)
+        if left == 0:
+            return
+        child = node.literal.get(segments[i])
+        if child is not None:
+            self._walk(child, segments, i + 1, found)
+        if node.wildcard is not None and segments[i]:
+            self._walk(node.wildcard, segments, i + 1, found)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         """The route and path params for a request; NotFound or MethodNotAllowed."""
@@ -167,12 +230,12 @@ class Router:
         exact = self._exact.get(path)
         if exact is not None:
             return exact, {}
-        route = self._first_match(path, self.routes)
-        if route is None:
-            raise NotFound(f"no such resource: {path}")
-        match = route.compiled.match(path.lstrip("/"))
-        assert match is not None  # NOTE: _first_match matched this route
-        return route, match.groupdict()
+        stripped = path.lstrip("/")
+        for position in self.candidates(path):
+            match = self.routes[position].compiled.match(stripped)
+            if match is not None:
+                return self.routes[position], match.groupdict()
+        raise NotFound(f"no such resource: {path}")
 
     @staticmethod
     def _first_match(path: str, routes: Sequence[Route]) -> Route | None:

@@ -1,13 +1,11 @@
-"""Django URLconf, generated from :mod:`multicloud.api.routes`."""
+"""Django URLconf: one pattern; the shared router (:mod:`multicloud.api.routes`) picks the route."""
 
 from django.urls import re_path
 
 from multicloud.api import django_views
-from multicloud.api.routes import ROUTES
+from multicloud.api.routes import ROUTER
 
-urlpatterns = [
-    re_path(route.regex, django_views.view_for(route), name=route.name) for route in ROUTES
-]
+urlpatterns = [re_path(r"", django_views.view_for(ROUTER), name="api")]
 
 handler400 = django_views.bad_request
 handler404 = django_views.not_found

@@ -21,7 +21,6 @@ from multicloud.http import (
     Response,
     body_for,
     error_response,
-    headers_from_environ,
     request_from_environ,
 )
 from multicloud.routing import serve
@@ -64,7 +63,7 @@ class MulticloudPecan(PecanBase):
 
     def __call__(self, environ, start_response):
         """Serve one request inside its ONAP ids, counted (multicloud/observe.py)."""
-        observation = observe.begin(headers_from_environ(environ).get)
+        observation = observe.begin_environ(environ)
 
         def start(status: str, headers: list, exc_info=None):
             route = environ.get(observe.ROUTE_KEY)

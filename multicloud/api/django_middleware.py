@@ -12,7 +12,7 @@ class ObserveMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        observation = observe.begin(request.headers.get)
+        observation = observe.begin_environ(request.META)
         try:
             response = self.get_response(request)
             route = request.META.get(observe.ROUTE_KEY)

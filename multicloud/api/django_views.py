@@ -1,5 +1,8 @@
-"""The Django/DRF adapter: one APIView class per route of the table.
+"""The Django/DRF adapter: one APIView over the shared router.
 
+Django's URLconf has one pattern; the route is found by the same
+:class:`~multicloud.routing.Router` the Pecan side uses (one matcher, indexed by
+path segment, instead of Django trying a regular expression per route).
 This module only converts: a Django request into the neutral one, and a
 neutral :class:`~multicloud.http.Response` (answers and errors alike, rendered
 by :mod:`multicloud.http`) into a Django response.
@@ -31,7 +34,7 @@ from multicloud.http import (
     request_from_environ,
 )
 from multicloud.observe import ROUTE_KEY
-from multicloud.routing import Route, serve
+from multicloud.routing import Router, serve
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +49,10 @@ class _NoNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-class RouteView(APIView):
-    """Serves one :class:`Route`; subclasses are made by :func:`view_for`."""
+class RouterView(APIView):
+    """Serves every route of the table: the router picks one, :func:`serve` runs it."""
 
-    route: Route
+    router: Router
     authentication_classes = ()
     permission_classes = ()
     throttle_classes = ()
@@ -63,18 +66,28 @@ class RouteView(APIView):
         # does not, and both must send the same headers.
         return {}
 
-    def serve(self, request, **params: str):
+    def serve(self, request, **_: str):
         django_request = request._request
-        django_request.META[ROUTE_KEY] = self.route.name
-        answer = serve(self.route, to_neutral(django_request, params))
-        return to_django(answer, django_request.method)
+        method, path = django_request.method, django_request.path_info
+        try:
+            route, params = self.router.match(method, path)
+        except MulticloudError as exc:
+            return to_django(error_response(exc), method)
+        django_request.META[ROUTE_KEY] = route.name
+        answer = serve(route, to_neutral(django_request, params))
+        return to_django(answer, method)
 
 
-def view_for(route: Route):
-    """A DRF view class for ``route``, answering only its methods."""
-    attrs: dict[str, Any] = {m.lower(): RouteView.serve for m in route.allowed}
-    attrs.update(route=route, http_method_names=[m.lower() for m in route.allowed])
-    view: Any = type(f"{route.name.title().replace('_', '')}View", (RouteView,), attrs)
+def view_for(router: Router):
+    """The DRF view serving every route of ``router``.
+
+    It takes every method some route serves (OPTIONS too, which DRF would otherwise
+    answer itself); a request with another one reaches :func:`exception_handler`.
+    """
+    methods = sorted({m.lower() for r in router.routes for m in r.allowed} | {"options"})
+    attrs: dict[str, Any] = {m: RouterView.serve for m in methods}
+    attrs.update(router=router, http_method_names=methods)
+    view: Any = type("RouterView", (RouterView,), attrs)
     return view.as_view()
 
 
@@ -140,17 +153,17 @@ def exception_handler(exc: Exception, context: dict) -> HttpResponse:
     """DRF's EXCEPTION_HANDLER: what DRF itself raises before a view runs (405)."""
     request = context.get("request")
     method = request.method if request is not None else "GET"
-    view = context.get("view")
-    route_name = view.route.name if view is not None else ""
-    return to_django(error_response(_as_multicloud_error(exc, context), route_name), method)
+    return to_django(error_response(_as_multicloud_error(exc, context)), method)
 
 
 def _as_multicloud_error(exc: Exception, context: dict) -> Exception:
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
-        request = context["request"]
-        return context["view"].route.method_error(
-            request.method, request.path_info, context.get("kwargs")
-        )
+        # NOTE: a method no route serves: the router says 405 (with Allow) or 404.
+        request, view = context["request"], context["view"]
+        try:
+            view.router.match(request.method, request.path_info)
+        except MulticloudError as error:
+            return error
     if isinstance(exc, Http404):
         return NotFound()
     if isinstance(exc, drf_exceptions.APIException):
