@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from multicloud import transaction
 from multicloud.exceptions import BadRequest, Forbidden, UpstreamError
 from multicloud.images import staging
 from multicloud.images.metadata import DISK_FORMATS, shape
@@ -35,8 +37,19 @@ class Download:
 
 
 def download(target: Target, image_id: str, range_header: str | None, head: bool) -> Download:
-    """The image's bytes (or one range of them) with their headers."""
-    image = active_image(target, image_id)
+    """The image's bytes (or one range of them) with their headers.
+
+    A whole download asks Glance for the bytes while it reads the image's record (the
+    size, the digests and whether it is ``active``), so the first byte comes one Glance
+    round trip sooner; a range needs the size first.
+    """
+    early = None if head or range_header else _Early(target, image_id)
+    try:
+        image = active_image(target, image_id)
+    except BaseException:
+        if early is not None:
+            early.discard()
+        raise
     size = image["size"] or 0
     selected = parse_range(range_header, size)
     first, last = selected or (0, size - 1)
@@ -50,18 +63,60 @@ def download(target: Target, image_id: str, range_header: str | None, head: bool
         headers.append(("Content-Range", content_range(first, last, size)))
     status = 206 if selected else 200
     if head or size == 0:
+        if early is not None:
+            early.discard()
         return Download(status, headers, [])
-    upstream = {"Range": f"bytes={first}-{last}"} if selected else {}
-    # NOTE: through keystoneauth, not glanceclient, whose request path mangles Range.
-    with target.errors():
-        resp = adapter(target.region, "image", **project_scope(target.tenant)).get(
-            f"/v2/images/{image['id']}/file", headers=upstream, stream=True
-        )
+    if early is not None:
+        resp = early.result()
+    else:
+        resp = _open_file(target, image["id"], {"Range": f"bytes={first}-{last}"})
     skip = first if selected and resp.status_code == 200 else 0
     # NOTE: raw, undecoded reads: Glance sends image data as is, and this path is the
     # fastest of what requests offers (iter_content adds a layer per chunk).
     body = resp.raw.stream(staging.conf().chunk_size, decode_content=False)
     return Download(status, headers, relay(body, skip, last - first + 1, image["id"], resp.close))
+
+
+def _open_file(target: Target, image_id: str, headers: dict[str, str]) -> Any:
+    """Glance's answer to ``GET /v2/images/{id}/file`` (streamed; the caller closes it)."""
+    # NOTE: through keystoneauth, not glanceclient, whose request path mangles Range.
+    with target.errors():
+        return adapter(target.region, "image", **project_scope(target.tenant)).get(
+            f"/v2/images/{quote(image_id, safe='')}/file", headers=headers, stream=True
+        )
+
+
+class _Early:
+    """:func:`_open_file` started in another thread (a green one under Eventlet)."""
+
+    def __init__(self, target: Target, image_id: str):
+        self.answer: Any = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(
+            target=transaction.propagating(self._run),
+            args=(target, image_id),
+            name="image-download",
+            daemon=True,
+        )
+        self.thread.start()
+
+    def _run(self, target: Target, image_id: str) -> None:
+        try:
+            self.answer = _open_file(target, image_id, {})
+        except BaseException as exc:  # handed to the request's thread
+            self.error = exc
+
+    def result(self) -> Any:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+    def discard(self) -> None:
+        """Not needed after all (an error, a HEAD, an empty image): close what came."""
+        self.thread.join()
+        if self.answer is not None:
+            self.answer.close()
 
 
 def relay(

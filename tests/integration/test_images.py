@@ -109,6 +109,24 @@ def test_download_streams_the_bytes_with_headers_and_ranges(api, base, glance):
     assert beyond.headers["content-range"] == f"bytes */{len(data)}"
 
 
+def test_downloading_an_image_without_data_is_409_and_an_unknown_one_404(api, base, glance):
+    """The bytes are asked for while the record is read: neither answer leaks that request."""
+    name = unique_name()
+    glance.track(name)
+    queued = glance.images.create(name=name, disk_format="raw", container_format="bare")
+    for method in ("GET", "HEAD"):
+        answer = api.request(method, f"{base}/images/file/{queued['id']}")
+        assert answer.status == 409, answer.body
+        if method == "GET":
+            assert "not active" in answer.json()["error"]
+    missing = api.request("GET", f"{base}/images/file/0c2f0d57-0000-4000-8000-000000000000")
+    assert missing.status == 404 and "error" in missing.json()
+    ranged = api.request(
+        "GET", f"{base}/images/file/{queued['id']}", headers={"Range": "bytes=0-9"}
+    )
+    assert ranged.status == 409
+
+
 def test_list_get_and_delete(api, base, glance):
     image = upload(api, base, glance, b"abc" * 100, imageType="raw").json()
     listed = api.request("GET", f"{base}/images?name={image['name']}&limit=5").json()
