@@ -162,8 +162,8 @@ def _as_multicloud_error(exc: Exception, context: dict) -> Exception:
         request, view = context["request"], context["view"]
         try:
             view.router.match(request.method, request.path_info)
-        except MulticloudError as error:
-            return error
+        except MulticloudError as refused:
+            return refused
     if isinstance(exc, Http404):
         return NotFound()
     if isinstance(exc, drf_exceptions.APIException):
