@@ -653,7 +653,8 @@ def _auth(src: _Source) -> AuthSettings:
     )
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is a loopback one."""
     import ipaddress
 
     if host == "localhost":
@@ -667,7 +668,7 @@ def _is_loopback(host: str) -> bool:
 def _host(src: _Source, auth: AuthSettings) -> str:
     """Where to listen: loopback unless an authentication mode was chosen."""
     host = src.get("MULTICLOUD_HOST", _text, "0.0.0.0" if auth.mode else "127.0.0.1")
-    if not auth.mode and not _is_loopback(host):
+    if not auth.mode and not is_loopback(host):
         raise ConfigError(
             f"MULTICLOUD_HOST={host!r} is not loopback and MULTICLOUD_AUTH is unset: choose "
             "keystone or basic, or MULTICLOUD_AUTH=none if something in front authenticates"

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from multicloud import privileges
+from multicloud.auth import hosts
 from multicloud.conf import BASE_DIR, ConfigError, Settings, get_settings
 from multicloud.openstack import allowlist
 from multicloud.quiet import filter_output
@@ -137,6 +138,7 @@ def main() -> int:
         if user:
             print(f"multicloud: running as {user} (MULTICLOUD_RUN_AS)", flush=True)
         allowlist.log_policy()
+        hosts.log_policy(settings)
         # NOTE: a write, for the server this process becomes: prometheus_client reads
         # the variable itself in every worker (and conf.py reads it as metrics_dir).
         os.environ.update(PROMETHEUS_MULTIPROC_DIR=str(metrics_dir(settings)))

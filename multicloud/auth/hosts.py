@@ -7,11 +7,15 @@ request's Host, so a Host outside the list is refused before any handler runs
 
 from __future__ import annotations
 
+import logging
 import re
 
 from django.utils.http import is_same_domain
 
+from multicloud.conf import Settings, is_loopback
 from multicloud.exceptions import BadRequest
+
+log = logging.getLogger(__name__)
 
 _HOST = re.compile(r"^(?P<name>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:(?P<port>[0-9]{1,5}))?$")
 
@@ -35,3 +39,25 @@ def check_host(header: str | None, allowed: tuple[str, ...]) -> None:
         return
     if not any(is_same_domain(name, pattern.lower()) for pattern in allowed):
         raise BadRequest("the Host header names no host this service answers to")
+
+
+def log_policy(settings: Settings) -> None:
+    """Say once at start-up when any Host is accepted on an address others can reach.
+
+    Without ``MULTICLOUD_PUBLIC_URL`` the links this service hands out (``Location``,
+    the proxy's catalog, the identity-url written to A&AI) are then built from
+    whatever Host a caller sends.
+    """
+    if "*" not in settings.allowed_hosts or is_loopback(settings.host):
+        return
+    links = (
+        ""
+        if settings.public_url
+        else ("; MULTICLOUD_PUBLIC_URL is unset too, so links are built from the caller's Host")
+    )
+    log.warning(
+        "MULTICLOUD_ALLOWED_HOSTS is '*' on %s: any Host header is accepted%s "
+        "(list this service's names)",
+        settings.host,
+        links,
+    )

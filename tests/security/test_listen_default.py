@@ -83,3 +83,27 @@ def test_start_up_removes_only_stale_partial_staging_files(tmp_path, override_se
     os.utime(kept, (old, old))
     assert staging.remove_stale_parts(300) == 1
     assert not stale.exists() and live.exists() and kept.exists()
+
+
+@pytest.mark.parametrize(
+    "env, warned",
+    [
+        ({}, None),  # loopback: nobody else can send a Host
+        ({"MULTICLOUD_AUTH": "none", "MULTICLOUD_HOST": "0.0.0.0"}, "links are built"),
+        (
+            {"MULTICLOUD_AUTH": "none", "MULTICLOUD_PUBLIC_URL": "https://mc.example"},
+            "any Host header is accepted (list",
+        ),
+        ({"MULTICLOUD_AUTH": "none", "MULTICLOUD_ALLOWED_HOSTS": "mc.example"}, None),
+    ],
+)
+def test_any_host_on_a_reachable_address_is_warned_about_at_start(tmp_path, caplog, env, warned):
+    from multicloud.auth import hosts
+
+    with caplog.at_level("WARNING", logger="multicloud.auth.hosts"):
+        hosts.log_policy(_load(tmp_path, **env))
+    text = caplog.text
+    if warned is None:
+        assert not text
+    else:
+        assert "MULTICLOUD_ALLOWED_HOSTS is '*' on 0.0.0.0" in text and warned in text
