@@ -182,6 +182,20 @@ class Rewriter:
         self.aliases = tuple(aliases)
         self.prefix = prefix
 
+    def touches(self, raw: bytes) -> bool:
+        """Whether :meth:`json` may change the JSON document ``raw`` (False: pass it as is).
+
+        It changes only a ``catalog`` and strings starting with an upstream base, so a
+        document naming neither (also with JSON's optional ``\\/`` escapes) is left alone.
+        """
+        if b'"catalog"' in raw:
+            return True
+        for base, _ in self.aliases:
+            needle = base.encode()
+            if needle in raw or needle.replace(b"/", b"\\/") in raw:
+                return True
+        return False
+
     def url(self, value: str) -> str:
         for base, name in self.aliases:
             if value.startswith(base) and value[len(base) : len(base) + 1] in ("", "/", "?", "#"):

@@ -212,11 +212,16 @@ def _rewritten(reply: Any, raw: bytes, rewriter: Rewriter, region: str | None) -
     reply.close()
     if not raw.strip():
         return _streamed(reply, rewriter, str(len(raw)), None)
+    headers = [h for h in response_headers(reply, rewriter) if h[0].lower() != "content-encoding"]
+    if not rewriter.touches(raw):
+        # NOTE: nothing in it points at the cloud: the bytes go back as they came,
+        # unparsed (``raw`` is decoded, hence no Content-Encoding).
+        headers.append(("Content-Length", str(len(raw))))
+        return Answer(status=reply.status_code, headers=headers, stream=[raw])
     try:
         data = json.loads(raw)
     except ValueError:
         return _streamed(reply, rewriter, str(len(raw)), [raw])
-    headers = [h for h in response_headers(reply, rewriter) if h[0].lower() != "content-encoding"]
     return Answer(
         status=reply.status_code,
         headers=headers,
