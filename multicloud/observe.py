@@ -10,7 +10,7 @@ name of the route that served a request in its WSGI environ under
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from multicloud import metrics, transaction
@@ -41,11 +41,10 @@ class Observation:
         transaction.end(self._token)
 
 
-def begin(get_header: Callable[[str], str | None]) -> Observation:
-    """A request arrived; ``get_header`` looks its headers up by name."""
-    return Observation(transaction.from_headers(get_header))
-
-
 def begin_environ(environ: Mapping[str, Any]) -> Observation:
     """A request arrived with this WSGI environ (its headers are read straight from it)."""
-    return begin(lambda name: environ.get("HTTP_" + name.upper().replace("-", "_")))
+
+    def header(name: str) -> str | None:
+        return environ.get("HTTP_" + name.upper().replace("-", "_"))
+
+    return Observation(transaction.from_headers(header))

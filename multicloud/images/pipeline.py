@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import quote
 
 from multicloud import transaction
 from multicloud.images import pending, staging
@@ -27,7 +28,7 @@ def put_data(target: Any, image_id: str, stream: Any, size: int | None) -> None:
     """
     with target.errors():
         adapter(target.region, "image", **project_scope(target.tenant)).put(
-            f"/v2/images/{image_id}/file",
+            f"/v2/images/{quote(image_id, safe='')}/file",
             data=streamed_body(stream, size),
             headers={"Content-Type": "application/octet-stream"},
         )

@@ -9,7 +9,7 @@ multihash) reads the staged file once instead (:func:`digest_of`).
 
 A copy is written as ``<staging dir>/<uuid>-<declared size>.part`` while bytes
 arrive, then renamed to ``.img`` and recorded (:class:`~multicloud.images.models.StagedImage`)
-with its size and digests. Records expire after the configured retention; expired
+with its size and digest. Records expire after the configured retention; expired
 copies are removed the next time anything is staged.
 
 Concurrent uploads reserve their declared size: the size in a ``.part`` file's name
@@ -108,9 +108,14 @@ def hash_for(vim_id: str | None) -> str:
     return _region_hash.get(vim_id or "", DEFAULT_HASH)
 
 
+def _computable(algo: str) -> bool:
+    """Whether ``algo`` names a fixed-length digest hashlib can compute here."""
+    return algo in hashlib.algorithms_available and not algo.startswith("shake_")
+
+
 def learn_hash(vim_id: str, algo: str | None) -> None:
     """Remember the algorithm ``vim_id``'s Glance reported (one it names and we can compute)."""
-    if not algo or algo not in hashlib.algorithms_available or algo.startswith("shake_"):
+    if not algo or not _computable(algo):
         return
     if len(_region_hash) >= MAX_REGIONS and vim_id not in _region_hash:
         _region_hash.clear()
@@ -121,7 +126,7 @@ def digest_of(staged: StagedImage, algo: str) -> str | None:
     """The staged copy's ``algo`` digest: recorded, or read from its file; None if unknown."""
     if algo == staged.hash_algo:
         return staged.hash_value
-    if algo not in hashlib.algorithms_available or algo.startswith("shake_"):
+    if not _computable(algo):
         return None
     digest = hashlib.new(algo)
     chunk_size = conf().chunk_size
